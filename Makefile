@@ -1,0 +1,64 @@
+# Convergence: `make run` starts the desktop app, `make test` runs the whole suite.
+# Every target installs the Debian/Ubuntu packages it needs first (scripts/deps.sh).
+
+GO        ?= go
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+NOTARY_LDFLAGS := -X main.version=$(VERSION)
+TEST_TIMEOUT ?= 40m
+BENCHTIME ?= 2s
+FUZZTIME  ?= 30s
+
+.PHONY: all deps build notary-build run test e2e bench fuzz notary package lint clean
+
+all: build notary-build
+
+deps:
+	@scripts/deps.sh test
+
+convergence: deps FORCE
+	$(GO) build -ldflags '$(LDFLAGS)' -o convergence .
+
+convergence-notary: FORCE
+	CGO_ENABLED=0 $(GO) build -ldflags '$(NOTARY_LDFLAGS)' -o convergence-notary ./cmd/convergence-notary
+
+build: convergence
+notary-build: convergence-notary
+
+FORCE:
+
+# Starts the desktop app. With no display it prints how to run headless instead.
+run: convergence
+	./convergence $(ARGS)
+
+# The whole suite: vet, then every package with -race inside a private D-Bus session
+# with an unlocked keyring (scripts/with-session.sh). Tests that need root skip without it.
+test: deps
+	$(GO) vet ./...
+	scripts/with-session.sh $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# The attack scenarios alone (issue 7); they need root for network namespaces.
+e2e: deps
+	scripts/with-session.sh $(GO) test -race -timeout $(TEST_TIMEOUT) -run 'Scenario' -v ./e2e/...
+
+bench:
+	@scripts/deps.sh bench
+	scripts/with-session.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
+
+fuzz: deps
+	scripts/fuzz.sh $(FUZZTIME)
+
+# A local notary with a throw-away data dir, allowed to probe loopback for trying things out.
+notary: convergence-notary
+	@dir=$$(mktemp -d); echo "notary data dir: $$dir"; \
+	./convergence-notary serve --listen 127.0.0.1:4242 --data "$$dir" \
+	  --allow-target 127.0.0.0/8 --allow-target ::1/128 $(ARGS)
+
+package: deps
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package --target linux --release
+
+lint:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+clean:
+	rm -f convergence convergence-notary *.tar.xz
