@@ -79,6 +79,10 @@ type NotaryAnswer struct {
 	Latency  time.Duration // time to the answer
 	Err      string        // why the answer failed, for unreachable and invalid answers
 	Protocol int           // 1 or 2: the protocol version the answer came in
+	// AgreedSince is, for an agreement, when the notary first saw the presented
+	// certificate (from its sighting); zero when unknown. The consensus rule's minimum
+	// agreement age reads it.
+	AgreedSince time.Time
 }
 
 // Verdict is the decision about one certificate for one target, with the evidence.

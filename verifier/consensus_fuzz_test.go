@@ -1,0 +1,78 @@
+package verifier
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+// FuzzDecide checks the consensus rule's invariants on arbitrary answer sets, seeded
+// from the table tests.
+func FuzzDecide(f *testing.F) {
+	enc := func(p Policy) (byte, int, bool, bool, bool) {
+		th := map[ThresholdKind]byte{ThresholdAll: 0, ThresholdMajority: 1, ThresholdOne: 2, ThresholdKOfN: 3}[p.Threshold]
+		return th, p.K, p.MinAgreeAge > 0, p.UnreachableCountsAgainst, p.NoAnswer == NoAnswerAllowWarn
+	}
+	for _, c := range decideCases {
+		th, k, age, against, allow := enc(c.policy)
+		f.Add(c.spec, 0, th, k, age, against, allow)
+	}
+	for _, c := range settledCases {
+		th, k, age, against, allow := enc(c.policy)
+		f.Add(c.spec, c.pending, th, k, age, against, allow)
+	}
+	f.Fuzz(func(t *testing.T, raw string, pending int, th byte, k int, age, against, allow bool) {
+		spec := make([]byte, 0, 12)
+		for i := 0; i < len(raw) && len(spec) < 12; i++ {
+			spec = append(spec, "AYDUINX"[int(raw[i])%7])
+		}
+		pending = ((pending % 4) + 4) % 4
+		p := Policy{
+			Threshold:                []ThresholdKind{ThresholdAll, ThresholdMajority, ThresholdOne, ThresholdKOfN}[th%4],
+			K:                        k % 16,
+			UnreachableCountsAgainst: against,
+		}
+		if age {
+			p.MinAgreeAge = 24 * time.Hour
+		}
+		if allow {
+			p.NoAnswer = NoAnswerAllowWarn
+		}
+		answers := ans(string(spec))
+		d := Decide(answers, p, decideNow)
+
+		// Order does not matter.
+		rev := slices.Clone(answers)
+		slices.Reverse(rev)
+		if r := Decide(rev, p, decideNow); r.Outcome != d.Outcome || r.Agreed != d.Agreed || r.Warning != d.Warning {
+			t.Fatalf("order changed the decision for %q: %+v vs %+v", spec, d, r)
+		}
+		// Not-asked answers do not count.
+		more := append(slices.Clone(answers), ans("XX")...)
+		if m := Decide(more, p, decideNow); m.Outcome != d.Outcome || m.Warning != d.Warning {
+			t.Fatalf("not-asked answers changed the decision for %q", spec)
+		}
+		// A trust without a warning needs at least one vouching notary, and never
+		// exceeds the counted notaries.
+		if d.Outcome == OutcomeTrusted && d.Warning == "" && d.Agreed < 1 {
+			t.Fatalf("trusted with no voucher for %q under %+v", spec, p)
+		}
+		if d.Outcome == OutcomeRejected && d.Warning != "" {
+			t.Fatalf("rejected with a warning for %q", spec)
+		}
+		// "all" never trusts over a disagreement.
+		if p.Threshold == ThresholdAll && d.Outcome == OutcomeTrusted && slices.Contains(spec, 'D') {
+			t.Fatalf("all-threshold trusted over a disagreement for %q", spec)
+		}
+		// Turning a disagreement into a vouch never turns trust into rejection.
+		if i := slices.Index(spec, 'D'); i >= 0 && d.Outcome == OutcomeTrusted {
+			better := slices.Clone(spec)
+			better[i] = 'A'
+			if b := Decide(ans(string(better)), p, decideNow); b.Outcome != OutcomeTrusted {
+				t.Fatalf("more agreement rejected: %q trusted, %q rejected", spec, better)
+			}
+		}
+		// A settled early decision is the decision of every completion.
+		checkSettledAgainstCompletions(t, answers, pending, p)
+	})
+}
