@@ -1,0 +1,283 @@
+package localproxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// recordTypeHandshake is the first byte of a TLS record that carries a ClientHello.
+const recordTypeHandshake = 0x16
+
+// serveConnect handles one CONNECT: a plain tunnel when paused, exempt or not TLS,
+// otherwise an interception that finishes the client's handshake only after a verdict.
+func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	target, err := parseTarget(r.Host)
+	if err != nil {
+		p.log.Debug("bad CONNECT target", "target", r.Host, "err", err)
+		http.Error(w, "bad CONNECT target", http.StatusBadRequest)
+		return
+	}
+	passThrough := p.paused() || (p.cfg.Exempter != nil && p.cfg.Exempter.Exempt(target))
+	var upstream net.Conn
+	if passThrough {
+		// Dial before answering so the client gets a clean 502 when the site is down.
+		dctx, cancel := context.WithTimeout(ctx, p.limits.HandshakeTimeout)
+		upstream, err = p.dialSite(dctx, r.Host)
+		cancel()
+		if err != nil {
+			p.log.Info("failed to reach site", "target", r.Host, "err", err)
+			http.Error(w, "failed to reach "+r.Host, http.StatusBadGateway)
+			return
+		}
+	}
+	raw, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		closeIf(upstream)
+		p.log.Warn("failed to hijack CONNECT", "err", err)
+		return
+	}
+	client := &bufferedConn{Conn: raw, r: brw.Reader}
+	connCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Closing both ends is how Serve's cancellation reaches a connection in any state.
+	stop := context.AfterFunc(connCtx, func() { client.Close(); closeIf(upstream) })
+	defer stop()
+	defer client.Close()
+
+	client.SetDeadline(time.Now().Add(p.limits.HeaderTimeout))
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection Established\r\n\r\n"); err != nil {
+		closeIf(upstream)
+		return
+	}
+	if passThrough {
+		client.SetDeadline(time.Time{})
+		p.tunnel(client, upstream)
+		return
+	}
+	first, err := client.r.Peek(1)
+	if err != nil {
+		p.log.Debug("no data after CONNECT", "target", r.Host, "err", err)
+		return
+	}
+	if first[0] != recordTypeHandshake {
+		dctx, cancel := context.WithTimeout(connCtx, p.limits.HandshakeTimeout)
+		upstream, err := p.dialSite(dctx, r.Host)
+		cancel()
+		if err != nil {
+			p.log.Info("failed to reach site", "target", r.Host, "err", err)
+			return
+		}
+		client.SetDeadline(time.Time{})
+		p.tunnel(client, upstream)
+		return
+	}
+	p.intercept(connCtx, client, target, r.Host)
+}
+
+// interception is the state of one intercepted connection, filled in by the client
+// handshake's GetConfigForClient.
+type interception struct {
+	upstream *tls.Conn
+	verdict  verifier.Verdict
+	failure  error // set when no verdict could be reached (site down, Checker error)
+}
+
+// intercept runs the client's handshake. Inside it, once the ClientHello is known, it
+// connects upstream with the same SNI and ALPN offer, asks the Checker about the chain
+// and only then lets the handshake finish, with a leaf for the name and the upstream's
+// protocol. A rejected or failed site gets the block page instead.
+func (p *Proxy) intercept(ctx context.Context, client *bufferedConn, target verifier.Target, connectAddr string) {
+	ca := p.ca.Load()
+	st := &interception{}
+	defer func() { closeTLS(st.upstream) }()
+	cfg := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			return p.prepare(hello, ca, st, target, connectAddr)
+		},
+	}
+	hctx, cancel := context.WithTimeout(ctx, p.limits.HandshakeTimeout)
+	client.SetDeadline(time.Now().Add(p.limits.HandshakeTimeout))
+	tc := tls.Server(client, cfg)
+	err := tc.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		p.log.Info("failed client handshake", "target", connectAddr, "err", err)
+		return
+	}
+	if st.failure != nil || !st.verdict.Allowed() {
+		closeTLS(st.upstream)
+		st.upstream = nil
+		p.serveBlock(tc, st)
+		return
+	}
+	client.SetDeadline(time.Time{})
+	up := st.upstream
+	st.upstream = nil // the tunnel owns it now
+	p.tunnel(tc, up)
+}
+
+// prepare does the upstream half of an interception and returns the config that
+// finishes the client's handshake.
+func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, target verifier.Target, connectAddr string) (*tls.Config, error) {
+	name := hello.ServerName
+	if name == "" {
+		name = target.Host // IP targets and clients that send no SNI
+	}
+	name, err := normalizeServerName(name)
+	if err != nil {
+		return nil, err
+	}
+	target.Host = name
+	leaf, err := ca.Leaf(name)
+	if err != nil {
+		return nil, err
+	}
+	offer := alpnOffer(hello.SupportedProtos)
+	upstream, err := p.dialTLS(hello.Context(), connectAddr, hello.ServerName, offer)
+	var chosen string
+	if err != nil {
+		st.failure = err
+	} else {
+		st.upstream = upstream
+		state := upstream.ConnectionState()
+		chosen = state.NegotiatedProtocol
+		verdict, verr := p.cfg.Checker.Verify(hello.Context(), target, state.PeerCertificates)
+		if verr != nil {
+			st.failure = fmt.Errorf("failed to verify certificate: %w", verr)
+			verdict = verifier.Verdict{
+				Target: target, Outcome: verifier.OutcomeRejected,
+				Reason: st.failure.Error(), Time: time.Now(),
+			}
+			if len(state.PeerCertificates) > 0 {
+				verdict.FingerprintSHA256 = verifier.FingerprintSHA256(state.PeerCertificates[0])
+			}
+		}
+		st.verdict = verdict
+		p.reportVerdict(verdict)
+	}
+	if st.failure != nil || !st.verdict.Allowed() {
+		// Nothing more goes upstream: close it before the client can send a request.
+		closeTLS(st.upstream)
+		st.upstream = nil
+		chosen = ""
+		if slices.Contains(hello.SupportedProtos, "http/1.1") {
+			chosen = "http/1.1" // the block page speaks HTTP/1.1 only
+		}
+	}
+	out := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{*leaf},
+	}
+	if chosen != "" {
+		out.NextProtos = []string{chosen}
+	}
+	return out, nil
+}
+
+// dialTLS connects to the site and runs a TLS handshake that trusts nothing: the chain
+// is only collected here, and judged by the Checker. No session cache is set, so every
+// connection is a full handshake and carries the chain.
+func (p *Proxy) dialTLS(ctx context.Context, addr, sni string, alpn []string) (*tls.Conn, error) {
+	raw, err := p.dialSite(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("failed to reach %q: %w", addr, err)
+	}
+	cfg := &tls.Config{
+		ServerName:         sni,
+		NextProtos:         alpn,
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, // the Checker decides; see Proxy.prepare
+	}
+	if sni == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil && net.ParseIP(host) == nil {
+			cfg.ServerName = host
+		}
+	}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("failed TLS handshake with %q: %w", addr, err)
+	}
+	if len(tc.ConnectionState().PeerCertificates) == 0 {
+		tc.Close()
+		return nil, fmt.Errorf("failed TLS handshake with %q: no certificate", addr)
+	}
+	return tc, nil
+}
+
+func (p *Proxy) reportVerdict(v verifier.Verdict) {
+	level := slogLevelFor(v)
+	p.log.Log(context.Background(), level, "verdict", "target", v.Target.String(),
+		"outcome", v.Outcome.String(), "source", string(v.Source), "reason", v.Reason)
+	if p.cfg.OnVerdict != nil {
+		p.cfg.OnVerdict(v)
+	}
+}
+
+// alpnOffer keeps the protocols the proxy can relay, in the client's order.
+func alpnOffer(client []string) []string {
+	var out []string
+	for _, proto := range client {
+		if proto == "h2" || proto == "http/1.1" {
+			out = append(out, proto)
+		}
+	}
+	return out
+}
+
+// parseTarget turns a CONNECT authority into a Target.
+func parseTarget(authority string) (verifier.Target, error) {
+	host, portStr, err := net.SplitHostPort(authority)
+	if err != nil {
+		return verifier.Target{}, fmt.Errorf("failed to parse CONNECT target %q: %w", authority, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port <= 0 || port > 65535 {
+		return verifier.Target{}, fmt.Errorf("failed to parse CONNECT port %q", portStr)
+	}
+	if host == "" {
+		return verifier.Target{}, errors.New("failed to parse CONNECT target: empty host")
+	}
+	return verifier.Target{Host: host, Port: port}, nil
+}
+
+// bufferedConn is a hijacked client connection whose first bytes may already sit in the
+// HTTP server's reader; reads drain that reader first.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// CloseWrite half-closes the underlying TCP connection.
+func (c *bufferedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func closeTLS(c *tls.Conn) {
+	if c != nil {
+		c.Close()
+	}
+}
+
+func closeIf(c net.Conn) {
+	if c != nil {
+		c.Close()
+	}
+}

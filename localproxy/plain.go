@@ -1,0 +1,106 @@
+package localproxy
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"net/http/httputil"
+)
+
+// newPlainForwarder builds the forwarder for absolute-form http:// requests. It speaks
+// to sites directly, or to the upstream proxy in absolute form. ReverseProxy removes
+// hop-by-hop headers; no X-Forwarded-For is added, so sites do not learn the proxy.
+func (p *Proxy) newPlainForwarder() (*http.Transport, *httputil.ReverseProxy) {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return p.dialer(ctx, network, addr)
+		},
+		MaxIdleConns:           100,
+		IdleConnTimeout:        p.limits.IdleTimeout,
+		ResponseHeaderTimeout:  p.limits.HandshakeTimeout,
+		MaxResponseHeaderBytes: int64(p.limits.MaxHeaderBytes),
+		ForceAttemptHTTP2:      false,
+	}
+	if u := p.cfg.UpstreamProxy; u != nil {
+		tr.Proxy = http.ProxyURL(u)
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL = pr.In.URL
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: tr,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			p.log.Info("failed to forward request", "host", r.Host, "err", err)
+			http.Error(w, "failed to reach "+r.Host, http.StatusBadGateway)
+		},
+	}
+	return tr, rp
+}
+
+// servePlain forwards one absolute-form http:// request.
+func (p *Proxy) servePlain(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Scheme != "http" {
+		http.Error(w, "only http:// requests are forwarded; use CONNECT for https", http.StatusBadRequest)
+		return
+	}
+	r.Header.Del("Proxy-Authorization")
+	r.Header.Del("Proxy-Connection")
+	p.plain.ServeHTTP(w, r)
+}
+
+// serveLocal answers requests addressed to the proxy itself: the PAC file, the CA
+// certificate and a small status page.
+func (p *Proxy) serveLocal(w http.ResponseWriter, r *http.Request, self string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	switch r.URL.Path {
+	case "/proxy.pac":
+		w.Header().Set("Content-Type", "application/x-ns-proxy-autoconfig")
+		fmt.Fprint(w, PAC(self))
+	case "/ca.pem":
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		w.Header().Set("Content-Disposition", `attachment; filename="convergence-ca.pem"`)
+		w.Write(p.ca.Load().CertPEM())
+	case "/":
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		statusTmpl.Execute(w, map[string]any{
+			"Self":   self,
+			"Paused": p.paused(),
+			"CA":     p.ca.Load().Certificate().Subject.CommonName,
+		})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// PAC returns a proxy auto-config script that sends everything but loopback to the
+// proxy at addr. There is no DIRECT fallback: when the proxy is down, connections fail
+// rather than go out unverified.
+func PAC(addr string) string {
+	return fmt.Sprintf(`function FindProxyForURL(url, host) {
+  if (host === "localhost" || host === "::1" || host === "[::1]" ||
+      shExpMatch(host, "127.*") || shExpMatch(host, "*.localhost")) {
+    return "DIRECT";
+  }
+  return "PROXY %s";
+}
+`, addr)
+}
+
+var statusTmpl = template.Must(template.New("status").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Convergence local proxy</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40em; margin: 3em auto">
+<h1>Convergence local proxy</h1>
+<p>Listening on {{.Self}}.{{if .Paused}} <strong>Paused:</strong> connections pass through unchecked.{{end}}</p>
+<ul>
+<li><a href="/ca.pem">Download the local CA certificate</a> ({{.CA}}) to trust it in a browser or program.</li>
+<li><a href="/proxy.pac">Proxy auto-config file</a>: http://{{.Self}}/proxy.pac</li>
+</ul>
+</body></html>
+`))

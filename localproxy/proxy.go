@@ -1,0 +1,157 @@
+package localproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/net/netutil"
+)
+
+// Proxy is the loopback HTTP proxy. Build it with New; it is safe for concurrent use.
+type Proxy struct {
+	cfg     Config
+	limits  Limits
+	log     *slog.Logger
+	ca      atomic.Pointer[CA]
+	dialer  func(ctx context.Context, network, addr string) (net.Conn, error)
+	plain   *httputil.ReverseProxy
+	plainTr *http.Transport
+}
+
+// New checks cfg and returns a Proxy ready to Serve.
+func New(cfg Config) (*Proxy, error) {
+	if cfg.Checker == nil {
+		return nil, errors.New("failed to create proxy: Config.Checker is nil")
+	}
+	if cfg.CA == nil {
+		return nil, errors.New("failed to create proxy: Config.CA is nil")
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	if err := checkLoopbackAddr(cfg.Addr); err != nil {
+		return nil, fmt.Errorf("failed to create proxy: %w", err)
+	}
+	if u := cfg.UpstreamProxy; u != nil && (u.Scheme != "http" || u.Host == "") {
+		return nil, fmt.Errorf("failed to create proxy: upstream proxy %q: want http://host:port", u.String())
+	}
+	p := &Proxy{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.dialer = cfg.DialContext
+	if p.dialer == nil {
+		p.dialer = (&net.Dialer{Timeout: p.limits.HandshakeTimeout}).DialContext
+	}
+	p.ca.Store(cfg.CA)
+	p.plainTr, p.plain = p.newPlainForwarder()
+	return p, nil
+}
+
+// SetCA replaces the CA used for connections that start from now on, as after
+// RegenerateCA. Connections already open keep their leaves.
+func (p *Proxy) SetCA(ca *CA) {
+	if ca != nil {
+		p.ca.Store(ca)
+	}
+}
+
+// ListenAndServe listens on Config.Addr and serves until ctx is done.
+func (p *Proxy) ListenAndServe(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", p.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen on %q: %w", p.cfg.Addr, err)
+	}
+	return p.Serve(ctx, ln)
+}
+
+// Serve accepts proxy clients on ln, which must be a loopback TCP listener, until ctx
+// is done. It then closes ln and every connection it serves, waits for their goroutines
+// to end and returns nil. It returns an error if ln is refused or fails.
+func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
+	if err := checkLoopbackListener(ln); err != nil {
+		ln.Close()
+		return err
+	}
+	h := &handler{p: p, ctx: ctx, self: ln.Addr().String()}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: p.limits.HeaderTimeout,
+		IdleTimeout:       p.limits.IdleTimeout,
+		MaxHeaderBytes:    p.limits.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	stopped := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // ends when ctx is done or Serve returns on its own
+		select {
+		case <-ctx.Done():
+			srv.Close()
+		case <-stopped:
+		}
+	})
+	err := srv.Serve(netutil.LimitListener(ln, p.limits.MaxConns))
+	close(stopped)
+	srv.Close()
+	wg.Wait()
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.active.Wait()
+	p.plainTr.CloseIdleConnections()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("failed to serve proxy on %q: %w", ln.Addr().String(), err)
+}
+
+// handler is one Serve call's http.Handler. ServeHTTP calls are tracked so Serve can
+// wait for hijacked connections, which http.Server no longer owns.
+type handler struct {
+	p      *Proxy
+	ctx    context.Context
+	self   string // the listener's host:port, to spot requests for the proxy itself
+	active sync.WaitGroup
+
+	mu     sync.Mutex // protects closed and orders active.Add before active.Wait
+	closed bool
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.active.Add(1)
+	h.mu.Unlock()
+	defer h.active.Done()
+	switch {
+	case r.Method == http.MethodConnect:
+		h.p.serveConnect(h.ctx, w, r)
+	case r.URL.IsAbs() && r.URL.Host != h.self:
+		h.p.servePlain(w, r)
+	default:
+		h.p.serveLocal(w, r, h.self)
+	}
+}
+
+// dialSite opens a TCP connection to addr (host:port), through the upstream proxy when
+// one is configured.
+func (p *Proxy) dialSite(ctx context.Context, addr string) (net.Conn, error) {
+	if p.cfg.UpstreamProxy == nil {
+		return p.dialer(ctx, "tcp", addr)
+	}
+	return dialViaProxy(ctx, p.dialer, p.cfg.UpstreamProxy, addr, p.limits.MaxHeaderBytes)
+}
+
+func (p *Proxy) paused() bool { return p.cfg.Paused != nil && p.cfg.Paused() }
