@@ -1,0 +1,217 @@
+package settings
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// CacheEntry is a verdict to reuse: the notaries vouched for the certificate with
+// this fingerprint at this site, until Expires.
+type CacheEntry struct {
+	Host              string // lower case, no trailing dot, IPv6 without brackets
+	Port              int
+	FingerprintSHA256 string   // lowercase hex SHA-256 of the leaf certificate's DER
+	Vouchers          []string // names of the notaries that vouched, sorted
+	Created           time.Time
+	Expires           time.Time
+}
+
+// normHost makes hosts compare equal however they were written.
+func normHost(h string) string {
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	return strings.TrimSuffix(strings.ToLower(h), ".")
+}
+
+// normFingerprint accepts upper or lower case hex, with or without colons, and
+// returns the 64 lowercase hex digits of a SHA-256.
+func normFingerprint(fp string) (string, error) {
+	f := strings.ToLower(strings.ReplaceAll(fp, ":", ""))
+	if b, err := hex.DecodeString(f); err != nil || len(b) != 32 {
+		return "", fmt.Errorf("fingerprint %q is not a hex SHA-256", fp)
+	}
+	return f, nil
+}
+
+func normTarget(host string, port int, fp string) (string, string, error) {
+	h := normHost(host)
+	if h == "" {
+		return "", "", errors.New("the host is empty")
+	}
+	if !validPort(port) {
+		return "", "", fmt.Errorf("port %d is out of range", port)
+	}
+	f, err := normFingerprint(fp)
+	return h, f, err
+}
+
+// PutCache stores e, replacing an entry for the same host, port and fingerprint and
+// its vouchers, in one transaction. A zero Created is now; Expires must be set.
+func (s *Store) PutCache(ctx context.Context, e CacheEntry) error {
+	host, fp, err := normTarget(e.Host, e.Port, e.FingerprintSHA256)
+	if err == nil && e.Expires.IsZero() {
+		err = errors.New("no expiry time")
+	}
+	if err != nil {
+		return fmt.Errorf("failed to put cache entry for %q: %w", e.Host, err)
+	}
+	if e.Created.IsZero() {
+		e.Created = s.now()
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		// Replacing the row cascades to the old vouchers.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM cache WHERE host = ? AND port = ? AND fingerprint = ?", host, e.Port, fp); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO cache(host, port, fingerprint, created, expires) VALUES(?, ?, ?, ?, ?)",
+			host, e.Port, fp, nanos(e.Created), nanos(e.Expires)); err != nil {
+			return err
+		}
+		for _, v := range e.Vouchers {
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO cache_vouchers(host, port, fingerprint, notary) VALUES(?, ?, ?, ?)",
+				host, e.Port, fp, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("failed to put cache entry for %q: %w", e.Host, err)
+	}
+	return nil
+}
+
+// CacheEntries returns every entry, expired ones included (check Expires, or call
+// PurgeExpiredCache first), by host, port and fingerprint.
+func (s *Store) CacheEntries(ctx context.Context) ([]CacheEntry, error) {
+	out, err := s.queryCache(ctx, "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list cache entries: %w", err)
+	}
+	return out, nil
+}
+
+// LookupCache returns the entry for the site and fingerprint if it has not expired at
+// now, else ErrNotFound.
+func (s *Store) LookupCache(ctx context.Context, host string, port int, fp string, now time.Time) (CacheEntry, error) {
+	h, f, err := normTarget(host, port, fp)
+	if err != nil {
+		return CacheEntry{}, fmt.Errorf("failed to look up cache entry for %q: %w", host, err)
+	}
+	out, err := s.queryCache(ctx, "WHERE c.host = ? AND c.port = ? AND c.fingerprint = ? AND c.expires > ?", []any{h, port, f, nanos(now)})
+	if err != nil {
+		return CacheEntry{}, fmt.Errorf("failed to look up cache entry for %q: %w", host, err)
+	}
+	if len(out) == 0 {
+		return CacheEntry{}, ErrNotFound
+	}
+	return out[0], nil
+}
+
+func (s *Store) queryCache(ctx context.Context, where string, args []any) ([]CacheEntry, error) {
+	var out []CacheEntry
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT c.host, c.port, c.fingerprint, c.created, c.expires, v.notary
+			FROM cache c LEFT JOIN cache_vouchers v USING (host, port, fingerprint) `+where+`
+			ORDER BY c.host, c.port, c.fingerprint, v.notary`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e CacheEntry
+			var created, expires int64
+			var notary sql.NullString
+			if err := rows.Scan(&e.Host, &e.Port, &e.FingerprintSHA256, &created, &expires, &notary); err != nil {
+				return err
+			}
+			if n := len(out); n == 0 || out[n-1].Host != e.Host || out[n-1].Port != e.Port || out[n-1].FingerprintSHA256 != e.FingerprintSHA256 {
+				e.Created, e.Expires = fromNanos(created), fromNanos(expires)
+				out = append(out, e)
+			}
+			if notary.Valid {
+				last := &out[len(out)-1]
+				last.Vouchers = append(last.Vouchers, notary.String)
+			}
+		}
+		return rows.Err()
+	})
+	for i := range out {
+		sort.Strings(out[i].Vouchers)
+	}
+	return out, err
+}
+
+// DeleteCache removes every entry for the site, whatever the fingerprint, and returns
+// how many it removed.
+func (s *Store) DeleteCache(ctx context.Context, host string, port int) (int, error) {
+	n, err := s.deleteCount(ctx, "DELETE FROM cache WHERE host = ? AND port = ?", normHost(host), port)
+	if err != nil {
+		return 0, fmt.Errorf("failed to delete cache entries for %q: %w", host, err)
+	}
+	return n, nil
+}
+
+// DeleteCacheEntry removes one entry; ErrNotFound when there is none.
+func (s *Store) DeleteCacheEntry(ctx context.Context, host string, port int, fp string) error {
+	h, f, err := normTarget(host, port, fp)
+	if err == nil {
+		var n int
+		n, err = s.deleteCount(ctx, "DELETE FROM cache WHERE host = ? AND port = ? AND fingerprint = ?", h, port, f)
+		if err == nil && n == 0 {
+			err = ErrNotFound
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("failed to delete cache entry for %q: %w", host, err)
+	}
+	return nil
+}
+
+// DeleteCacheVouchedBy removes every entry the notary vouched for (for example when
+// it is revoked, so its word is no longer reused) and returns how many it removed.
+func (s *Store) DeleteCacheVouchedBy(ctx context.Context, notary string) (int, error) {
+	n, err := s.deleteCount(ctx, `DELETE FROM cache WHERE (host, port, fingerprint) IN
+		(SELECT host, port, fingerprint FROM cache_vouchers WHERE notary = ?)`, notary)
+	if err != nil {
+		return 0, fmt.Errorf("failed to delete cache entries vouched by %q: %w", notary, err)
+	}
+	return n, nil
+}
+
+// ClearCache removes every entry and returns how many it removed.
+func (s *Store) ClearCache(ctx context.Context) (int, error) {
+	n, err := s.deleteCount(ctx, "DELETE FROM cache")
+	if err != nil {
+		return 0, fmt.Errorf("failed to clear cache: %w", err)
+	}
+	return n, nil
+}
+
+// PurgeExpiredCache removes the entries expired at now (Expires <= now) and returns
+// how many it removed.
+func (s *Store) PurgeExpiredCache(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.deleteCount(ctx, "DELETE FROM cache WHERE expires <= ?", nanos(now))
+	if err != nil {
+		return 0, fmt.Errorf("failed to purge expired cache entries: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) deleteCount(ctx context.Context, query string, args ...any) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}

@@ -1,0 +1,136 @@
+package settings
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are the schema steps in order: migrations[i] takes the schema from
+// version i to i+1 (PRAGMA user_version). Append only: never edit a step that has
+// shipped, add one that changes what it made.
+var migrations = []string{
+	// 1: the first schema.
+	`
+CREATE TABLE settings (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL -- JSON
+) STRICT;
+
+CREATE TABLE notaries (
+	id              INTEGER PRIMARY KEY,
+	name            TEXT NOT NULL UNIQUE,
+	region          TEXT NOT NULL DEFAULT '',
+	bundle_location TEXT NOT NULL DEFAULT '',
+	source          TEXT NOT NULL DEFAULT '',
+	enabled         INTEGER NOT NULL DEFAULT 1,
+	revoked         INTEGER NOT NULL DEFAULT 0,
+	revoked_at      INTEGER NOT NULL DEFAULT 0, -- Unix ns, 0 when not revoked
+	added_at        INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	bundle          BLOB
+) STRICT;
+
+CREATE TABLE notary_hosts (
+	notary_id       INTEGER NOT NULL REFERENCES notaries(id) ON DELETE CASCADE,
+	position        INTEGER NOT NULL,
+	host            TEXT NOT NULL,
+	ssl_port        INTEGER NOT NULL,
+	http_port       INTEGER NOT NULL,
+	certificate_pem TEXT NOT NULL,
+	PRIMARY KEY (notary_id, position)
+) STRICT;
+
+CREATE TABLE cache (
+	host        TEXT NOT NULL,
+	port        INTEGER NOT NULL,
+	fingerprint TEXT NOT NULL,
+	created     INTEGER NOT NULL,
+	expires     INTEGER NOT NULL,
+	PRIMARY KEY (host, port, fingerprint)
+) STRICT;
+CREATE INDEX cache_expires ON cache(expires);
+
+CREATE TABLE cache_vouchers (
+	host        TEXT NOT NULL,
+	port        INTEGER NOT NULL,
+	fingerprint TEXT NOT NULL,
+	notary      TEXT NOT NULL,
+	PRIMARY KEY (host, port, fingerprint, notary),
+	FOREIGN KEY (host, port, fingerprint) REFERENCES cache(host, port, fingerprint) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX cache_vouchers_notary ON cache_vouchers(notary);
+
+CREATE TABLE pins (
+	host        TEXT NOT NULL,
+	port        INTEGER NOT NULL,
+	fingerprint TEXT NOT NULL,
+	note        TEXT NOT NULL DEFAULT '',
+	created     INTEGER NOT NULL,
+	PRIMARY KEY (host, port, fingerprint)
+) STRICT;
+
+CREATE TABLE events (
+	id     INTEGER PRIMARY KEY,
+	time   INTEGER NOT NULL,
+	kind   TEXT NOT NULL,
+	host   TEXT NOT NULL DEFAULT '',
+	port   INTEGER NOT NULL DEFAULT 0,
+	detail TEXT NOT NULL DEFAULT ''
+) STRICT;
+`,
+}
+
+// migrate applies the missing steps, each in its own transaction together with the
+// user_version bump, so a crash leaves the schema at a whole version. It refuses a
+// database whose version is higher than this build knows, before writing anything.
+func (s *Store) migrate(ctx context.Context) error {
+	v, err := userVersion(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("%w: schema version %d, this build knows up to %d", ErrNewerSchema, v, len(migrations))
+	}
+	for v < len(migrations) {
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			// Read again under the write lock: another process may have migrated.
+			cur, err := userVersion(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if cur != v {
+				v = cur
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("failed to apply migration %d: %w", v+1, err)
+			}
+			// PRAGMA takes no parameters; v+1 is our own integer.
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+				return fmt.Errorf("failed to set schema version %d: %w", v+1, err)
+			}
+			v++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if v > len(migrations) {
+			return fmt.Errorf("%w: schema version %d, this build knows up to %d", ErrNewerSchema, v, len(migrations))
+		}
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func userVersion(ctx context.Context, q queryer) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("failed to read schema version: %w", err)
+	}
+	return v, nil
+}

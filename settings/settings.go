@@ -1,0 +1,253 @@
+package settings
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Threshold names the consensus rule: how many notaries must vouch for a certificate.
+type Threshold string
+
+// The consensus rules.
+const (
+	ThresholdAll      Threshold = "all"      // every notary asked must vouch
+	ThresholdMajority Threshold = "majority" // more than half of the notaries asked
+	ThresholdOne      Threshold = "one"      // at least one notary
+	ThresholdKOfN     Threshold = "k-of-n"   // at least Settings.ThresholdK notaries
+)
+
+// NoAnswerPolicy says what happens when no notary gives a usable answer.
+type NoAnswerPolicy string
+
+// The no-answer policies.
+const (
+	NoAnswerBlock     NoAnswerPolicy = "block"      // reject the certificate
+	NoAnswerAllowWarn NoAnswerPolicy = "allow-warn" // allow it, with a warning
+)
+
+// MaxCacheTTL bounds Settings.CacheTTL, to catch unit mistakes.
+const MaxCacheTTL = 366 * 24 * time.Hour
+
+// Settings are the user's choices. The zero value is not valid: start from Defaults.
+type Settings struct {
+	// Threshold is the consensus rule; ThresholdK is K for ThresholdKOfN (at least 1)
+	// and is ignored by the other rules.
+	Threshold  Threshold `json:"threshold"`
+	ThresholdK int       `json:"threshold_k"`
+	// MinAgreeAge, when not 0, also requires the agreeing notaries to have seen the
+	// key for at least this long (Perspectives' "key seen for at least D").
+	MinAgreeAge time.Duration `json:"min_agree_age"`
+	// UnreachableCountsAgainst makes an unreachable notary count as disagreeing;
+	// false (the default) means it abstains.
+	UnreachableCountsAgainst bool `json:"unreachable_counts_against"`
+	// NoAnswerPolicy applies when no notary gives a usable answer; default block.
+	NoAnswerPolicy NoAnswerPolicy `json:"no_answer_policy"`
+	// CacheTTL is how long a verdict is reused; 0 turns the cache off. Default 24h.
+	CacheTTL time.Duration `json:"cache_ttl"`
+	// ExemptPrivate skips checking sites at private (RFC 1918, ULA) addresses.
+	ExemptPrivate bool `json:"exempt_private"`
+	// MaxNotaries caps how many notaries are asked per check; 0 asks all.
+	MaxNotaries int `json:"max_notaries"`
+	// Notifications turns desktop notifications on; default true.
+	Notifications bool `json:"notifications"`
+	// Autostart starts Convergence at login.
+	Autostart bool `json:"autostart"`
+	// ListenAddr is the proxy's host:port; the host must be loopback. Default
+	// 127.0.0.1:8118.
+	ListenAddr string `json:"listen_addr"`
+	// UpstreamProxy is an optional proxy URL (http, https or socks5) for outgoing
+	// connections; empty means direct.
+	UpstreamProxy string `json:"upstream_proxy"`
+	// Paused turns checking off: the proxy passes traffic through unchecked.
+	Paused bool `json:"paused"`
+}
+
+// Defaults returns the settings a new install starts with.
+func Defaults() Settings {
+	return Settings{
+		Threshold:      ThresholdMajority,
+		NoAnswerPolicy: NoAnswerBlock,
+		CacheTTL:       24 * time.Hour,
+		Notifications:  true,
+		ListenAddr:     "127.0.0.1:8118",
+	}
+}
+
+// ErrInvalidSettings is matched by every error Validate returns.
+var ErrInvalidSettings = errors.New("invalid settings")
+
+// Validate reports every problem in s, joined; each matches ErrInvalidSettings.
+func (s Settings) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidSettings}, args...)...))
+	}
+	switch s.Threshold {
+	case ThresholdAll, ThresholdMajority, ThresholdOne:
+	case ThresholdKOfN:
+		if s.ThresholdK < 1 {
+			bad("threshold k-of-n needs K of at least 1, got %d", s.ThresholdK)
+		}
+		if s.MaxNotaries > 0 && s.ThresholdK > s.MaxNotaries {
+			bad("threshold K (%d) is more than the notaries asked (%d)", s.ThresholdK, s.MaxNotaries)
+		}
+	default:
+		bad("unknown threshold %q (want all, majority, one or k-of-n)", s.Threshold)
+	}
+	if s.ThresholdK < 0 {
+		bad("threshold K is negative: %d", s.ThresholdK)
+	}
+	if s.MinAgreeAge < 0 {
+		bad("minimum agreement age is negative: %s", s.MinAgreeAge)
+	}
+	switch s.NoAnswerPolicy {
+	case NoAnswerBlock, NoAnswerAllowWarn:
+	default:
+		bad("unknown no-answer policy %q (want block or allow-warn)", s.NoAnswerPolicy)
+	}
+	if s.CacheTTL < 0 || s.CacheTTL > MaxCacheTTL {
+		bad("cache TTL %s is out of range 0..%s", s.CacheTTL, MaxCacheTTL)
+	}
+	if s.MaxNotaries < 0 {
+		bad("max notaries is negative: %d", s.MaxNotaries)
+	}
+	if err := validateListen(s.ListenAddr); err != nil {
+		bad("listen address %q: %v", s.ListenAddr, err)
+	}
+	if err := validateUpstream(s.UpstreamProxy); err != nil {
+		bad("upstream proxy %q: %v", s.UpstreamProxy, err)
+	}
+	return errors.Join(errs...)
+}
+
+// validateListen accepts host:port with a loopback host: the proxy holds a CA that
+// can mint certificates for any site and must not be reachable from the network.
+func validateListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("port %q is not a number in 0..65535", port)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("host %q is not a loopback address (127.0.0.1, ::1 or localhost)", host)
+	}
+	return nil
+}
+
+func validateUpstream(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+	default:
+		return fmt.Errorf("scheme %q is not http, https, socks5 or socks5h", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("no host")
+	}
+	return nil
+}
+
+// Settings returns the stored settings. Each setting is a row (key, JSON value); a
+// missing or unknown key, or a stored value that does not decode or would make the
+// settings invalid, falls back to its default, so a damaged row never stops the app.
+func (s *Store) Settings(ctx context.Context) (Settings, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT key, value FROM settings")
+	if err != nil {
+		return Settings{}, fmt.Errorf("failed to read settings: %w", err)
+	}
+	defer rows.Close()
+	stored := map[string]json.RawMessage{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return Settings{}, fmt.Errorf("failed to read settings: %w", err)
+		}
+		stored[k] = json.RawMessage(v)
+	}
+	if err := rows.Err(); err != nil {
+		return Settings{}, fmt.Errorf("failed to read settings: %w", err)
+	}
+	return mergeSettings(stored), nil
+}
+
+// mergeSettings lays stored values over the defaults: all at once when that is valid,
+// else key by key, keeping each that leaves the settings valid. threshold_k goes
+// before threshold, which may need it.
+func mergeSettings(stored map[string]json.RawMessage) Settings {
+	all := Defaults()
+	if b, err := json.Marshal(stored); err == nil && json.Unmarshal(b, &all) == nil && all.Validate() == nil {
+		return all
+	}
+	keys := make([]string, 0, len(stored))
+	for k := range stored {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if (keys[i] == "threshold_k") != (keys[j] == "threshold_k") {
+			return keys[i] == "threshold_k"
+		}
+		return keys[i] < keys[j]
+	})
+	cur := Defaults()
+	for _, k := range keys {
+		b, err := json.Marshal(map[string]json.RawMessage{k: stored[k]})
+		if err != nil {
+			continue
+		}
+		next := cur
+		if json.Unmarshal(b, &next) == nil && next.Validate() == nil {
+			cur = next
+		}
+	}
+	return cur
+}
+
+// SaveSettings validates st and stores it whole, in one transaction.
+func (s *Store) SaveSettings(ctx context.Context, st Settings) error {
+	if err := st.Validate(); err != nil {
+		return fmt.Errorf("failed to save settings: %w", err)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("failed to encode settings: %w", err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return fmt.Errorf("failed to encode settings: %w", err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		for k, v := range fields {
+			if _, err := tx.ExecContext(ctx,
+				"INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+				k, string(v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("failed to save settings: %w", err)
+	}
+	return nil
+}
