@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 )
@@ -15,6 +16,9 @@ import (
 type Target struct {
 	Host string // DNS name or literal IP, without brackets
 	Port int
+	// Addr is the address the connection went to, when the caller knows it (zero
+	// otherwise); it lets the loopback and private-address exemptions apply to names.
+	Addr netip.Addr
 }
 
 // String returns host:port, with brackets around IPv6 literals.

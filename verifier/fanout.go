@@ -1,0 +1,213 @@
+package verifier
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/convergence-ng/convergence/settings"
+)
+
+// pickNotaries returns all notaries, or a random subset of at most max when max is
+// positive (privacy: no notary sees every site; load: fewer queries).
+func pickNotaries(all []notaryInfo, max int) []notaryInfo {
+	if max <= 0 || len(all) <= max {
+		return slices.Clone(all)
+	}
+	out := make([]notaryInfo, 0, max)
+	for _, i := range rand.Perm(len(all))[:max] {
+		out = append(out, all[i])
+	}
+	return out
+}
+
+// askNotaries fans the question out to the notaries, one goroutine each with its own
+// deadline (QueryTimeout). A failure is recorded in that notary's answer and never
+// cancels the others. It returns as soon as the verdict can no longer change
+// (Settled); the notaries not yet heard from are marked AnswerNotAsked and their
+// queries cancelled (their goroutines end promptly and are counted by Close).
+func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Certificate) (Verdict, error) {
+	snap, err := v.snapshot(ctx)
+	if err != nil {
+		return Verdict{}, err
+	}
+	notaries := pickNotaries(snap.notaries, snap.settings.MaxNotaries)
+	policy := snap.policy
+
+	qctx, cancel := context.WithCancel(ctx)
+	defer cancel() // abandons the queries still running once the verdict is settled
+	type result struct {
+		i int
+		a NotaryAnswer
+	}
+	results := make(chan result, len(notaries)) // buffered: abandoned queries never block
+	for i, n := range notaries {
+		if !v.begin() {
+			return Verdict{}, ErrClosed
+		}
+		go func() {
+			defer v.wg.Done()
+			nctx, ncancel := context.WithTimeout(qctx, v.cfg.QueryTimeout)
+			defer ncancel()
+			results <- result{i, v.client.query(nctx, n, base.Target, leaf)}
+		}()
+	}
+
+	answers := make([]NotaryAnswer, len(notaries))
+	heard := make([]bool, len(notaries))
+	var sofar []NotaryAnswer
+	dec, settled := Settled(nil, len(notaries), policy, v.now())
+	for pending := len(notaries); pending > 0 && !settled; {
+		select {
+		case r := <-results:
+			answers[r.i], heard[r.i] = r.a, true
+			sofar = append(sofar, r.a)
+			pending--
+			dec, settled = Settled(sofar, pending, policy, v.now())
+		case <-ctx.Done():
+			return Verdict{}, fmt.Errorf("failed to ask notaries: %w", ErrClosed)
+		}
+	}
+	for i, n := range notaries {
+		if !heard[i] {
+			answers[i] = NotaryAnswer{Notary: n.Name, Kind: AnswerNotAsked, Err: "not waited for: the verdict was settled first"}
+		}
+	}
+
+	vd := base
+	vd.Source = SourceNotaries
+	vd.Outcome, vd.Reason, vd.Warning = dec.Outcome, dec.Reason, dec.Warning
+	vd.Answers, vd.Agreed, vd.Asked = answers, dec.Agreed, len(notaries)
+	vd.Time = v.now()
+	if len(notaries) == 0 {
+		vd.Reason = "no notary is enabled; " + vd.Reason
+		if vd.Warning != "" {
+			vd.Warning = "not verified: no notary is enabled"
+		}
+	}
+	v.storeVerdict(ctx, vd, dec, leaf, snap)
+	v.emitVerdict(vd)
+	return vd, nil
+}
+
+// storeVerdict caches a trusted verdict that notaries vouched for, until the earlier
+// of the cache TTL and the certificate's expiry. Rejections and verdicts allowed only
+// by the no-answer setting are never cached: the next visit asks again.
+func (v *Verifier) storeVerdict(ctx context.Context, vd Verdict, dec Decision, leaf *x509.Certificate, snap *snapshot) {
+	ttl := snap.settings.CacheTTL
+	if vd.Outcome != OutcomeTrusted || vd.Warning != "" || ttl <= 0 || dec.Agreed == 0 {
+		return
+	}
+	now := v.now()
+	expires := now.Add(ttl)
+	if leaf.NotAfter.Before(expires) {
+		expires = leaf.NotAfter
+	}
+	if !expires.After(now) {
+		return
+	}
+	e := cached{
+		vouchers:     sortedVouchers(vd.Answers, snap.policy, now),
+		against:      dec.Against,
+		againstKnown: true,
+		answers:      vd.Answers,
+		reason:       vd.Reason,
+		asked:        vd.Asked,
+		created:      now,
+		expires:      expires,
+	}
+	// A notary revoked while this check ran must not have its word kept.
+	v.mu.Lock()
+	cur := v.snap
+	v.mu.Unlock()
+	if gone := goneVouchers(e.vouchers, cur.revoked); len(gone) > 0 && !stillPasses(e.vouchers, e.against, true, gone, cur.policy) {
+		return
+	}
+	k := cacheKey{vd.Target.Host, vd.Target.Port, vd.FingerprintSHA256}
+	v.cache.put(k, e, now)
+	// The memory cache has it; a store failure only costs a re-check after a restart.
+	_ = v.store.PutCache(ctx, settings.CacheEntry{
+		Host: k.host, Port: k.port, FingerprintSHA256: k.fp,
+		Vouchers: e.vouchers, Created: now, Expires: expires,
+	})
+}
+
+// goneVouchers returns the vouchers that are in revoked.
+func goneVouchers(vouchers []string, revoked map[string]bool) map[string]bool {
+	var gone map[string]bool
+	for _, n := range vouchers {
+		if revoked[n] {
+			if gone == nil {
+				gone = map[string]bool{}
+			}
+			gone[n] = true
+		}
+	}
+	return gone
+}
+
+// emitVerdict reports a verdict to the listener: verified or rejected, notaries
+// disagree when they were split, and one notary-unreachable event per notary that
+// failed (unreachable or an invalid answer). No lock is held.
+func (v *Verifier) emitVerdict(vd Verdict) {
+	if v.cfg.OnEvent == nil {
+		return
+	}
+	at := v.now()
+	kind := EventRejected
+	if vd.Allowed() {
+		kind = EventVerified
+	}
+	v.cfg.OnEvent(Event{Kind: kind, Verdict: vd, Time: at})
+	if vd.Disagreement() {
+		v.cfg.OnEvent(Event{Kind: EventDisagree, Verdict: vd, Time: at})
+	}
+	for _, a := range vd.Answers {
+		if a.Kind == AnswerUnreachable || a.Kind == AnswerInvalid {
+			v.cfg.OnEvent(Event{Kind: EventNotaryUnreachable, Verdict: vd, Notary: a.Notary, Time: at})
+		}
+	}
+}
+
+// cachedVerdict builds the verdict for a cache hit.
+func cachedVerdict(base Verdict, e cached) Verdict {
+	vd := base
+	vd.Outcome, vd.Source = OutcomeTrusted, SourceCache
+	vd.Reason = "checked before: " + e.reason
+	vd.Answers = slices.Clone(e.answers)
+	vd.Agreed, vd.Asked = len(e.vouchers), e.asked
+	return vd
+}
+
+// lookupCache returns the cached verdict for the certificate, from memory or else
+// from the store (then kept in memory). A failing store counts as a miss.
+func (v *Verifier) lookupCache(ctx context.Context, base Verdict, snap *snapshot) (Verdict, bool) {
+	ttl := snap.settings.CacheTTL
+	if ttl <= 0 {
+		return Verdict{}, false
+	}
+	now := v.now()
+	k := cacheKey{base.Target.Host, base.Target.Port, base.FingerprintSHA256}
+	e, ok := v.cache.get(k, now)
+	if !ok {
+		ce, err := v.store.LookupCache(ctx, k.host, k.port, k.fp, now)
+		if err != nil {
+			return Verdict{}, false
+		}
+		e = cached{vouchers: ce.Vouchers, asked: len(ce.Vouchers), created: ce.Created, expires: ce.Expires, reason: fmt.Sprintf("%d notaries vouched", len(ce.Vouchers))}
+		for _, n := range ce.Vouchers {
+			e.answers = append(e.answers, NotaryAnswer{Notary: n, Kind: AnswerAgree})
+		}
+		v.cache.put(k, e, now)
+	}
+	if !now.Before(e.created.Add(ttl)) {
+		return Verdict{}, false // the TTL was shortened since the entry was made
+	}
+	if gone := goneVouchers(e.vouchers, snap.revoked); len(gone) > 0 && !stillPasses(e.vouchers, e.against, e.againstKnown, gone, snap.policy) {
+		v.cache.deleteWhere(func(ck cacheKey, _ cached) bool { return ck == k })
+		return Verdict{}, false
+	}
+	return cachedVerdict(base, e), true
+}

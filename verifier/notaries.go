@@ -1,0 +1,228 @@
+package verifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/settings"
+)
+
+// ImportOptions tune ImportBundle.
+type ImportOptions struct {
+	// ConfirmRevoked trusts a notary again that the user revoked before. Without it,
+	// importing such a bundle fails with ErrPreviouslyRevoked.
+	ConfirmRevoked bool
+	// Disabled imports the notary without asking it during checks.
+	Disabled bool
+}
+
+// ImportBundle reads a .notary bundle (v0, v1, with or without our v2 extras) from a
+// file path or an https:// URL, checks it and stores the notary (replacing hosts and
+// name details of one with the same name, keeping its enabled state). A bundle of a
+// notary the user revoked (same name, or a host certificate the revoked notary had)
+// fails with an error matching ErrPreviouslyRevoked unless opts.ConfirmRevoked.
+func (v *Verifier) ImportBundle(ctx context.Context, source string, opts ImportOptions) (settings.Notary, error) {
+	raw, origin, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots)
+	if err != nil {
+		return settings.Notary{}, err
+	}
+	b, err := protocol.ParseBundle(raw)
+	if err != nil {
+		return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
+	}
+	all, err := v.store.Notaries(ctx)
+	if err != nil {
+		return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
+	}
+	var revoked []string
+	for _, n := range all {
+		if n.Revoked && (n.Name == b.Name || sharesCertificate(n, b)) {
+			revoked = append(revoked, n.Name)
+		}
+	}
+	if len(revoked) > 0 && !opts.ConfirmRevoked {
+		return settings.Notary{}, fmt.Errorf("failed to import bundle %q: notary %q: %w (revoked as %q)", source, b.Name, ErrPreviouslyRevoked, revoked)
+	}
+	n := settings.Notary{
+		Name:           b.Name,
+		Region:         b.Region,
+		BundleLocation: b.BundleLocation,
+		Source:         origin,
+		Enabled:        !opts.Disabled,
+		Bundle:         raw,
+	}
+	for _, h := range b.Hosts {
+		n.Hosts = append(n.Hosts, settings.NotaryHost{Host: h.Host, SSLPort: h.SSLPort, HTTPPort: h.HTTPPort, CertificatePEM: h.CertificatePEM})
+	}
+	stored, err := v.store.PutNotary(ctx, n)
+	if err != nil {
+		return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
+	}
+	for _, name := range revoked { // confirmed by the caller
+		if err := v.store.UnrevokeNotary(ctx, name); err != nil {
+			return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
+		}
+	}
+	if len(revoked) > 0 {
+		if stored, err = v.store.Notary(ctx, b.Name); err != nil {
+			return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
+		}
+	}
+	if err := v.Reload(ctx); err != nil {
+		return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
+	}
+	return stored, nil
+}
+
+// sharesCertificate reports whether the stored notary pinned any certificate of b.
+func sharesCertificate(n settings.Notary, b protocol.Bundle) bool {
+	for _, h := range n.Hosts {
+		for _, bh := range b.Hosts {
+			if bh.Certificate != nil && samePEMCert(h.CertificatePEM, bh.Certificate.Raw) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Revoke withdraws trust from a notary: it leaves every later decision at once, and
+// every cached verdict that needed its vote to pass is dropped (recomputed without
+// it). The store remembers the revocation so a re-import asks first. It returns how
+// many cached verdicts were dropped.
+func (v *Verifier) Revoke(ctx context.Context, name string) (int, error) {
+	if err := v.store.RevokeNotary(ctx, name); err != nil {
+		return 0, fmt.Errorf("failed to revoke notary %q: %w", name, err)
+	}
+	v.mu.Lock()
+	p := v.snap.policy
+	v.mu.Unlock()
+	n, err := v.purgeFor(ctx, map[string]bool{name: true}, p)
+	if err != nil {
+		return n, fmt.Errorf("failed to revoke notary %q: %w", name, err)
+	}
+	// The reload stops asking the notary, and purges again whatever a check that was
+	// running meanwhile may have cached.
+	m, err := v.reload(ctx)
+	if err != nil {
+		return n + m, fmt.Errorf("failed to revoke notary %q: %w", name, err)
+	}
+	return n + m, nil
+}
+
+// purgeFor drops every cached verdict that would no longer pass policy p without the
+// votes of the notaries in gone, in memory and in the store, and returns how many
+// distinct verdicts it dropped.
+func (v *Verifier) purgeFor(ctx context.Context, gone map[string]bool, p Policy) (int, error) {
+	needed := func(vouchers []string) bool {
+		return slices.ContainsFunc(vouchers, func(n string) bool { return gone[n] })
+	}
+	dropped := map[cacheKey]bool{}
+	known := map[cacheKey]bool{} // entries memory could judge with full counts
+	v.cache.deleteWhere(func(k cacheKey, e cached) bool {
+		if !needed(e.vouchers) {
+			return false
+		}
+		known[k] = true
+		if stillPasses(e.vouchers, e.against, e.againstKnown, gone, p) {
+			return false
+		}
+		dropped[k] = true
+		return true
+	})
+	entries, err := v.store.CacheEntries(ctx)
+	if err != nil {
+		return len(dropped), fmt.Errorf("failed to purge cached verdicts: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		k := cacheKey{e.Host, e.Port, e.FingerprintSHA256}
+		if !needed(e.Vouchers) {
+			continue
+		}
+		if known[k] && !dropped[k] {
+			continue // memory knew the full counts: it still passes
+		}
+		if !known[k] && stillPasses(e.Vouchers, 0, false, gone, p) {
+			continue
+		}
+		if err := v.store.DeleteCacheEntry(ctx, e.Host, e.Port, e.FingerprintSHA256); err != nil && !errors.Is(err, settings.ErrNotFound) {
+			errs = append(errs, err)
+			continue
+		}
+		dropped[k] = true
+	}
+	return len(dropped), errors.Join(errs...)
+}
+
+// ListNotaries returns every stored notary, revoked and disabled ones included.
+func (v *Verifier) ListNotaries(ctx context.Context) ([]settings.Notary, error) {
+	ns, err := v.store.Notaries(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to list notaries: %w", err)
+	}
+	return ns, nil
+}
+
+// ClearCache forgets every cached verdict and returns how many the store held.
+func (v *Verifier) ClearCache(ctx context.Context) (int, error) {
+	v.cache.deleteWhere(func(cacheKey, cached) bool { return true })
+	n, err := v.store.ClearCache(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("failed to clear the verdict cache: %w", err)
+	}
+	return n, nil
+}
+
+// ClearCacheSite forgets the cached verdicts for one site (every certificate).
+func (v *Verifier) ClearCacheSite(ctx context.Context, t Target) (int, error) {
+	host, err := protocol.NormalizeHost(t.Host)
+	if err != nil {
+		return 0, fmt.Errorf("failed to clear the cache for %q: %w", t.String(), err)
+	}
+	v.cache.deleteWhere(func(k cacheKey, _ cached) bool { return k.host == host && k.port == t.Port })
+	n, err := v.store.DeleteCache(ctx, host, t.Port)
+	if err != nil {
+		return 0, fmt.Errorf("failed to clear the cache for %q: %w", t.String(), err)
+	}
+	return n, nil
+}
+
+// ClearCacheVouchedBy forgets every cached verdict the named notary vouched for,
+// whether or not it needed that vote.
+func (v *Verifier) ClearCacheVouchedBy(ctx context.Context, notary string) (int, error) {
+	v.cache.deleteWhere(func(_ cacheKey, e cached) bool { return slices.Contains(e.vouchers, notary) })
+	n, err := v.store.DeleteCacheVouchedBy(ctx, notary)
+	if err != nil {
+		return 0, fmt.Errorf("failed to clear the cache vouched by %q: %w", notary, err)
+	}
+	return n, nil
+}
+
+// Pin trusts the certificate with SHA-256 fingerprint fp for t whatever the notaries
+// say (a user exception), effective at once.
+func (v *Verifier) Pin(ctx context.Context, t Target, fp, note string) error {
+	host, err := protocol.NormalizeHost(t.Host)
+	if err != nil {
+		return fmt.Errorf("failed to pin %q: %w", t.String(), err)
+	}
+	if err := v.store.AddPin(ctx, host, t.Port, fp, note); err != nil {
+		return fmt.Errorf("failed to pin %q: %w", t.String(), err)
+	}
+	return v.Reload(ctx)
+}
+
+// Unpin removes a user exception, effective at once.
+func (v *Verifier) Unpin(ctx context.Context, t Target, fp string) error {
+	host, err := protocol.NormalizeHost(t.Host)
+	if err != nil {
+		return fmt.Errorf("failed to unpin %q: %w", t.String(), err)
+	}
+	if err := v.store.DeletePin(ctx, host, t.Port, fp); err != nil {
+		return fmt.Errorf("failed to unpin %q: %w", t.String(), err)
+	}
+	return v.Reload(ctx)
+}

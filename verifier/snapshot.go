@@ -1,0 +1,122 @@
+package verifier
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"time"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/settings"
+)
+
+// snapshot is what a check reads from the store, kept in memory so a cache hit does
+// not touch SQLite. It is immutable once built; Reload swaps in a new one.
+type snapshot struct {
+	settings settings.Settings
+	policy   Policy
+	notaries []notaryInfo     // enabled, not revoked, usable (at least one valid host)
+	revoked  map[string]bool  // names of revoked notaries
+	pins     map[pinKey]bool  // the user's exceptions
+	skipped  map[string]error // enabled notaries that could not be used, and why
+	loaded   time.Time
+}
+
+// pinKey names one pinned certificate for one site.
+type pinKey struct {
+	host string
+	port int
+	fp   string
+}
+
+// policyFrom turns the stored settings into the consensus rule.
+func policyFrom(s settings.Settings) Policy {
+	return Policy{
+		Threshold:                ThresholdKind(s.Threshold),
+		K:                        s.ThresholdK,
+		MinAgreeAge:              s.MinAgreeAge,
+		UnreachableCountsAgainst: s.UnreachableCountsAgainst,
+		NoAnswer:                 NoAnswerPolicy(s.NoAnswerPolicy),
+	}
+}
+
+// loadSnapshot reads settings, notaries and pins from the store.
+func loadSnapshot(ctx context.Context, st Store, now time.Time) (*snapshot, error) {
+	set, err := st.Settings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load settings: %w", err)
+	}
+	ns, err := st.Notaries(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load notaries: %w", err)
+	}
+	pins, err := st.Pins(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to load pins: %w", err)
+	}
+	s := &snapshot{
+		settings: set,
+		policy:   policyFrom(set),
+		revoked:  map[string]bool{},
+		pins:     make(map[pinKey]bool, len(pins)),
+		skipped:  map[string]error{},
+		loaded:   now,
+	}
+	for _, n := range ns {
+		if n.Revoked {
+			s.revoked[n.Name] = true
+			continue
+		}
+		if !n.Enabled {
+			continue
+		}
+		info, err := notaryInfoFrom(n)
+		if err != nil {
+			s.skipped[n.Name] = err
+			continue
+		}
+		s.notaries = append(s.notaries, info)
+	}
+	for _, p := range pins {
+		s.pins[pinKey{p.Host, p.Port, p.FingerprintSHA256}] = true
+	}
+	return s, nil
+}
+
+// notaryInfoFrom builds the client's view of a stored notary: its hosts with their
+// pinned certificates, and the v2 signing key from its bundle when it has one.
+func notaryInfoFrom(n settings.Notary) (notaryInfo, error) {
+	var b *protocol.Bundle
+	if len(n.Bundle) > 0 {
+		if pb, err := protocol.ParseBundle(n.Bundle); err == nil {
+			b = &pb
+		}
+	}
+	info := notaryInfo{Name: n.Name}
+	for _, h := range n.Hosts {
+		block, _ := pem.Decode([]byte(h.CertificatePEM))
+		if block == nil || block.Type != "CERTIFICATE" {
+			return notaryInfo{}, fmt.Errorf("failed to read certificate of notary %q host %q: not a PEM certificate", n.Name, h.Host)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return notaryInfo{}, fmt.Errorf("failed to read certificate of notary %q host %q: %w", n.Name, h.Host, err)
+		}
+		e := endpoint{Host: h.Host, Port: h.SSLPort, Pinned: cert}
+		if b != nil {
+			if key, err := b.V2PublicKey(protocol.BundleHost{Host: h.Host, Certificate: cert}); err == nil {
+				if _, err := protocol.AlgorithmV2(key); err == nil {
+					e.V2Key = key
+				}
+			}
+		} else if _, err := protocol.AlgorithmV2(cert.PublicKey); err == nil {
+			e.V2Key = cert.PublicKey
+		}
+		info.Endpoints = append(info.Endpoints, e)
+	}
+	if len(info.Endpoints) == 0 {
+		return notaryInfo{}, fmt.Errorf("failed to use notary %q: it has no hosts", n.Name)
+	}
+	return info, nil
+}

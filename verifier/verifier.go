@@ -1,0 +1,263 @@
+package verifier
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
+)
+
+// Defaults for Config.
+const (
+	DefaultQueryTimeout    = 10 * time.Second
+	DefaultRefreshInterval = 5 * time.Second
+	DefaultCacheTTL        = 24 * time.Hour
+)
+
+// Errors callers branch on.
+var (
+	// ErrNoCertificate means Verify was given an empty chain.
+	ErrNoCertificate = errors.New("no certificate to verify")
+	// ErrClosed means the verifier was closed.
+	ErrClosed = errors.New("verifier is closed")
+	// ErrPreviouslyRevoked means an imported bundle belongs to a notary the user
+	// revoked; import again with ImportOptions.ConfirmRevoked to trust it again.
+	ErrPreviouslyRevoked = errors.New("notary was revoked before")
+)
+
+// Config configures a Verifier. Store is required; the rest have defaults.
+type Config struct {
+	// Store holds settings, notaries, the verdict cache and pins (a *settings.Store).
+	Store Store
+	// OnEvent, when set, receives every event. It is called without any lock held,
+	// from the goroutine that made the verdict; it should return quickly.
+	OnEvent func(Event)
+	// Dial, when set, opens connections to notaries and (for Check) to sites, e.g.
+	// through an upstream proxy. Default: a direct net.Dialer.
+	Dial DialFunc
+	// QueryTimeout is each notary's deadline (connect, ask, read). Default 10 s.
+	QueryTimeout time.Duration
+	// MaxClockSkew is how far a v2 notary's clock may be from ours. Default 5 min.
+	MaxClockSkew time.Duration
+	// MemoryCacheSize bounds the in-memory verdict cache. Default 4096.
+	MemoryCacheSize int
+	// RefreshInterval is how often settings, notaries and pins are re-read from the
+	// store (changes made by another process); Reload re-reads at once. Default 5 s.
+	RefreshInterval time.Duration
+
+	now         func() time.Time // test seam; nil is time.Now
+	bundleRoots *x509.CertPool   // test seam: roots for bundle URLs; nil is the system's
+}
+
+// Verifier decides whether to trust certificates. Safe for concurrent use. Close it
+// to end its background work.
+type Verifier struct {
+	cfg    Config
+	store  Store
+	client *client
+	cache  *memCache
+	now    func() time.Time
+
+	ctx    context.Context    // ends when Close is called; owns every flight
+	cancel context.CancelFunc // ends ctx
+	runMu  sync.Mutex         // protects closed, and orders wg.Add before Close's wg.Wait
+	closed bool
+	wg     sync.WaitGroup // counts flights and notary queries still running
+
+	flights singleflight.Group
+
+	mu   sync.Mutex // protects snap
+	snap *snapshot
+	// reloadMu serialises reloads so an old snapshot never replaces a newer one.
+	reloadMu sync.Mutex
+}
+
+// New returns a verifier reading its settings and notaries from cfg.Store.
+func New(ctx context.Context, cfg Config) (*Verifier, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("failed to create verifier: no store")
+	}
+	if cfg.QueryTimeout <= 0 {
+		cfg.QueryTimeout = DefaultQueryTimeout
+	}
+	if cfg.MaxClockSkew <= 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = DefaultRefreshInterval
+	}
+	now := cfg.now
+	if now == nil {
+		now = time.Now
+	}
+	v := &Verifier{
+		cfg:    cfg,
+		store:  cfg.Store,
+		client: &client{tr: newTransports(cfg.Dial), now: now, maxSkew: cfg.MaxClockSkew},
+		cache:  newMemCache(cfg.MemoryCacheSize),
+		now:    now,
+	}
+	v.ctx, v.cancel = context.WithCancel(context.Background())
+	if err := v.Reload(ctx); err != nil {
+		v.cancel()
+		return nil, fmt.Errorf("failed to create verifier: %w", err)
+	}
+	return v, nil
+}
+
+// Close cancels every check in flight, waits for their goroutines to end and closes
+// idle notary connections. Verify fails with ErrClosed afterwards.
+func (v *Verifier) Close() error {
+	v.runMu.Lock()
+	v.closed = true
+	v.runMu.Unlock()
+	v.cancel()
+	v.wg.Wait()
+	v.client.tr.closeIdle()
+	return nil
+}
+
+// begin counts a goroutine that Close must wait for; false once closed.
+func (v *Verifier) begin() bool {
+	v.runMu.Lock()
+	defer v.runMu.Unlock()
+	if v.closed {
+		return false
+	}
+	v.wg.Add(1)
+	return true
+}
+
+// Reload re-reads settings, notaries and pins from the store now. A notary revoked
+// since the last load (e.g. by another process) has its cached verdicts purged.
+func (v *Verifier) Reload(ctx context.Context) error {
+	_, err := v.reload(ctx)
+	return err
+}
+
+// reload is Reload, returning how many cached verdicts it purged.
+func (v *Verifier) reload(ctx context.Context) (int, error) {
+	v.reloadMu.Lock()
+	defer v.reloadMu.Unlock()
+	s, err := loadSnapshot(ctx, v.store, v.now())
+	if err != nil {
+		return 0, err
+	}
+	v.mu.Lock()
+	old := v.snap
+	v.snap = s
+	v.mu.Unlock()
+	if old == nil {
+		return 0, nil
+	}
+	if old.policy != s.policy {
+		// A stricter rule must not be bypassed by verdicts made under the old one.
+		v.cache.deleteWhere(func(cacheKey, cached) bool { return true })
+	}
+	gone := map[string]bool{}
+	for name := range s.revoked {
+		if !old.revoked[name] {
+			gone[name] = true
+		}
+	}
+	if len(gone) == 0 {
+		return 0, nil
+	}
+	return v.purgeFor(ctx, gone, s.policy)
+}
+
+// snapshot returns the current snapshot, reloading it first when it is older than
+// the refresh interval.
+func (v *Verifier) snapshot(ctx context.Context) (*snapshot, error) {
+	v.mu.Lock()
+	s := v.snap
+	v.mu.Unlock()
+	if v.now().Sub(s.loaded) < v.cfg.RefreshInterval {
+		return s, nil
+	}
+	if err := v.Reload(ctx); err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.snap, nil
+}
+
+// Verify decides whether chain (leaf first) may be trusted for t. The order of checks
+// is: the user's pins, exempt destinations (loopback always, private addresses when
+// the setting is on), the verdict cache, then the notaries. Concurrent calls for the
+// same target and certificate share one check. A notary's failure is recorded in the
+// verdict, never returned: the error is for an empty chain, a bad target, a failing
+// store, a cancelled ctx or a closed verifier.
+func (v *Verifier) Verify(ctx context.Context, t Target, chain []*x509.Certificate) (Verdict, error) {
+	if len(chain) == 0 || chain[0] == nil {
+		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), ErrNoCertificate)
+	}
+	if v.ctx.Err() != nil {
+		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), ErrClosed)
+	}
+	host, err := protocol.NormalizeHost(t.Host)
+	if err != nil {
+		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), err)
+	}
+	if err := protocol.CheckPort(t.Port); err != nil {
+		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), err)
+	}
+	t.Host = host
+	leaf := chain[0]
+	fp := FingerprintSHA256(leaf)
+	snap, err := v.snapshot(ctx)
+	if err != nil {
+		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), err)
+	}
+	now := v.now()
+	base := Verdict{Target: t, FingerprintSHA256: fp, Time: now}
+
+	if snap.pins[pinKey{t.Host, t.Port, fp}] {
+		vd := base
+		vd.Outcome, vd.Source, vd.Reason = OutcomeTrusted, SourcePin, "you trust this certificate for this site"
+		v.emitVerdict(vd)
+		return vd, nil
+	}
+	if why, ok := exempt(t, snap.settings.ExemptPrivate); ok {
+		vd := base
+		vd.Outcome, vd.Source, vd.Reason = OutcomeTrusted, SourceExempt, why
+		v.emitVerdict(vd)
+		return vd, nil
+	}
+	if vd, ok := v.lookupCache(ctx, base, snap); ok {
+		v.emitVerdict(vd)
+		return vd, nil
+	}
+	return v.askShared(ctx, base, leaf)
+}
+
+// askShared asks the notaries once for all concurrent callers with the same target
+// and certificate. The check runs under the verifier's context, not the caller's, so
+// a caller giving up does not fail the others; it ends when every notary has answered
+// or timed out (QueryTimeout), or at Close.
+func (v *Verifier) askShared(ctx context.Context, base Verdict, leaf *x509.Certificate) (Verdict, error) {
+	key := base.Target.String() + "|" + base.FingerprintSHA256
+	ch := v.flights.DoChan(key, func() (any, error) {
+		if !v.begin() {
+			return Verdict{}, ErrClosed
+		}
+		defer v.wg.Done()
+		return v.askNotaries(v.ctx, base, leaf)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Verdict{}, fmt.Errorf("failed to verify %q: %w", base.Target.String(), r.Err)
+		}
+		return r.Val.(Verdict), nil
+	case <-ctx.Done():
+		return Verdict{}, fmt.Errorf("failed to verify %q: %w", base.Target.String(), ctx.Err())
+	}
+}
