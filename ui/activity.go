@@ -1,0 +1,167 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// activityTab lists recent verdicts, newest first, in a virtualised list with a filter.
+type activityTab struct {
+	u       *UI
+	content fyne.CanvasObject
+	filter  *widget.Entry
+	list    *widget.List
+	empty   *widget.Label
+	pause   *widget.Button
+	status  *widget.Label
+
+	shown []verifier.Event // newest first, filtered; read and written on the UI goroutine
+}
+
+func newActivityTab(u *UI) *activityTab {
+	t := &activityTab{u: u}
+	t.filter = widget.NewEntry()
+	t.filter.SetPlaceHolder("Filter by site, outcome or notary…")
+	t.filter.OnChanged = func(string) { t.refresh() }
+	t.list = widget.NewList(
+		func() int { return len(t.shown) },
+		func() fyne.CanvasObject {
+			icon := widget.NewIcon(theme.ConfirmIcon())
+			when := widget.NewLabel("00:00:00")
+			site := widget.NewLabel("site")
+			site.TextStyle.Bold = true
+			site.Truncation = fyne.TextTruncateEllipsis
+			what := widget.NewLabel("what")
+			what.Truncation = fyne.TextTruncateEllipsis
+			return container.NewBorder(nil, nil, container.NewHBox(icon, when), nil,
+				container.NewGridWithColumns(2, site, what))
+		},
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id >= len(t.shown) {
+				return
+			}
+			ev := t.shown[id]
+			row := o.(*fyne.Container)
+			grid := row.Objects[0].(*fyne.Container)
+			left := row.Objects[1].(*fyne.Container)
+			icon := left.Objects[0].(*widget.Icon)
+			left.Objects[1].(*widget.Label).SetText(ev.Time.Format("15:04:05"))
+			grid.Objects[0].(*widget.Label).SetText(ev.Verdict.Target.String())
+			grid.Objects[1].(*widget.Label).SetText(summary(ev))
+			switch {
+			case isAlert(ev):
+				icon.SetResource(theme.WarningIcon())
+			case ev.Verdict.Allowed():
+				icon.SetResource(theme.ConfirmIcon())
+			default:
+				icon.SetResource(theme.CancelIcon())
+			}
+		})
+	t.list.OnSelected = func(id widget.ListItemID) {
+		t.list.Unselect(id)
+		if id < len(t.shown) {
+			u.showDetails(t.shown[id])
+		}
+	}
+	t.empty = widget.NewLabel("No sites checked yet. Point your browser at the proxy (see Setup) and visit an HTTPS site.")
+	t.empty.Wrapping = fyne.TextWrapWord
+	t.status = widget.NewLabel("")
+	t.pause = widget.NewButtonWithIcon("Pause protection", theme.MediaPauseIcon(), func() {
+		u.setPaused(!u.backend.Status().Paused)
+	})
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, t.pause, t.status), t.filter)
+	t.content = container.NewBorder(top, nil, nil, nil, container.NewStack(t.list, t.empty))
+	return t
+}
+
+// summary words an event for its list row.
+func summary(ev verifier.Event) string {
+	v := ev.Verdict
+	switch {
+	case ev.Kind == verifier.EventNotaryUnreachable:
+		return "notary " + ev.Notary + " did not answer"
+	case v.Source == verifier.SourcePin:
+		return v.Outcome.String() + ": you trust this certificate here"
+	case v.Source == verifier.SourceExempt:
+		return v.Outcome.String() + ": not checked (" + v.Reason + ")"
+	case ev.Kind == verifier.EventDisagree:
+		return fmt.Sprintf("%s: notaries disagree, %d of %d agreed", v.Outcome, v.Agreed, v.Asked)
+	}
+	s := fmt.Sprintf("%s: %d of %d notaries agreed", v.Outcome, v.Agreed, v.Asked)
+	if v.Source == verifier.SourceCache {
+		s += " (cached)"
+	}
+	return s
+}
+
+// matches reports whether an event matches a lowercase filter.
+func matches(ev verifier.Event, filter string) bool {
+	if filter == "" {
+		return true
+	}
+	if strings.Contains(strings.ToLower(ev.Verdict.Target.String()), filter) ||
+		strings.Contains(strings.ToLower(summary(ev)), filter) ||
+		strings.Contains(strings.ToLower(ev.Notary), filter) {
+		return true
+	}
+	for _, a := range ev.Verdict.Answers {
+		if strings.Contains(strings.ToLower(a.Notary), filter) {
+			return true
+		}
+	}
+	return false
+}
+
+// refresh rebuilds the shown rows from the UI's events. It runs on the UI goroutine.
+func (t *activityTab) refresh() {
+	events := t.u.snapshot()
+	f := strings.ToLower(strings.TrimSpace(t.filter.Text))
+	shown := t.shown[:0]
+	for i := len(events) - 1; i >= 0; i-- {
+		if matches(events[i], f) {
+			shown = append(shown, events[i])
+		}
+	}
+	t.shown = shown
+	if len(events) == 0 {
+		t.empty.Show()
+	} else {
+		t.empty.Hide()
+	}
+	st := t.u.backend.Status()
+	if st.Paused {
+		t.pause.SetText("Resume protection")
+		t.pause.SetIcon(theme.MediaPlayIcon())
+	} else {
+		t.pause.SetText("Pause protection")
+		t.pause.SetIcon(theme.MediaPauseIcon())
+	}
+	s, _ := t.u.currentTrayState()
+	t.status.SetText(s.Line + fmt.Sprintf(" · %d sites checked", len(events)))
+	t.list.Refresh()
+}
+
+// ago words how long ago t was, roughly.
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return t.Format("2 Jan 2006")
+}

@@ -1,0 +1,112 @@
+package ui
+
+import (
+	"context"
+	"crypto/x509"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/settings"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// Backend is everything the desktop UI asks of the rest of the app. main implements it
+// over the settings store, the verifier and the local proxy. Every method may be called
+// from any goroutine (never the UI goroutine: the UI calls them off it) and may block on
+// disk or network until ctx is done.
+type Backend interface {
+	NotaryBackend
+	SettingsBackend
+	CacheBackend
+	ProxyBackend
+}
+
+// NotaryBackend manages the user's notaries.
+type NotaryBackend interface {
+	// Notaries lists every notary, revoked ones included, in a stable order
+	// (verifier.ListNotaries).
+	Notaries(ctx context.Context) ([]settings.Notary, error)
+	// PreviewBundle reads a .notary bundle from a file path or an https URL, as
+	// ImportBundle would, and parses it (protocol.ParseBundle) without trusting it. A
+	// malformed bundle is an error.
+	PreviewBundle(ctx context.Context, src string) (protocol.Bundle, error)
+	// ImportBundle trusts the bundle from src (verifier.ImportBundle): a notary with the
+	// same name is updated. Unless confirmRevoked, a notary the user revoked before fails
+	// with an error matching verifier.ErrPreviouslyRevoked.
+	ImportBundle(ctx context.Context, src string, confirmRevoked bool) (settings.Notary, error)
+	// Revoke stops trusting the named notary at once; it stays listed as revoked
+	// (verifier.Revoke).
+	Revoke(ctx context.Context, name string) error
+	// Unrevoke undoes Revoke (the UI offers it for a few seconds): the store's
+	// UnrevokeNotary, then verifier.Reload.
+	Unrevoke(ctx context.Context, name string) error
+	// SetNotaryEnabled turns a notary on or off without revoking it (the store's
+	// SetNotaryEnabled, then verifier.Reload).
+	SetNotaryEnabled(ctx context.Context, name string, enabled bool) error
+}
+
+// SettingsBackend loads and stores the user's settings.
+type SettingsBackend interface {
+	// Settings returns the current settings (settings.Store.Settings).
+	Settings(ctx context.Context) (settings.Settings, error)
+	// SaveSettings validates, stores and applies the settings (settings.Store.SaveSettings;
+	// the verifier reads them for the next check). An invalid value is an error matching
+	// settings.ErrInvalidSettings.
+	SaveSettings(ctx context.Context, s settings.Settings) error
+}
+
+// CacheBackend manages the verdict cache and the user's pins.
+type CacheBackend interface {
+	// CacheEntries lists the cached verdicts (settings.Store.CacheEntries).
+	CacheEntries(ctx context.Context) ([]settings.CacheEntry, error)
+	// ForgetSite removes the cached verdicts for the target (verifier.ClearCacheSite)
+	// and, when fingerprintSHA256 is not empty, the user's pin for that certificate
+	// (verifier.Unpin; a missing pin is not an error), so that the next visit asks the
+	// notaries again.
+	ForgetSite(ctx context.Context, target verifier.Target, fingerprintSHA256 string) error
+	// ClearCache removes every cached verdict and returns how many there were
+	// (verifier.ClearCache).
+	ClearCache(ctx context.Context) (int, error)
+	// Certificate returns the leaf certificate with this SHA-256 fingerprint (lowercase
+	// hex) if the app still holds it; any error means "not kept" and the details show
+	// the fingerprint alone.
+	Certificate(ctx context.Context, fingerprintSHA256 string) (*x509.Certificate, error)
+	// TrustForSite pins the verdict's certificate for its target: the user trusts it
+	// whatever the notaries say (verifier.Pin).
+	TrustForSite(ctx context.Context, v verifier.Verdict) error
+}
+
+// Status is the state of the proxy and its supports, for the tray and the Setup tab.
+type Status struct {
+	ProxyAddr string // host:port the proxy listens on; empty when it is not running
+	PACURL    string // URL of the proxy auto-config file; empty when not served
+	// ProxyErr says why the proxy is not running, in plain words; empty when it runs.
+	ProxyErr string
+	// KeyringFallback is set when secrets are kept in a file because no keyring answered.
+	KeyringFallback bool
+	Paused          bool
+	// CAInstalled is set when the local CA is known to be in the system trust store.
+	CAInstalled bool
+}
+
+// TrustStoreResult is the outcome of installing the local CA into one trust store.
+type TrustStoreResult struct {
+	Store     string // plain name, e.g. "System (Debian)", "Firefox profile default-release"
+	Installed bool
+	// Command is what the user can run themselves when the store needs a password or
+	// rights the app lacks; empty otherwise.
+	Command string
+	Err     string // why it failed, in plain words; empty on success
+}
+
+// ProxyBackend reports on the proxy and the local CA, and pauses protection.
+type ProxyBackend interface {
+	// Status returns the current state; it must not block.
+	Status() Status
+	// SetPaused pauses (the proxy passes traffic through unchecked) or resumes protection.
+	SetPaused(ctx context.Context, paused bool) error
+	// CAPEM returns the local CA certificate in PEM, for export.
+	CAPEM() []byte
+	// InstallCA installs the local CA into the system and browser trust stores it finds,
+	// and reports per store. An error means nothing could be tried.
+	InstallCA(ctx context.Context) ([]TrustStoreResult, error)
+}

@@ -1,0 +1,305 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/settings"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// notariesTab lists the user's notaries and adds, revokes and toggles them.
+type notariesTab struct {
+	u       *UI
+	content fyne.CanvasObject
+	rows    *fyne.Container // one card per notary
+	empty   *widget.Label
+	undo    *fyne.Container // the "revoked X · Undo" bar
+	undoMsg *widget.Label
+	undoBtn *widget.Button
+	undoGen int               // which revoke the bar belongs to; UI goroutine only
+	known   []settings.Notary // as last loaded; UI goroutine only
+}
+
+func newNotariesTab(u *UI) *notariesTab {
+	t := &notariesTab{u: u}
+	t.rows = container.NewVBox()
+	t.empty = widget.NewLabel("No notaries yet. Convergence needs at least one to check sites: add a .notary file you got from a notary you trust, or its URL.")
+	t.empty.Wrapping = fyne.TextWrapWord
+	t.empty.Hide()
+	fromFile := widget.NewButtonWithIcon("Add from file…", theme.FileIcon(), t.chooseFile)
+	fromURL := widget.NewButtonWithIcon("Add from URL…", theme.DownloadIcon(), t.askURL)
+	hint := widget.NewLabel("or drop a .notary file on this window")
+	hint.Importance = widget.LowImportance
+	t.undoMsg = widget.NewLabel("")
+	t.undoBtn = widget.NewButtonWithIcon("Undo", theme.ContentUndoIcon(), nil)
+	t.undo = container.NewBorder(nil, nil, nil, t.undoBtn, t.undoMsg)
+	t.undo.Hide()
+	top := container.NewHBox(fromFile, fromURL, hint)
+	t.content = container.NewBorder(top, t.undo, nil, nil,
+		container.NewVScroll(container.NewVBox(t.empty, t.rows)))
+	return t
+}
+
+// reload fetches the notaries in the background and rebuilds the list.
+func (t *notariesTab) reload() {
+	var list []settings.Notary
+	t.u.goWork(func(ctx context.Context) (err error) {
+		list, err = t.u.backend.Notaries(ctx)
+		return err
+	}, func(err error) {
+		if err != nil {
+			t.u.showError("read your notaries", err)
+			return
+		}
+		t.show(list)
+	})
+}
+
+// show rebuilds the cards; it runs on the UI goroutine.
+func (t *notariesTab) show(list []settings.Notary) {
+	t.known = list
+	n := 0
+	var cards []fyne.CanvasObject
+	for _, nv := range list {
+		if nv.Revoked {
+			continue
+		}
+		if nv.Enabled {
+			n++
+		}
+		cards = append(cards, t.card(nv))
+	}
+	t.rows.Objects = cards
+	t.rows.Refresh()
+	if len(cards) == 0 {
+		t.empty.Show()
+	} else {
+		t.empty.Hide()
+	}
+	t.u.mu.Lock()
+	t.u.notaryN = n
+	t.u.mu.Unlock()
+	t.u.updateTray()
+	t.u.activity.refresh()
+	t.u.setup.showNotaries(n)
+}
+
+// card shows one notary with its toggle and Revoke button.
+func (t *notariesTab) card(nv settings.Notary) fyne.CanvasObject {
+	now := t.u.now()
+	hosts := make([]string, len(nv.Hosts))
+	for i, h := range nv.Hosts {
+		hosts[i] = net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort))
+	}
+	info := []string{"Hosts: " + strings.Join(hosts, ", ")}
+	st := t.u.statsFor(nv.Name)
+	health := "Last answer: " + ago(now, st.lastAnswer)
+	if a := st.availability(); a >= 0 {
+		health += fmt.Sprintf(" · answered %.0f%% of the last %d requests", a*100, len(st.answered))
+	}
+	if l := st.latency(); l > 0 {
+		health += fmt.Sprintf(" · typically %d ms", l.Milliseconds())
+	}
+	info = append(info, health)
+	if !nv.AddedAt.IsZero() {
+		info = append(info, "Added "+nv.AddedAt.Format("2 Jan 2006"))
+	}
+	text := widget.NewLabel(strings.Join(info, "\n"))
+	text.Wrapping = fyne.TextWrapWord
+	name := nv.Name
+	enabled := widget.NewCheck("Ask this notary", nil)
+	enabled.SetChecked(nv.Enabled)
+	enabled.OnChanged = func(on bool) {
+		t.u.goWork(func(ctx context.Context) error {
+			return t.u.backend.SetNotaryEnabled(ctx, name, on)
+		}, func(err error) {
+			if err != nil {
+				t.u.showError("change the notary", err)
+			}
+			t.reload()
+		})
+	}
+	revoke := widget.NewButtonWithIcon("Revoke", theme.DeleteIcon(), func() { t.revoke(name) })
+	revoke.Importance = widget.DangerImportance
+	subtitle := nv.Region
+	if subtitle == "" {
+		subtitle = "Region not given"
+	}
+	return widget.NewCard(nv.Name, subtitle,
+		container.NewBorder(nil, nil, nil, container.NewVBox(enabled, revoke), text))
+}
+
+// revoke stops trusting the notary at once and offers Undo for a few seconds.
+func (t *notariesTab) revoke(name string) {
+	t.u.goWork(func(ctx context.Context) error {
+		return t.u.backend.Revoke(ctx, name)
+	}, func(err error) {
+		if err != nil {
+			t.u.showError(fmt.Sprintf("revoke %q", name), err)
+			return
+		}
+		t.undoGen++
+		gen := t.undoGen
+		t.undoMsg.SetText(fmt.Sprintf("Revoked %s: it is no longer asked.", name))
+		t.undoBtn.OnTapped = func() {
+			t.undo.Hide()
+			t.u.goWork(func(ctx context.Context) error {
+				return t.u.backend.Unrevoke(ctx, name)
+			}, func(err error) {
+				if err != nil {
+					t.u.showError(fmt.Sprintf("undo the revoke of %q", name), err)
+				}
+				t.reload()
+			})
+		}
+		t.undo.Show()
+		time.AfterFunc(undoFor, func() { // a timer, not a goroutine we own: it ends at once
+			if t.u.ctx.Err() != nil {
+				return
+			}
+			fyne.Do(func() {
+				if t.undoGen == gen {
+					t.undo.Hide()
+				}
+			})
+		})
+		t.reload()
+	})
+}
+
+// chooseFile opens the file dialog for a .notary bundle.
+func (t *notariesTab) chooseFile() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			t.u.showError("open the file", err)
+			return
+		}
+		if r == nil {
+			return // cancelled
+		}
+		path := r.URI().Path()
+		_ = r.Close()
+		t.importFrom(path)
+	}, t.u.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".notary"}))
+	d.Show()
+}
+
+// askURL asks for a bundle's URL.
+func (t *notariesTab) askURL() {
+	e := widget.NewEntry()
+	e.SetPlaceHolder("https://notary.example.org/notary.notary")
+	dialog.ShowForm("Add a notary from a URL", "Next", "Cancel",
+		[]*widget.FormItem{widget.NewFormItem("URL", e)}, func(ok bool) {
+			if ok && strings.TrimSpace(e.Text) != "" {
+				t.importFrom(strings.TrimSpace(e.Text))
+			}
+		}, t.u.win)
+}
+
+// dropped imports .notary files dropped on the window.
+func (t *notariesTab) dropped(_ fyne.Position, uris []fyne.URI) {
+	for _, u := range uris {
+		if strings.EqualFold(u.Extension(), ".notary") {
+			t.u.tabs.SelectIndex(1)
+			t.importFrom(u.Path())
+			return // one at a time: each asks for confirmation
+		}
+	}
+	if len(uris) > 0 {
+		dialog.ShowInformation("Not a notary file", "Drop a file whose name ends in .notary to add a notary.", t.u.win)
+	}
+}
+
+// importFrom reads the bundle, shows what it says and asks before trusting it.
+func (t *notariesTab) importFrom(src string) {
+	var b protocol.Bundle
+	t.u.withProgress("Reading the notary", func(ctx context.Context) (err error) {
+		b, err = t.u.backend.PreviewBundle(ctx, src)
+		return err
+	}, func(err error) {
+		if err != nil {
+			t.u.showError("read this notary file", err)
+			return
+		}
+		title, button, text := "Trust this notary?", "Trust", bundleText(b, src)
+		for _, k := range t.known {
+			if k.Name == b.Name && !k.Revoked {
+				title, button = "Update this notary?", "Update"
+				text = "You already trust a notary named " + b.Name + ". Its hosts and keys will be replaced by these.\n\n" + text
+			}
+		}
+		l := widget.NewLabel(text)
+		l.Wrapping = fyne.TextWrapWord
+		d := dialog.NewCustomConfirm(title, button, "Cancel", l, func(ok bool) {
+			if ok {
+				t.doImport(src, false)
+			}
+		}, t.u.win)
+		d.Resize(fyne.NewSize(520, 340))
+		d.Show()
+	})
+}
+
+// doImport trusts the bundle; for a notary revoked before it asks first.
+func (t *notariesTab) doImport(src string, confirmRevoked bool) {
+	var nv settings.Notary
+	t.u.withProgress("Adding the notary", func(ctx context.Context) (err error) {
+		nv, err = t.u.backend.ImportBundle(ctx, src, confirmRevoked)
+		return err
+	}, func(err error) {
+		switch {
+		case errors.Is(err, verifier.ErrPreviouslyRevoked) && !confirmRevoked:
+			dialog.ShowConfirm("You revoked this notary before",
+				"You stopped trusting this notary earlier. Trust it again only if you know why it was revoked and that this is resolved.\n\nTrust it again?",
+				func(ok bool) {
+					if ok {
+						t.doImport(src, true)
+					}
+				}, t.u.win)
+		case err != nil:
+			t.u.showError("add the notary", err)
+		default:
+			dialog.ShowInformation("Notary added", nv.Name+" will be asked from now on.", t.u.win)
+			t.reload()
+			t.u.setup.reload()
+		}
+	})
+}
+
+// bundleText describes a bundle before the user trusts it.
+func bundleText(b protocol.Bundle, src string) string {
+	var hosts, keys []string
+	for _, h := range b.Hosts {
+		hosts = append(hosts, net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort)))
+		if h.Certificate != nil {
+			keys = append(keys, fmt.Sprintf("%s: %s key, certificate SHA-256 %s", h.Host,
+				h.Certificate.PublicKeyAlgorithm, protocol.SHA256Fingerprint(h.Certificate.Raw)))
+		}
+	}
+	region := b.Region
+	if region == "" {
+		region = "not given"
+	}
+	proto := "original Convergence protocol (v1)"
+	if b.SupportsV2() {
+		proto = "protocol v2 (signed answers with time stamps) and v1"
+	}
+	return fmt.Sprintf("Name: %s\nRegion: %s\nHosts: %s\nSpeaks: %s\nKeys:\n  %s\nFrom: %s\n\n"+
+		"Trust a notary only if you got this file from someone you trust. It will be asked about every site you visit.",
+		b.Name, region, strings.Join(hosts, ", "), proto, strings.Join(keys, "\n  "), src)
+}

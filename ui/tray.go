@@ -1,0 +1,151 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/convergence-ng/convergence/assets"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// trayMode is what the tray icon shows, most urgent first.
+type trayMode int
+
+const (
+	modeProtecting trayMode = iota // checking sites, nothing recent to report
+	modeAlert                      // notaries disagreed or rejected a site recently
+	modePaused                     // the user paused protection
+	modeProblem                    // protection cannot work: no notaries, no proxy, ...
+)
+
+// trayState is everything the tray shows; the menu is rebuilt whole from it.
+type trayState struct {
+	Mode   trayMode
+	Line   string           // the status line at the top of the menu
+	Alerts []verifier.Event // newest first
+}
+
+// computeTrayState decides the tray's look from the backend's status, the number of
+// usable notaries (-1: not known yet), the recent alerts (oldest first) and the time.
+// Problems outrank a pause, a pause outranks an alert.
+func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAlert, now time.Time) trayState {
+	s := trayState{Mode: modeProtecting}
+	for i := len(alerts) - 1; i >= 0; i-- {
+		s.Alerts = append(s.Alerts, alerts[i])
+	}
+	switch {
+	case st.ProxyErr != "":
+		s.Mode, s.Line = modeProblem, "Not protecting: the proxy could not start"
+	case notaries == 0:
+		s.Mode, s.Line = modeProblem, "Not protecting: no notaries are set up"
+	case st.Paused:
+		s.Mode, s.Line = modePaused, "Protection is paused"
+	case st.KeyringFallback:
+		s.Mode, s.Line = modeProblem, "Protecting, but no keyring: the key is kept in a file"
+	case !lastAlert.IsZero() && now.Sub(lastAlert) < alertFor:
+		s.Mode, s.Line = modeAlert, "Notaries disagreed about a site recently"
+	default:
+		s.Line = "Protecting"
+		if st.ProxyAddr != "" {
+			s.Line = "Protecting (proxy on " + st.ProxyAddr + ")"
+		}
+	}
+	return s
+}
+
+// icon returns the tray icon for the mode.
+func (m trayMode) icon() fyne.Resource {
+	switch m {
+	case modeAlert:
+		return assets.TrayAlert
+	case modePaused:
+		return assets.TrayPaused
+	case modeProblem:
+		return assets.TrayProblem
+	}
+	return assets.TrayProtecting
+}
+
+// alertLabel words one alert for the tray menu.
+func alertLabel(ev verifier.Event) string {
+	v := ev.Verdict
+	verb := "blocked"
+	if v.Allowed() {
+		verb = "disputed"
+	}
+	return fmt.Sprintf("%s %s: %d of %d agreed (%s)", v.Target.Host, verb, v.Agreed, v.Asked, ev.Time.Format("15:04"))
+}
+
+// trayMenu builds the whole tray menu from one state.
+func (u *UI) trayMenu(s trayState, paused bool) *fyne.Menu {
+	status := fyne.NewMenuItem(s.Line, nil)
+	status.Disabled = true
+	items := []*fyne.MenuItem{status, fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem("Open Convergence", u.Show)}
+	if paused {
+		items = append(items, fyne.NewMenuItem("Resume protection", func() { u.setPaused(false) }))
+	} else {
+		items = append(items, fyne.NewMenuItem("Pause protection", func() { u.setPaused(true) }))
+	}
+	if len(s.Alerts) > 0 {
+		items = append(items, fyne.NewMenuItemSeparator())
+		head := fyne.NewMenuItem("Recent alerts", nil)
+		head.Disabled = true
+		items = append(items, head)
+		for _, ev := range s.Alerts {
+			items = append(items, fyne.NewMenuItem(alertLabel(ev), func() {
+				u.Show()
+				u.showDetails(ev)
+			}))
+		}
+	}
+	quit := fyne.NewMenuItem("Quit", u.app.Quit)
+	quit.IsQuit = true
+	items = append(items, fyne.NewMenuItemSeparator(), quit)
+	return fyne.NewMenu("Convergence", items...)
+}
+
+// currentTrayState computes the tray state now.
+func (u *UI) currentTrayState() (trayState, Status) {
+	st := u.backend.Status()
+	u.mu.Lock()
+	s := computeTrayState(st, u.notaryN, u.alerts, u.lastAlert, u.now())
+	u.mu.Unlock()
+	return s, st
+}
+
+// updateTray rebuilds the tray icon and menu, and the window title, from the current
+// state. It runs on the UI goroutine.
+func (u *UI) updateTray() {
+	s, st := u.currentTrayState()
+	u.win.SetTitle("Convergence: " + s.Line)
+	if !u.opts.Tray {
+		return
+	}
+	if d, ok := u.app.(desktop.App); ok {
+		d.SetSystemTrayIcon(s.Mode.icon())
+		d.SetSystemTrayMenu(u.trayMenu(s, st.Paused))
+	}
+}
+
+// setPaused pauses or resumes protection through the backend, off the UI goroutine.
+func (u *UI) setPaused(paused bool) {
+	u.goWork(func(ctx context.Context) error {
+		return u.backend.SetPaused(ctx, paused)
+	}, func(err error) {
+		if err != nil {
+			verb := "resume protection"
+			if paused {
+				verb = "pause protection"
+			}
+			u.showError(verb, err)
+		}
+		u.updateTray()
+		u.activity.refresh()
+		u.setup.reload()
+	})
+}

@@ -1,0 +1,254 @@
+package ui
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/convergence-ng/convergence/assets"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// Defaults for Options.
+const (
+	defaultMaxActivity = 10000
+	// notifyEvery is the least time between two notifications about one site.
+	notifyEvery = 5 * time.Minute
+	// alertFor is how long the tray shows the alert icon after notaries disagreed.
+	alertFor = 15 * time.Minute
+	// undoFor is how long the Undo of a revoke stays offered.
+	undoFor = 8 * time.Second
+	// trayAlerts is how many recent alerts the tray menu lists.
+	trayAlerts = 5
+)
+
+// Options tune New. The zero value is valid: no tray, default limits.
+type Options struct {
+	// Tray installs the system tray icon and menu, and makes closing the window hide
+	// it instead of quitting. Set it only when a session bus exists (fyne's systray
+	// crashes on quit without one, fyne issue 6403) and the app is a desktop.App.
+	Tray bool
+	// MaxActivity bounds the verdicts kept in the Activity list; default 10000.
+	MaxActivity int
+	// AutostartExec is the command started at login; default the running executable.
+	AutostartExec []string
+}
+
+// UI is the desktop app's face: main window, tray and notifications. Build it with
+// New; Publish may be called from any goroutine, the other methods from the UI
+// goroutine (or before the app runs).
+type UI struct {
+	app     fyne.App
+	backend Backend
+	opts    Options
+	win     fyne.Window
+	tabs    *container.AppTabs
+
+	ctx    context.Context // cancelled by Close; owns every goroutine the UI starts
+	cancel context.CancelFunc
+	work   sync.WaitGroup // every goroutine the UI started; Close waits on it
+	tasks  sync.WaitGroup // goWork tasks in flight; tests wait on it
+
+	activity *activityTab
+	notaries *notariesTab
+	cache    *cacheTab
+	settings *settingsTab
+	setup    *setupTab
+
+	notifier  notifier
+	notifyCh  chan notification // to the notification sender goroutine
+	autostart autostarter
+	now       func() time.Time
+
+	mu         sync.Mutex // protects the fields below
+	events     []verifier.Event
+	alerts     []verifier.Event // newest last, at most trayAlerts
+	lastAlert  time.Time
+	limiter    rateLimiter
+	notifyOn   bool
+	notaryN    int                     // enabled, unrevoked notaries; -1 until known
+	stats      map[string]*notaryStats // per notary, from the verdicts seen
+	alertTimer *time.Timer
+
+	refreshPending atomic.Bool // an activity refresh is queued on the UI goroutine
+}
+
+// New builds the main window (not shown yet), the tray when opts.Tray is set, and the
+// notification sender, and starts loading the backend's state in the background. It
+// does not block on the backend. Call Close when the app quits.
+func New(a fyne.App, backend Backend, opts Options) *UI {
+	if opts.MaxActivity <= 0 {
+		opts.MaxActivity = defaultMaxActivity
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	u := &UI{
+		app:      a,
+		backend:  backend,
+		opts:     opts,
+		ctx:      ctx,
+		cancel:   cancel,
+		notifier: defaultNotifier(a),
+		notifyCh: make(chan notification, 16),
+		now:      time.Now,
+		limiter:  rateLimiter{every: notifyEvery},
+		notifyOn: true,
+		notaryN:  -1,
+	}
+	u.autostart = newAutostarter(opts.AutostartExec)
+	a.SetIcon(assets.AppIcon)
+
+	u.win = a.NewWindow("Convergence")
+	u.win.SetIcon(assets.AppIcon)
+	u.activity = newActivityTab(u)
+	u.notaries = newNotariesTab(u)
+	u.cache = newCacheTab(u)
+	u.settings = newSettingsTab(u)
+	u.setup = newSetupTab(u)
+	u.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content),
+		container.NewTabItemWithIcon("Notaries", theme.AccountIcon(), u.notaries.content),
+		container.NewTabItemWithIcon("Cache", theme.StorageIcon(), u.cache.content),
+		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.content),
+		container.NewTabItemWithIcon("Setup", theme.InfoIcon(), u.setup.content),
+	)
+	u.tabs.OnSelected = func(t *container.TabItem) {
+		if t.Text == "Cache" {
+			u.cache.reload()
+		}
+	}
+	u.win.SetContent(u.tabs)
+	u.win.Resize(fyne.NewSize(900, 600))
+	u.win.SetOnDropped(u.notaries.dropped)
+	if opts.Tray {
+		u.win.SetCloseIntercept(u.win.Hide)
+	}
+
+	u.work.Add(1)
+	go func() { // ends when Close cancels ctx
+		defer u.work.Done()
+		u.sendNotifications(ctx)
+	}()
+	u.Reload()
+	u.updateTray()
+	return u
+}
+
+// Window returns the main window.
+func (u *UI) Window() fyne.Window { return u.win }
+
+// Show shows the main window and brings it to the front.
+func (u *UI) Show() {
+	u.win.Show()
+	u.win.RequestFocus()
+}
+
+// ShowSetup shows the main window on the Setup tab (main calls it on a first run).
+func (u *UI) ShowSetup() {
+	u.tabs.SelectIndex(4)
+	u.Show()
+}
+
+// Reload reads the notaries, settings, cache and status from the backend again, in the
+// background.
+func (u *UI) Reload() {
+	u.notaries.reload()
+	u.settings.reload()
+	u.cache.reload()
+	u.setup.reload()
+}
+
+// Close stops the UI's background work and waits for it. The window is left to the app.
+func (u *UI) Close() {
+	u.cancel()
+	u.mu.Lock()
+	if u.alertTimer != nil {
+		u.alertTimer.Stop()
+	}
+	u.mu.Unlock()
+	u.work.Wait()
+}
+
+// Publish hands the UI one event from the verifier: it joins the Activity list, may
+// raise a notification and turns the tray to alert. Safe for concurrent use; it never
+// blocks on the UI or on D-Bus.
+func (u *UI) Publish(ev verifier.Event) {
+	if ev.Time.IsZero() {
+		ev.Time = u.now()
+	}
+	var send *notification
+	u.mu.Lock()
+	if len(u.events) >= u.opts.MaxActivity {
+		// Drop the oldest tenth at once so that appends stay amortised O(1).
+		drop := max(1, u.opts.MaxActivity/10)
+		u.events = append(u.events[:0], u.events[drop:]...)
+	}
+	u.events = append(u.events, ev)
+	u.recordStatsLocked(ev)
+	if isAlert(ev) {
+		u.alerts = append(u.alerts, ev)
+		if len(u.alerts) > trayAlerts {
+			u.alerts = u.alerts[len(u.alerts)-trayAlerts:]
+		}
+		u.lastAlert = ev.Time
+		u.scheduleAlertEndLocked()
+		if u.notifyOn && u.limiter.allow(ev.Verdict.Target.Host, ev.Time) {
+			n := notificationFor(ev)
+			send = &n
+		}
+	}
+	u.mu.Unlock()
+	if send != nil {
+		select {
+		case u.notifyCh <- *send:
+		default: // the sender is stuck on D-Bus; drop rather than block the verifier
+		}
+	}
+	if u.refreshPending.CompareAndSwap(false, true) {
+		fyne.Do(func() {
+			u.refreshPending.Store(false)
+			u.activity.refresh()
+			u.updateTray()
+		})
+	}
+}
+
+// scheduleAlertEndLocked arranges for the tray to leave the alert state when it ends.
+// u.mu must be held.
+func (u *UI) scheduleAlertEndLocked() {
+	if u.alertTimer != nil {
+		u.alertTimer.Stop()
+	}
+	u.alertTimer = time.AfterFunc(alertFor, func() {
+		if u.ctx.Err() == nil {
+			fyne.Do(u.updateTray)
+		}
+	})
+}
+
+// snapshot returns a copy of the events, oldest first.
+func (u *UI) snapshot() []verifier.Event {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]verifier.Event(nil), u.events...)
+}
+
+// goWork runs work off the UI goroutine, then after(err) on it. The work's context
+// ends when the UI closes.
+func (u *UI) goWork(work func(ctx context.Context) error, after func(err error)) {
+	u.work.Add(1)
+	u.tasks.Add(1)
+	go func() { // ends when work returns; work must honour ctx
+		defer u.work.Done()
+		defer u.tasks.Done()
+		err := work(u.ctx)
+		if u.ctx.Err() != nil {
+			return
+		}
+		fyne.DoAndWait(func() { after(err) })
+	}()
+}
