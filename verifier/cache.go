@@ -138,8 +138,8 @@ func stillPasses(vouchers []string, against int, againstKnown bool, gone map[str
 		answers = append(answers, NotaryAnswer{Kind: AnswerDisagree})
 	}
 	q := p
-	q.MinAgreeAge = 0     // the vouchers were old enough when they vouched
-	q.NoAnswer = ""       // nobody left to vouch is never a pass
+	q.MinAgreeAge = 0 // the vouchers were old enough when they vouched
+	q.NoAnswer = ""   // nobody left to vouch is never a pass
 	d := Decide(answers, q, time.Time{})
 	return d.Outcome == OutcomeTrusted && d.Warning == ""
 }

@@ -107,6 +107,11 @@ func (c *client) post(ctx context.Context, e endpoint, path, contentType string,
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
+	if err == nil {
+		// A body cut short by the deadline can read as a clean end: a slow drip must
+		// not pass for a short answer.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return resp.StatusCode, nil, fmt.Errorf("failed to read answer: %w", err)
 	}

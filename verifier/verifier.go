@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -71,6 +72,7 @@ type Verifier struct {
 	wg     sync.WaitGroup // counts flights and notary queries still running
 
 	flights singleflight.Group
+	waiting atomic.Int64 // callers waiting on a flight (tests watch it)
 
 	mu   sync.Mutex // protects snap
 	snap *snapshot
@@ -251,6 +253,8 @@ func (v *Verifier) askShared(ctx context.Context, base Verdict, leaf *x509.Certi
 		defer v.wg.Done()
 		return v.askNotaries(v.ctx, base, leaf)
 	})
+	v.waiting.Add(1)
+	defer v.waiting.Add(-1)
 	select {
 	case r := <-ch:
 		if r.Err != nil {
