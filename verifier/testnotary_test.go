@@ -58,6 +58,9 @@ type testNotary struct {
 	srv      *httptest.Server
 	sees     *x509.Certificate // the site certificate this notary observes
 	seenFrom time.Time         // when it first saw it
+	// views overrides sees per target host; a nil certificate means the notary cannot
+	// reach that site. Set before the first query, never changed after.
+	views map[string]*x509.Certificate
 
 	requests atomic.Int64  // queries received
 	answered atomic.Int64  // queries answered (hung: only after release)
@@ -207,13 +210,14 @@ func (n *testNotary) serve(w http.ResponseWriter, r *http.Request) {
 
 // answer builds the protocol answer for the request, honest or skewed per the mode.
 func (n *testNotary) answer(r *http.Request) ([]byte, int) {
-	seesFP := protocol.SHA256Fingerprint(n.sees.Raw)
 	if r.URL.Path == protocol.V2Path {
 		data, _ := io.ReadAll(io.LimitReader(r.Body, protocol.MaxV2RequestSize+1))
 		req, err := protocol.ParseV2Request(data)
 		if err != nil {
 			return []byte(`{"error":"bad request"}`), http.StatusBadRequest
 		}
+		sees, blind := n.view(req.Host)
+		seesFP := protocol.SHA256Fingerprint(sees.Raw)
 		a := protocol.V2Answer{
 			Nonce: req.Nonce, Time: time.Now().Unix(),
 			Target: protocol.V2Target{Host: req.Host, Port: req.Port}, SHA256: req.SHA256, Window: 3600,
@@ -223,7 +227,7 @@ func (n *testNotary) answer(r *http.Request) ([]byte, int) {
 		if req.SHA256 == seesFP {
 			verdict = protocol.VerdictAgree
 		}
-		if n.mode == modeUnreachSite {
+		if n.mode == modeUnreachSite || blind {
 			verdict = protocol.VerdictError
 			a.Observations = nil
 		}
@@ -247,10 +251,15 @@ func (n *testNotary) answer(r *http.Request) ([]byte, int) {
 	if !strings.HasPrefix(r.URL.Path, protocol.V1PathPrefix) || r.Method != http.MethodPost {
 		return []byte("not found"), http.StatusNotFound
 	}
-	if n.mode == modeUnreachSite {
+	host, _, err := protocol.ParseV1Path(r.URL.Path)
+	if err != nil {
+		return []byte("bad target"), http.StatusBadRequest
+	}
+	sees, blind := n.view(host)
+	if n.mode == modeUnreachSite || blind {
 		return []byte("could not reach the site"), http.StatusServiceUnavailable
 	}
-	seesSHA1 := protocol.SHA1Fingerprint(n.sees.Raw)
+	seesSHA1 := protocol.SHA1Fingerprint(sees.Raw)
 	entries := []protocol.V1Entry{{Fingerprint: seesSHA1, Start: n.seenFrom.Unix(), Finish: time.Now().Unix()}}
 	key := n.key
 	if n.mode == modeWrongSig {
@@ -265,6 +274,15 @@ func (n *testNotary) answer(r *http.Request) ([]byte, int) {
 		return body, http.StatusOK
 	}
 	return body, http.StatusConflict
+}
+
+// view returns the certificate the notary sees for host, or blind when it cannot
+// reach it.
+func (n *testNotary) view(host string) (cert *x509.Certificate, blind bool) {
+	if c, ok := n.views[host]; ok {
+		return c, c == nil
+	}
+	return n.sees, false
 }
 
 // newRSANotary starts an honest notary with an RSA-2048 key, which can only speak v1.

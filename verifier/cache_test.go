@@ -1,0 +1,152 @@
+package verifier
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/convergence-ng/convergence/settings"
+)
+
+// fakeClock is a settable clock for cache expiry (the only seam: time itself cannot
+// be moved in a test).
+type fakeClock struct {
+	mu sync.Mutex // protects t
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestCacheHitMissAndRestart(t *testing.T) {
+	e := newEnv(t, nil)
+	e.start(Config{})
+	e.add("a", modeHonest)
+	e.add("b", modeHonest)
+	first := e.verify(e.real)
+	wantOutcome(t, first, OutcomeTrusted, SourceNotaries)
+	asked := e.totalRequests()
+
+	hit := e.verify(e.real)
+	wantOutcome(t, hit, OutcomeTrusted, SourceCache)
+	if e.totalRequests() != asked {
+		t.Errorf("a cache hit asked the notaries")
+	}
+	if hit.Agreed != first.Agreed || len(hit.Answers) != len(first.Answers) {
+		t.Errorf("cached verdict lost its evidence: %+v", hit)
+	}
+	// Rejections are not cached.
+	e.verify(e.fake)
+	before := e.totalRequests()
+	wantOutcome(t, e.verify(e.fake), OutcomeRejected, SourceNotaries)
+	if e.totalRequests() == before {
+		t.Error("a rejection was reused")
+	}
+
+	// A new verifier on the same store (an app restart) finds the entry in SQLite.
+	if err := e.v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.start(Config{})
+	asked = e.totalRequests()
+	again := e.verify(e.real)
+	wantOutcome(t, again, OutcomeTrusted, SourceCache)
+	if e.totalRequests() != asked || again.Agreed != 2 {
+		t.Errorf("restart: requests %d->%d, agreed %d", asked, e.totalRequests(), again.Agreed)
+	}
+	entries, err := e.store.CacheEntries(e.ctx)
+	if err != nil || len(entries) != 1 || len(entries[0].Vouchers) != 2 {
+		t.Fatalf("store entries %+v, %v", entries, err)
+	}
+
+	// Clearing one site, then everything.
+	if n, err := e.v.ClearCacheSite(e.ctx, Target{Host: "SITE.example.", Port: 443}); err != nil || n != 1 {
+		t.Fatalf("ClearCacheSite = %d, %v", n, err)
+	}
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceNotaries)
+	if n, err := e.v.ClearCache(e.ctx); err != nil || n != 1 {
+		t.Fatalf("ClearCache = %d, %v", n, err)
+	}
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceNotaries)
+	if n, err := e.v.ClearCacheVouchedBy(e.ctx, "a"); err != nil || n != 1 {
+		t.Fatalf("ClearCacheVouchedBy = %d, %v", n, err)
+	}
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceNotaries)
+}
+
+func TestCacheTTLAndNotAfter(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	e := newEnv(t, func(s *settings.Settings) { s.CacheTTL = 2 * time.Hour; s.Threshold = settings.ThresholdOne })
+	e.start(Config{now: clock.now, MaxClockSkew: 1000 * time.Hour})
+	key, _ := newKeyCert(t, "x")
+	shortLived := selfSign(t, "site.example", key, clock.now().Add(time.Hour))
+	e.add("a", modeHonest)
+	e.addSeeing("b", modeHonest, shortLived, time.Now().Add(-48*time.Hour))
+
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceNotaries)
+	wantOutcome(t, e.verify(shortLived), OutcomeTrusted, SourceNotaries)
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceCache)
+	wantOutcome(t, e.verify(shortLived), OutcomeTrusted, SourceCache)
+
+	clock.add(90 * time.Minute) // past the short-lived certificate's notAfter, within the TTL
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceCache)
+	wantOutcome(t, e.verify(shortLived), OutcomeTrusted, SourceNotaries)
+
+	clock.add(time.Hour) // past the TTL
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceNotaries)
+}
+
+func TestMemCacheBound(t *testing.T) {
+	c := newMemCache(16)
+	now := time.Now()
+	for i := range 100 {
+		c.put(cacheKey{host: "h", port: i + 1, fp: "f"}, cached{expires: now.Add(time.Duration(i+1) * time.Minute)}, now)
+		if c.len() > 16 {
+			t.Fatalf("cache holds %d entries, bound 16", c.len())
+		}
+	}
+	if _, ok := c.get(cacheKey{host: "h", port: 100, fp: "f"}, now); !ok {
+		t.Error("the newest entry was evicted")
+	}
+	if _, ok := c.get(cacheKey{host: "h", port: 100, fp: "f"}, now.Add(101*time.Minute)); ok {
+		t.Error("an expired entry was returned")
+	}
+}
+
+func TestStillPasses(t *testing.T) {
+	maj := Policy{Threshold: ThresholdMajority}
+	gone := map[string]bool{"a": true}
+	cases := []struct {
+		name     string
+		vouchers []string
+		against  int
+		known    bool
+		p        Policy
+		want     bool
+	}{
+		{"majority 3 of 3 keeps 2 of 2", []string{"a", "b", "c"}, 0, true, maj, true},
+		{"majority 2 of 3 drops to 1 of 2", []string{"a", "b"}, 1, true, maj, false},
+		{"majority unknown margin drops", []string{"a", "b", "c"}, 0, false, maj, false},
+		{"not needed", []string{"b", "c"}, 1, true, maj, true},
+		{"one keeps with another voucher", []string{"a", "b"}, 5, false, Policy{Threshold: ThresholdOne}, true},
+		{"one drops the only voucher", []string{"a"}, 0, false, Policy{Threshold: ThresholdOne}, false},
+		{"k of n", []string{"a", "b", "c"}, 0, false, Policy{Threshold: ThresholdKOfN, K: 3}, false},
+		{"all keeps the rest", []string{"a", "b"}, 0, false, Policy{Threshold: ThresholdAll}, true},
+		{"no-answer allow never keeps", []string{"a"}, 0, true, Policy{Threshold: ThresholdOne, NoAnswer: NoAnswerAllowWarn}, false},
+	}
+	for _, c := range cases {
+		if got := stillPasses(c.vouchers, c.against, c.known, gone, c.p); got != c.want {
+			t.Errorf("%s: stillPasses = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
