@@ -82,7 +82,8 @@ func keyringHint(err error, dir string) string {
 		fix = "the keyring is locked: unlock it (log in to the desktop session, or open your keyring manager) and restart Convergence"
 	case strings.Contains(msg, "not provided by any .service files") || strings.Contains(msg, "ServiceUnknown") || strings.Contains(msg, "org.freedesktop.secrets"):
 		fix = "no Secret Service on the session bus: install and unlock gnome-keyring (or KeePassXC's Secret Service) and restart Convergence"
-	case strings.Contains(msg, "dbus-launch") || strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS") || strings.Contains(msg, "session bus") || strings.Contains(msg, "dbus"):
+	case strings.Contains(msg, "dbus-launch") || strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS") ||
+		strings.Contains(msg, "session bus") || strings.Contains(msg, "dial unix"):
 		fix = "no D-Bus session bus: run Convergence inside a desktop session (or under dbus-run-session with gnome-keyring unlocked)"
 	case runtime.GOOS == "darwin":
 		fix = "the macOS Keychain refused: unlock the login keychain in Keychain Access and restart Convergence"
