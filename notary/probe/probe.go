@@ -85,7 +85,7 @@ type Result struct {
 
 // Probe resolves host, filters the addresses through the policy, and does a TLS handshake
 // with SNI = host (unless host is an IP literal) with every allowed address, IPv4 and
-// IPv6, at most MaxAddrs of each. When want (a SHA-256 fingerprint, lowercase hex) is set
+// IPv6, at most MaxAddrs of each. When want (a SHA-256 or SHA-1 fingerprint in protocol form) is set
 // and was not seen, it repeats the handshakes up to Rounds times in all, so a site that
 // serves several certificates in turn shows them. It returns an error wrapping ErrRefused
 // if the policy refuses the port or every address, ErrUnreachable if no handshake
@@ -129,9 +129,10 @@ func (p *Prober) Probe(ctx context.Context, host string, port int, want string) 
 	return res, nil
 }
 
-func (r *Result) has(sha256hex string) bool {
+func (r *Result) has(want string) bool {
 	for _, s := range r.Seen {
-		if protocol.SHA256Fingerprint(s.Chain[0].Raw) == sha256hex {
+		der := s.Chain[0].Raw
+		if protocol.SHA256Fingerprint(der) == want || protocol.SHA1Fingerprint(der) == want {
 			return true
 		}
 	}
@@ -223,4 +224,3 @@ func (p *Prober) handshake(ctx context.Context, ap netip.AddrPort, sni string) (
 	}
 	return chain, nil
 }
-
