@@ -33,7 +33,7 @@ func (e *DirError) Error() string {
 func (e *DirError) Unwrap() []error { return []error{ErrDirNotUsable, e.Err} }
 
 func dirHint(dir string) string {
-	return fmt.Sprintf("make %q a writable directory (for example chmod u+rwx %q) or choose another one with --data-dir or %s", dir, dir, EnvHome)
+	return fmt.Sprintf("make %q a directory your user can write (check its owner and mode, for example chmod u+rwx, and that its file system is not mounted read-only) or choose another one with --data-dir or %s", dir, EnvHome)
 }
 
 // DataDir returns the data dir and creates it (mode 0700) when missing. The override
