@@ -149,4 +149,3 @@ func TestStillPasses(t *testing.T) {
 		}
 	}
 }
-

@@ -15,7 +15,7 @@ var _ Store = (*settings.Store)(nil)
 
 // env is a verifier on a real SQLite store in a temp dir, with real notaries.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	dir      string
 	store    *settings.Store
@@ -28,7 +28,7 @@ type env struct {
 	events []Event
 }
 
-func newEnv(t *testing.T, set func(*settings.Settings)) *env {
+func newEnv(t testing.TB, set func(*settings.Settings)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -118,7 +118,7 @@ func (e *env) totalRequests() int64 {
 	return n
 }
 
-func answerOf(t *testing.T, vd Verdict, name string) NotaryAnswer {
+func answerOf(t testing.TB, vd Verdict, name string) NotaryAnswer {
 	t.Helper()
 	for _, a := range vd.Answers {
 		if a.Notary == name {
@@ -129,7 +129,7 @@ func answerOf(t *testing.T, vd Verdict, name string) NotaryAnswer {
 	return NotaryAnswer{}
 }
 
-func wantOutcome(t *testing.T, vd Verdict, want Outcome, src Source) {
+func wantOutcome(t testing.TB, vd Verdict, want Outcome, src Source) {
 	t.Helper()
 	if vd.Outcome != want || vd.Source != src {
 		t.Fatalf("verdict %v from %s (%s), want %v from %s; answers %+v", vd.Outcome, vd.Source, vd.Reason, want, src, vd.Answers)

@@ -50,7 +50,7 @@ const (
 
 // testNotary is one real notary server on 127.0.0.1.
 type testNotary struct {
-	t        *testing.T
+	t        testing.TB
 	name     string
 	mode     notaryMode
 	key      crypto.Signer
@@ -108,13 +108,13 @@ func certPEM(c *x509.Certificate) string {
 }
 
 // startNotary starts a notary that observes sees (first seen at seenFrom).
-func startNotary(t *testing.T, name string, mode notaryMode, sees *x509.Certificate, seenFrom time.Time) *testNotary {
+func startNotary(t testing.TB, name string, mode notaryMode, sees *x509.Certificate, seenFrom time.Time) *testNotary {
 	t.Helper()
 	key, cert := newKeyCert(t, name)
 	return startNotaryWithKey(t, name, mode, sees, seenFrom, key, cert)
 }
 
-func startNotaryWithKey(t *testing.T, name string, mode notaryMode, sees *x509.Certificate, seenFrom time.Time, key crypto.Signer, cert *x509.Certificate) *testNotary {
+func startNotaryWithKey(t testing.TB, name string, mode notaryMode, sees *x509.Certificate, seenFrom time.Time, key crypto.Signer, cert *x509.Certificate) *testNotary {
 	t.Helper()
 	n := &testNotary{t: t, name: name, mode: mode, key: key, cert: cert, sees: sees, seenFrom: seenFrom,
 		entered: make(chan struct{}, 64), release: make(chan struct{})}
@@ -286,7 +286,7 @@ func (n *testNotary) view(host string) (cert *x509.Certificate, blind bool) {
 }
 
 // newRSANotary starts an honest notary with an RSA-2048 key, which can only speak v1.
-func newRSANotary(t *testing.T, name string, sees *x509.Certificate, seenFrom time.Time) *testNotary {
+func newRSANotary(t testing.TB, name string, sees *x509.Certificate, seenFrom time.Time) *testNotary {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
