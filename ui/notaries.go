@@ -171,7 +171,7 @@ func (t *notariesTab) revoke(name string) {
 			if t.u.ctx.Err() != nil {
 				return
 			}
-			fyne.Do(func() {
+			t.u.onUI(func() {
 				if t.undoGen == gen {
 					t.undo.Hide()
 				}

@@ -60,6 +60,7 @@ type UI struct {
 	settings *settingsTab
 	setup    *setupTab
 
+	onUI      func(func()) // runs a function on the UI goroutine (fyne.Do)
 	notifier  notifier
 	notifyCh  chan notification // to the notification sender goroutine
 	autostart autostarter
@@ -82,6 +83,12 @@ type UI struct {
 // notification sender, and starts loading the backend's state in the background. It
 // does not block on the backend. Call Close when the app quits.
 func New(a fyne.App, backend Backend, opts Options) *UI {
+	return newUI(a, backend, opts, defaultNotifier(a), fyne.Do)
+}
+
+// newUI is New with the notifier and the way to run code on the UI goroutine chosen by
+// the caller: tests record notifications and run UI code on the test's goroutine.
+func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func())) *UI {
 	if opts.MaxActivity <= 0 {
 		opts.MaxActivity = defaultMaxActivity
 	}
@@ -92,7 +99,8 @@ func New(a fyne.App, backend Backend, opts Options) *UI {
 		opts:     opts,
 		ctx:      ctx,
 		cancel:   cancel,
-		notifier: defaultNotifier(a),
+		notifier: n,
+		onUI:     onUI,
 		notifyCh: make(chan notification, 16),
 		now:      time.Now,
 		limiter:  rateLimiter{every: notifyEvery},
@@ -209,7 +217,7 @@ func (u *UI) Publish(ev verifier.Event) {
 		}
 	}
 	if u.refreshPending.CompareAndSwap(false, true) {
-		fyne.Do(func() {
+		u.onUI(func() {
 			u.refreshPending.Store(false)
 			u.activity.refresh()
 			u.updateTray()
@@ -225,7 +233,7 @@ func (u *UI) scheduleAlertEndLocked() {
 	}
 	u.alertTimer = time.AfterFunc(alertFor, func() {
 		if u.ctx.Err() == nil {
-			fyne.Do(u.updateTray)
+			u.onUI(u.updateTray)
 		}
 	})
 }
@@ -244,11 +252,14 @@ func (u *UI) goWork(work func(ctx context.Context) error, after func(err error))
 	u.tasks.Add(1)
 	go func() { // ends when work returns; work must honour ctx
 		defer u.work.Done()
-		defer u.tasks.Done()
 		err := work(u.ctx)
 		if u.ctx.Err() != nil {
+			u.tasks.Done()
 			return
 		}
-		fyne.DoAndWait(func() { after(err) })
+		u.onUI(func() {
+			defer u.tasks.Done() // after after, so that work it starts is counted first
+			after(err)
+		})
 	}()
 }
