@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/net/netutil"
+)
+
+// ServeConfig sets up the HTTPS listener. Zero values take the defaults.
+type ServeConfig struct {
+	Handler           http.Handler    // required
+	Certificate       tls.Certificate // required
+	MaxConns          int             // concurrent connections; default 1024
+	ReadHeaderTimeout time.Duration   // default 5s
+	ReadTimeout       time.Duration   // default 10s
+	WriteTimeout      time.Duration   // default 60s: must cover a probe
+	IdleTimeout       time.Duration   // default 60s
+	MaxHeaderBytes    int             // default 8 KiB
+	// MinTLSVersion is the lowest TLS version accepted (default TLS 1.2; tls.VersionTLS10
+	// serves the original 2011-era clients).
+	MinTLSVersion   uint16
+	ShutdownTimeout time.Duration // default 10s
+	Logger          *slog.Logger  // default slog.Default()
+}
+
+// Serve serves HTTPS on ln until ctx is done, then shuts down gracefully (in-flight
+// requests get ShutdownTimeout) and returns nil. It closes ln.
+func Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) error {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.ReadHeaderTimeout, 5*time.Second)
+	def(&cfg.ReadTimeout, 10*time.Second)
+	def(&cfg.WriteTimeout, 60*time.Second)
+	def(&cfg.IdleTimeout, 60*time.Second)
+	def(&cfg.ShutdownTimeout, 10*time.Second)
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1024
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = 8 << 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	srv := &http.Server{
+		Handler:           cfg.Handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		// net/http's own messages name client addresses (TLS handshake errors): debug only.
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	if cfg.MinTLSVersion == 0 {
+		cfg.MinTLSVersion = tls.VersionTLS12
+	}
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cfg.Certificate}, MinVersion: cfg.MinTLSVersion}
+	tl := tls.NewListener(netutil.LimitListener(ln, cfg.MaxConns), tlsCfg)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(tl) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("failed to serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		return fmt.Errorf("failed to serve: %w", serr)
+	}
+	if err != nil {
+		return fmt.Errorf("failed to shut down: %w", err)
+	}
+	return nil
+}

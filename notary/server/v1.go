@@ -1,0 +1,99 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/notary/store"
+)
+
+// maxFormSize bounds a v1 POST body (one fingerprint field is about 71 bytes).
+const maxFormSize = 1 << 10
+
+// serveV1 answers the original protocol exactly: 200 confirmed, 409 different, 400 bad
+// request, 405 other methods, 503 unreachable or store failure, with the original's
+// signed JSON body on 200 and 409.
+func (h *handler) serveV1(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		httpError(w, r, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	host, port, err := protocol.ParseV1Path(r.URL.Path)
+	if err != nil {
+		httpError(w, r, http.StatusBadRequest, "bad target: want /target/<host>+<port>")
+		return
+	}
+	q := Question{Host: host, Port: port}
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+		if err := r.ParseForm(); err != nil {
+			httpError(w, r, http.StatusBadRequest, "bad form body")
+			return
+		}
+		fp := r.PostForm.Get("fingerprint")
+		if fp == "" {
+			httpError(w, r, http.StatusBadRequest, "no fingerprint")
+			return
+		}
+		if q.SHA1, err = protocol.NormalizeSHA1Fingerprint(fp); err != nil {
+			httpError(w, r, http.StatusBadRequest, "bad fingerprint: want SHA-1, colon-separated hex")
+			return
+		}
+	}
+	a, err := h.cfg.Notary.Query(r.Context(), q)
+	if err != nil {
+		code, msg := queryError(err)
+		httpError(w, r, code, msg)
+		return
+	}
+	code := v1Code(a, q.asked())
+	if code == http.StatusServiceUnavailable {
+		httpError(w, r, code, "could not reach the target")
+		return
+	}
+	body, err := protocol.SignV1(v1Entries(a.History), h.cfg.Identity.Signer)
+	if err != nil {
+		h.log.Error("failed to sign v1 answer", "err", err)
+		httpError(w, r, http.StatusServiceUnavailable, "failed to sign answer")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+// v1Code maps an answer to the original's status codes. A GET answers 200 when the
+// notary has a fresh view of the target.
+func v1Code(a Answer, asked bool) int {
+	if !asked {
+		if net, ok := networkVerdict(a); ok && net == protocol.VerdictError {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	}
+	switch a.Status {
+	case protocol.StatusConfirmed:
+		return http.StatusOK
+	case protocol.StatusUnreachable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusConflict
+}
+
+func networkVerdict(a Answer) (protocol.Verdict, bool) {
+	for _, c := range a.Checks {
+		if c.Name == protocol.CheckNetwork {
+			return c.Verdict, true
+		}
+	}
+	return "", false
+}
+
+func v1Entries(hist []store.Observation) []protocol.V1Entry {
+	out := make([]protocol.V1Entry, 0, len(hist))
+	for _, o := range hist {
+		out = append(out, protocol.V1Entry{Fingerprint: o.SHA1, Start: o.FirstSeen.Unix(), Finish: o.LastSeen.Unix()})
+	}
+	return out
+}
