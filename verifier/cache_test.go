@@ -149,3 +149,24 @@ func TestStillPasses(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyChangeClearsCache(t *testing.T) {
+	e := newEnv(t, func(s *settings.Settings) { s.Threshold = settings.ThresholdOne })
+	e.start(Config{})
+	e.add("a", modeHonest)
+	e.addSeeing("liar", modeHonest, e.fake, time.Now().Add(-30*24*time.Hour))
+	wantOutcome(t, e.verify(e.fake), OutcomeTrusted, SourceNotaries) // one liar suffices
+	wantOutcome(t, e.verify(e.fake), OutcomeTrusted, SourceCache)
+	s, err := e.store.Settings(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Threshold = settings.ThresholdAll
+	if err := e.store.SaveSettings(e.ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.v.Reload(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	wantOutcome(t, e.verify(e.fake), OutcomeRejected, SourceNotaries)
+}

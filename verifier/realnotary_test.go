@@ -69,7 +69,9 @@ func startRealNotary(t *testing.T, dir, name, keyType string, sitePort int) stri
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- server.Serve(ctx, ln, server.ServeConfig{Handler: h, Certificate: id.TLS, Logger: quiet}) }()
+	go func() {
+		done <- server.Serve(ctx, ln, server.ServeConfig{Handler: h, Certificate: id.TLS, Logger: quiet})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

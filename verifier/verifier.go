@@ -160,7 +160,9 @@ func (v *Verifier) reload(ctx context.Context) (int, error) {
 	}
 	if old.policy != s.policy {
 		// A stricter rule must not be bypassed by verdicts made under the old one.
-		v.cache.deleteWhere(func(cacheKey, cached) bool { return true })
+		if _, err := v.ClearCache(ctx); err != nil {
+			return 0, err
+		}
 	}
 	gone := map[string]bool{}
 	for name := range s.revoked {
@@ -174,6 +176,19 @@ func (v *Verifier) reload(ctx context.Context) (int, error) {
 	return v.purgeFor(ctx, gone, s.policy)
 }
 
+// reloadIfStale reloads unless another caller did while this one waited for the lock.
+func (v *Verifier) reloadIfStale(ctx context.Context) error {
+	v.reloadMu.Lock()
+	v.mu.Lock()
+	fresh := v.now().Sub(v.snap.loaded) < v.cfg.RefreshInterval
+	v.mu.Unlock()
+	v.reloadMu.Unlock()
+	if fresh {
+		return nil
+	}
+	return v.Reload(ctx)
+}
+
 // snapshot returns the current snapshot, reloading it first when it is older than
 // the refresh interval.
 func (v *Verifier) snapshot(ctx context.Context) (*snapshot, error) {
@@ -183,7 +198,7 @@ func (v *Verifier) snapshot(ctx context.Context) (*snapshot, error) {
 	if v.now().Sub(s.loaded) < v.cfg.RefreshInterval {
 		return s, nil
 	}
-	if err := v.Reload(ctx); err != nil {
+	if err := v.reloadIfStale(ctx); err != nil {
 		return nil, err
 	}
 	v.mu.Lock()

@@ -2,10 +2,15 @@ package verifier
 
 import (
 	"crypto/x509"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/settings"
 )
 
@@ -267,5 +272,35 @@ func TestSingleFlight(t *testing.T) {
 	}
 	if n := gate.requests.Load(); n != 1 {
 		t.Errorf("the gate notary was asked %d times, want once", n)
+	}
+}
+
+// TestRaceNotaryHosts gives one notary two physical hosts, the first down: the answer
+// comes from the second.
+func TestRaceNotaryHosts(t *testing.T) {
+	e := newEnv(t, nil)
+	e.start(Config{})
+	up := startNotary(t, "multi", modeHonest, e.real, time.Now().Add(-48*time.Hour))
+	down := startNotaryWithKey(t, "multi-down", modeHonest, e.real, time.Now(), up.key, up.cert)
+	downPort := down.port()
+	down.srv.Close()
+	b, err := protocol.MarshalBundle(protocol.Bundle{Version: 1, Name: "multi", Hosts: []protocol.BundleHost{
+		{Host: "127.0.0.1", SSLPort: downPort, CertificatePEM: certPEM(up.cert)},
+		{Host: "127.0.0.1", SSLPort: up.port(), CertificatePEM: certPEM(up.cert)},
+	}, V2: &protocol.BundleV2{Protocols: []int{1, 2}, KeyType: "ecdsa-p256"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(e.dir, "multi.notary")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.v.ImportBundle(e.ctx, path, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	vd := e.verify(e.real)
+	wantOutcome(t, vd, OutcomeTrusted, SourceNotaries)
+	if a := answerOf(t, vd, "multi"); a.Host != net.JoinHostPort("127.0.0.1", strconv.Itoa(up.port())) {
+		t.Errorf("answer from %q, want the live host", a.Host)
 	}
 }
