@@ -200,4 +200,4 @@ func fp256(c tls.Certificate) string { return protocol.SHA256Fingerprint(c.Certi
 
 func portOf(ap netip.AddrPort) int { return int(ap.Port()) }
 
-var _ = strconv.Itoa
+func itoa(n int) string { return strconv.Itoa(n) }
