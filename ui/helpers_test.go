@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	}
 	cmd := exec.Command(os.Args[0], os.Args[1:]...)
 	// LANG: fyne logs an error for the C locale.
-	cmd.Env = append(os.Environ(), childEnv+"=1", "XDG_CONFIG_HOME="+dir, "LANG=en_US.UTF-8")
+	cmd.Env = append(os.Environ(), childEnv+"=1", "XDG_CONFIG_HOME="+dir, "LANG=en_US.UTF-8", "LC_ALL=en_US.UTF-8")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err = cmd.Run()
 	os.RemoveAll(dir)
@@ -67,13 +67,20 @@ func (r *recorder) notify(n notification) error {
 // newTestUI builds the UI on fyne's test app over b and waits for its first load.
 func newTestUI(t *testing.T, b Backend) (*UI, *recorder) {
 	t.Helper()
-	a := test.NewTempApp(t)
 	rec := newRecorder()
+	return newTestUIWith(t, b, func(fyne.App) notifier { return rec }), rec
+}
+
+// newTestUIWith is newTestUI with the notifier mk makes for the test app.
+func newTestUIWith(t *testing.T, b Backend, mk func(fyne.App) notifier) *UI {
+	t.Helper()
+	a := test.NewTempApp(t)
+	n := mk(a)
 	// UI code runs on the test's goroutine, as it runs on fyne's main goroutine in the
 	// app: background work hands it over through the queue that waitIdle drains.
 	queue := make(chan func(), 64)
 	stop := make(chan struct{})
-	u := newUI(a, b, Options{}, rec, func(fn func()) {
+	u := newUI(a, b, Options{}, n, func(fn func()) {
 		select {
 		case queue <- fn:
 		case <-stop:
@@ -86,7 +93,7 @@ func newTestUI(t *testing.T, b Backend) (*UI, *recorder) {
 	u.win.Resize(fyne.NewSize(1000, 800))
 	u.win.Show()
 	waitIdle(t, u)
-	return u, rec
+	return u
 }
 
 // waitIdle runs the UI code that background work hands over, on the test's

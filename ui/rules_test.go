@@ -1,0 +1,179 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/settings"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+func TestRateLimiter(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	type call struct {
+		site string
+		at   time.Duration // after t0
+		want bool
+	}
+	for _, tc := range []struct {
+		name  string
+		calls []call
+	}{
+		{"first is allowed", []call{{"a", 0, true}}},
+		{"same site soon is refused", []call{{"a", 0, true}, {"a", time.Minute, false}, {"a", 4*time.Minute + 59*time.Second, false}}},
+		{"same site after the window", []call{{"a", 0, true}, {"a", 5 * time.Minute, true}, {"a", 6 * time.Minute, false}}},
+		{"other sites are independent", []call{{"a", 0, true}, {"b", time.Second, true}, {"a", 2 * time.Second, false}, {"c", 3 * time.Second, true}}},
+		{"a refused call does not extend the window", []call{{"a", 0, true}, {"a", 4 * time.Minute, false}, {"a", 5 * time.Minute, true}}},
+		{"clock going backwards allows", []call{{"a", time.Hour, true}, {"a", 0, true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rateLimiter{every: 5 * time.Minute}
+			for i, c := range tc.calls {
+				if got := r.allow(c.site, t0.Add(c.at)); got != c.want {
+					t.Fatalf("call %d (%s at +%s) = %v, want %v", i, c.site, c.at, got, c.want)
+				}
+			}
+		})
+	}
+	// Old entries are forgotten, so the map stays bounded by the sites of one window.
+	r := rateLimiter{every: time.Minute}
+	for i := range 1000 {
+		r.allow(fmt.Sprintf("site%d", i), t0.Add(time.Duration(i)*time.Second))
+	}
+	if len(r.last) > 61 {
+		t.Fatalf("limiter keeps %d sites, want at most 61", len(r.last))
+	}
+}
+
+func TestComputeTrayState(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	alert := disagreement("evil.example", now.Add(-time.Minute))
+	ok := Status{ProxyAddr: "127.0.0.1:8118"}
+	for _, tc := range []struct {
+		name      string
+		st        Status
+		notaries  int
+		lastAlert time.Time
+		want      trayMode
+		line      string
+	}{
+		{"protecting", ok, 2, time.Time{}, modeProtecting, "Protecting (proxy on 127.0.0.1:8118)"},
+		{"notaries not loaded yet", ok, -1, time.Time{}, modeProtecting, "Protecting (proxy on 127.0.0.1:8118)"},
+		{"recent alert", ok, 2, now.Add(-time.Minute), modeAlert, "Notaries disagreed about a site recently"},
+		{"old alert", ok, 2, now.Add(-alertFor), modeProtecting, "Protecting (proxy on 127.0.0.1:8118)"},
+		{"paused beats alert", Status{Paused: true}, 2, now, modePaused, "Protection is paused"},
+		{"no notaries", ok, 0, now, modeProblem, "Not protecting: no notaries are set up"},
+		{"proxy down beats everything", Status{ProxyErr: "port in use", Paused: true}, 0, now, modeProblem, "Not protecting: the proxy could not start"},
+		{"keyring fallback", Status{KeyringFallback: true}, 1, time.Time{}, modeProblem, "Protecting, but no keyring: the key is kept in a file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := computeTrayState(tc.st, tc.notaries, []verifier.Event{alert}, tc.lastAlert, now)
+			if s.Mode != tc.want || s.Line != tc.line {
+				t.Fatalf("got mode %v %q, want %v %q", s.Mode, s.Line, tc.want, tc.line)
+			}
+			if s.Mode.icon() == nil || len(s.Mode.icon().Content()) == 0 {
+				t.Fatal("no icon")
+			}
+		})
+	}
+	// Alerts are listed newest first.
+	a2 := disagreement("later.example", now)
+	s := computeTrayState(ok, 1, []verifier.Event{alert, a2}, now, now)
+	if s.Alerts[0].Verdict.Target.Host != "later.example" {
+		t.Fatalf("alerts not newest first: %v", s.Alerts)
+	}
+}
+
+func TestTrayMenuFromState(t *testing.T) {
+	b := newStoreBackend(t)
+	u, _ := newTestUI(t, b)
+	now := time.Now()
+	s := computeTrayState(Status{}, 1, []verifier.Event{disagreement("evil.example", now)}, now, now)
+	m := u.trayMenu(s, false)
+	labels := menuLabels(m)
+	want := []string{"Notaries disagreed about a site recently", "", "Open Convergence", "Pause protection", "",
+		"Recent alerts", "evil.example blocked: 1 of 3 agreed (" + now.Format("15:04") + ")", "", "Quit"}
+	if strings.Join(labels, "|") != strings.Join(want, "|") {
+		t.Fatalf("menu = %q\nwant   %q", labels, want)
+	}
+	if !m.Items[0].Disabled || !m.Items[len(m.Items)-1].IsQuit {
+		t.Error("status line must be disabled and Quit marked IsQuit")
+	}
+	// Clicking an alert opens its details.
+	m.Items[6].Action()
+	waitIdle(t, u)
+	if !hasText(u.win, "saw a different certificate") || !hasText(u.win, "evil.example:443 was rejected") {
+		t.Fatalf("alert click: %s", visibleText(u.win))
+	}
+}
+
+func TestExplainErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err      error
+		what     string
+		fixsnips string
+	}{
+		{fmt.Errorf("failed to parse bundle: %w", protocol.ErrMalformed), "not a valid .notary file", "Ask the notary's operator"},
+		{fmt.Errorf("x: %w", verifier.ErrBundleSource), "not a file or an https:// address", "https://"},
+		{fmt.Errorf("failed to read bundle %q: %w", "/nope", os.ErrNotExist), "does not exist", "Choose the file again"},
+		{fmt.Errorf("failed to fetch: %w", context.DeadlineExceeded), "took too long", "network connection"},
+		{errors.Join(fmt.Errorf("%w: threshold K (5) is more than the notaries asked (3)", settings.ErrInvalidSettings)), "could not save", "threshold K (5) is more than the notaries asked (3)"},
+		{errors.New("disk on fire"), "could not save", "Details: disk on fire."},
+	} {
+		what, fix := explain("save", tc.err)
+		if !strings.Contains(what, tc.what) || !strings.Contains(fix, tc.fixsnips) {
+			t.Errorf("explain(%v) = %q / %q", tc.err, what, fix)
+		}
+	}
+}
+
+func TestNotificationText(t *testing.T) {
+	ev := disagreement("evil.example", time.Now())
+	n := notificationFor(ev)
+	if n.Title != "Convergence blocked evil.example" || !strings.Contains(n.Body, "1 of 3 notaries saw the same certificate") {
+		t.Fatalf("rejected: %+v", n)
+	}
+	ev.Verdict.Outcome = verifier.OutcomeTrusted
+	n = notificationFor(ev)
+	if n.Title != "Notaries disagree about evil.example" || !strings.Contains(n.Body, "avoid entering passwords") {
+		t.Fatalf("allowed: %+v", n)
+	}
+	if isAlert(verifier.Event{Kind: verifier.EventRejected, Verdict: verifier.Verdict{Source: verifier.SourceExempt}}) {
+		t.Error("an exempt rejection is not a notary alert")
+	}
+}
+
+func TestNotaryStats(t *testing.T) {
+	var s notaryStats
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerAgree, Latency: 30 * time.Millisecond}, at)
+	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerUnreachable}, at.Add(time.Minute))
+	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerDisagree, Latency: 50 * time.Millisecond}, at.Add(2*time.Minute))
+	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerNotAsked}, at.Add(3*time.Minute))
+	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerAgree, Latency: 10 * time.Millisecond}, at.Add(4*time.Minute))
+	if a := s.availability(); a != 0.75 {
+		t.Errorf("availability = %v, want 0.75", a)
+	}
+	if l := s.latency(); l != 30*time.Millisecond {
+		t.Errorf("median latency = %v, want 30ms", l)
+	}
+	if !s.lastAnswer.Equal(at.Add(4 * time.Minute)) {
+		t.Errorf("last answer = %v", s.lastAnswer)
+	}
+	for range 3 * statsWindow {
+		s.record(verifier.NotaryAnswer{Kind: verifier.AnswerUnreachable}, at)
+	}
+	if len(s.answered) != statsWindow || s.availability() != 0 {
+		t.Errorf("window: %d answers, availability %v", len(s.answered), s.availability())
+	}
+	var none *notaryStats
+	if none.availability() != -1 || none.latency() != 0 {
+		t.Error("unknown stats must say unknown")
+	}
+}
