@@ -1,0 +1,183 @@
+// Package cli is the terminal face of the desktop app: check a site, manage notaries,
+// the cache, the local CA and the settings, on the same store the GUI uses.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// Env is what a command needs from the outside world.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// Open opens the app's parts on its data dir. Commands call it once.
+	Open func(ctx context.Context) (*core.Core, error)
+}
+
+// Usage lists the commands.
+const Usage = `usage: convergence [flags] [command]
+
+With no command, starts the desktop app (or, with --headless, the proxy alone).
+
+commands:
+  check HOST[:PORT]            ask the notaries about the certificate HOST presents; exit 1 unless trusted
+  notary add FILE|URL [--yes]  import a .notary bundle (--yes trusts a notary you revoked before)
+  notary list                  list notaries and their state
+  notary revoke NAME           stop trusting a notary, and drop verdicts that needed it
+  notary enable|disable NAME   ask, or stop asking, a notary without revoking it
+  cache list                   list cached verdicts
+  cache clear [HOST[:PORT]]    forget cached verdicts (all, or one site's)
+  ca export                    print the local CA certificate (PEM) to trust in browsers
+  ca regenerate                make a new local CA (the old one stops working)
+  settings                     show the settings
+  set KEY VALUE                change a setting (see 'convergence settings' for keys)
+
+flags:
+`
+
+// ErrUsage marks a mistake in the command line.
+var ErrUsage = errors.New("usage")
+
+// exitError carries a non-zero exit status that is not a failure to report, such as a
+// rejected site in 'check'.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return "exit status " + strconv.Itoa(e.code) }
+
+// IsCommand reports whether args name a terminal command rather than the app.
+func IsCommand(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	switch args[0] {
+	case "check", "notary", "cache", "ca", "settings", "set", "help":
+		return true
+	}
+	return false
+}
+
+// Run runs one command and returns the process exit status. Errors are printed as
+// "convergence: error: ..." with a hint line where one helps.
+func Run(ctx context.Context, args []string, env Env) int {
+	err := run(ctx, args, env)
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, ErrUsage):
+		fmt.Fprintf(env.Stderr, "convergence: error: %v\nhint: run 'convergence help' for the commands\n", err)
+		return 2
+	default:
+		fmt.Fprintf(env.Stderr, "convergence: error: %v\n", err)
+		if h := hint(err); h != "" {
+			fmt.Fprintf(env.Stderr, "hint: %s\n", h)
+		}
+		return 1
+	}
+}
+
+func run(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 || args[0] == "help" {
+		fmt.Fprint(env.Stdout, Usage)
+		return nil
+	}
+	c, err := env.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if c.Recovery.MovedTo != "" {
+		fmt.Fprintf(env.Stderr, "convergence: warning: the database could not be used (%v); it was moved to %s and a new one started\n", c.Recovery.Reason, c.Recovery.MovedTo)
+	}
+	switch args[0] {
+	case "check":
+		return check(ctx, c, args[1:], env.Stdout)
+	case "notary":
+		return notaryCmd(ctx, c, args[1:], env.Stdout)
+	case "cache":
+		return cacheCmd(ctx, c, args[1:], env.Stdout)
+	case "ca":
+		return caCmd(c, args[1:], env.Stdout)
+	case "settings":
+		return showSettings(ctx, c, env.Stdout)
+	case "set":
+		return set(ctx, c, args[1:], env.Stdout)
+	}
+	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
+}
+
+// parseTarget reads HOST, HOST:PORT or [V6]:PORT; the port defaults to 443.
+func parseTarget(s string) (verifier.Target, error) {
+	host, port := s, 443
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return verifier.Target{}, fmt.Errorf("%w: bad port in %q", ErrUsage, s)
+		}
+		host, port = h, n
+	}
+	host = strings.Trim(host, "[]")
+	if host == "" {
+		return verifier.Target{}, fmt.Errorf("%w: no host in %q", ErrUsage, s)
+	}
+	return verifier.Target{Host: host, Port: port}, nil
+}
+
+func check(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: check takes one HOST[:PORT]", ErrUsage)
+	}
+	t, err := parseTarget(args[0])
+	if err != nil {
+		return err
+	}
+	vd, err := c.Verifier.Check(ctx, t)
+	if err != nil {
+		return err
+	}
+	printVerdict(out, vd)
+	if !vd.Allowed() {
+		return exitError{1}
+	}
+	return nil
+}
+
+// printVerdict writes one line per notary and the verdict.
+func printVerdict(out io.Writer, vd verifier.Verdict) {
+	fmt.Fprintf(out, "%s\n  certificate sha256 %s\n", vd.Target, vd.FingerprintSHA256)
+	for _, a := range vd.Answers {
+		line := fmt.Sprintf("  %-24s %-12s", a.Notary, a.Kind)
+		if a.Latency > 0 {
+			line += fmt.Sprintf(" %6dms", a.Latency.Milliseconds())
+		}
+		if a.Err != "" {
+			line += "  " + a.Err
+		}
+		fmt.Fprintln(out, strings.TrimRight(line, " "))
+	}
+	fmt.Fprintf(out, "verdict: %s (%d of %d notaries agree): %s\n", strings.ToUpper(vd.Outcome.String()), vd.Agreed, vd.Asked, vd.Reason)
+	if vd.Warning != "" {
+		fmt.Fprintf(out, "warning: %s\n", vd.Warning)
+	}
+}
+
+// hint names the fix for errors a person can do something about.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, verifier.ErrPreviouslyRevoked):
+		return "you revoked this notary before; run the command again with --yes to trust it again"
+	case errors.Is(err, verifier.ErrBundleSource):
+		return "give the path of a .notary file or an https:// URL"
+	}
+	return ""
+}

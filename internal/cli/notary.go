@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+func notaryCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: notary needs add, list, revoke, enable or disable", ErrUsage)
+	}
+	switch args[0] {
+	case "add":
+		return notaryAdd(ctx, c, args[1:], out)
+	case "list":
+		return notaryList(ctx, c, out)
+	case "revoke", "enable", "disable":
+		if len(args) != 2 {
+			return fmt.Errorf("%w: notary %s takes one NAME", ErrUsage, args[0])
+		}
+		name := args[1]
+		if args[0] == "revoke" {
+			n, err := c.Verifier.Revoke(ctx, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "revoked %q; %d cached verdicts that needed it were dropped\n", name, n)
+			return nil
+		}
+		if err := c.Store.SetNotaryEnabled(ctx, name, args[0] == "enable"); err != nil {
+			return fmt.Errorf("failed to %s notary %q: %w", args[0], name, err)
+		}
+		fmt.Fprintf(out, "%sd %q\n", args[0], name)
+		return c.Verifier.Reload(ctx)
+	}
+	return fmt.Errorf("%w: unknown notary command %q", ErrUsage, args[0])
+}
+
+func notaryAdd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
+	var src string
+	var opts verifier.ImportOptions
+	for _, a := range args {
+		switch {
+		case a == "--yes" || a == "-y":
+			opts.ConfirmRevoked = true
+		case strings.HasPrefix(a, "-"):
+			return fmt.Errorf("%w: unknown flag %q for notary add", ErrUsage, a)
+		case src != "":
+			return fmt.Errorf("%w: notary add takes one FILE or URL", ErrUsage)
+		default:
+			src = a
+		}
+	}
+	if src == "" {
+		return fmt.Errorf("%w: notary add needs a FILE or URL", ErrUsage)
+	}
+	n, err := c.Verifier.ImportBundle(ctx, src, opts)
+	if err != nil {
+		return err
+	}
+	hosts := make([]string, len(n.Hosts))
+	for i, h := range n.Hosts {
+		hosts[i] = net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort))
+	}
+	fmt.Fprintf(out, "added notary %q (%s) with hosts %s\n", n.Name, orDash(n.Region), strings.Join(hosts, ", "))
+	return nil
+}
+
+func notaryList(ctx context.Context, c *core.Core, out io.Writer) error {
+	ns, err := c.Verifier.ListNotaries(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ns) == 0 {
+		fmt.Fprintln(out, "no notaries yet: add one with 'convergence notary add FILE|URL'")
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tREGION\tSTATE\tHOSTS")
+	for _, n := range ns {
+		state := "enabled"
+		switch {
+		case n.Revoked:
+			state = "revoked " + n.RevokedAt.Format("2006-01-02")
+		case !n.Enabled:
+			state = "disabled"
+		}
+		hosts := make([]string, len(n.Hosts))
+		for i, h := range n.Hosts {
+			hosts[i] = net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Name, orDash(n.Region), state, strings.Join(hosts, ","))
+	}
+	return tw.Flush()
+}
+
+func cacheCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: cache needs list or clear", ErrUsage)
+	}
+	switch {
+	case args[0] == "list" && len(args) == 1:
+		es, err := c.Store.CacheEntries(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SITE\tSHA256\tVOUCHED BY\tEXPIRES")
+		for _, e := range es {
+			fmt.Fprintf(tw, "%s\t%.16s…\t%s\t%s\n", net.JoinHostPort(e.Host, strconv.Itoa(e.Port)), e.FingerprintSHA256,
+				strings.Join(e.Vouchers, ","), e.Expires.Local().Format("2006-01-02 15:04"))
+		}
+		return tw.Flush()
+	case args[0] == "clear" && len(args) == 1:
+		n, err := c.Verifier.ClearCache(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "cleared %d cached verdicts\n", n)
+		return nil
+	case args[0] == "clear" && len(args) == 2:
+		t, err := parseTarget(args[1])
+		if err != nil {
+			return err
+		}
+		n, err := c.Verifier.ClearCacheSite(ctx, t)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "cleared %d cached verdicts for %s\n", n, t)
+		return nil
+	}
+	return fmt.Errorf("%w: cache takes 'list', 'clear' or 'clear HOST[:PORT]'", ErrUsage)
+}
+
+func caCmd(c *core.Core, args []string, out io.Writer) error {
+	if len(args) != 1 {
+		return fmt.Errorf("%w: ca needs export or regenerate", ErrUsage)
+	}
+	switch args[0] {
+	case "export":
+		_, err := out.Write(c.CA().CertPEM())
+		return err
+	case "regenerate":
+		ca, err := c.RegenerateCA()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "new local CA %q; trust it again in your browsers ('convergence ca export')\n", ca.Certificate().Subject.CommonName)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown ca command %q", ErrUsage, args[0])
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/settings"
+)
+
+// setting is one key of 'convergence set': how to show it and how to change it.
+type setting struct {
+	key, help string
+	show      func(settings.Settings) string
+	set       func(*settings.Settings, string) error
+}
+
+var settingKeys = []setting{
+	{"threshold", "all | majority | one | K-of-N (e.g. 2-of-N): how many notaries must vouch",
+		func(s settings.Settings) string {
+			if s.Threshold == settings.ThresholdKOfN {
+				return fmt.Sprintf("%d-of-N", s.ThresholdK)
+			}
+			return string(s.Threshold)
+		},
+		func(s *settings.Settings, v string) error {
+			v = strings.ToLower(v)
+			switch settings.Threshold(v) {
+			case settings.ThresholdAll, settings.ThresholdMajority, settings.ThresholdOne:
+				s.Threshold = settings.Threshold(v)
+				return nil
+			}
+			k, ok := strings.CutSuffix(v, "-of-n")
+			n, err := strconv.Atoi(k)
+			if !ok || err != nil {
+				return fmt.Errorf("%w: threshold must be all, majority, one or K-of-N, not %q", ErrUsage, v)
+			}
+			s.Threshold, s.ThresholdK = settings.ThresholdKOfN, n
+			return nil
+		}},
+	{"unreachable", "abstain | against: how a notary that cannot be reached counts",
+		func(s settings.Settings) string {
+			if s.UnreachableCountsAgainst {
+				return "against"
+			}
+			return "abstain"
+		},
+		func(s *settings.Settings, v string) error {
+			switch v {
+			case "abstain", "against":
+				s.UnreachableCountsAgainst = v == "against"
+				return nil
+			}
+			return fmt.Errorf("%w: unreachable must be abstain or against, not %q", ErrUsage, v)
+		}},
+	{"no-answer", "block | allow-warn: what to do when no notary answers",
+		func(s settings.Settings) string { return string(s.NoAnswerPolicy) },
+		func(s *settings.Settings, v string) error { s.NoAnswerPolicy = settings.NoAnswerPolicy(v); return nil }},
+	{"cache-ttl", "how long a verdict is reused, e.g. 24h; 0 turns the cache off",
+		func(s settings.Settings) string { return s.CacheTTL.String() },
+		durationSetter(func(s *settings.Settings, d time.Duration) { s.CacheTTL = d })},
+	{"min-agree-age", "agreeing notaries must have seen the key this long, e.g. 72h; 0 is off",
+		func(s settings.Settings) string { return s.MinAgreeAge.String() },
+		durationSetter(func(s *settings.Settings, d time.Duration) { s.MinAgreeAge = d })},
+	{"max-notaries", "ask a random subset of at most N notaries; 0 asks all",
+		func(s settings.Settings) string { return strconv.Itoa(s.MaxNotaries) },
+		func(s *settings.Settings, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%w: max-notaries must be a whole number, not %q", ErrUsage, v)
+			}
+			s.MaxNotaries = n
+			return nil
+		}},
+	{"exempt-private", "on | off: do not check sites at private addresses (intranets)",
+		func(s settings.Settings) string { return onOff(s.ExemptPrivate) },
+		boolSetter(func(s *settings.Settings, b bool) { s.ExemptPrivate = b })},
+	{"notifications", "on | off: desktop notifications when notaries disagree or reject",
+		func(s settings.Settings) string { return onOff(s.Notifications) },
+		boolSetter(func(s *settings.Settings, b bool) { s.Notifications = b })},
+	{"paused", "on | off: pass traffic through unchecked",
+		func(s settings.Settings) string { return onOff(s.Paused) },
+		boolSetter(func(s *settings.Settings, b bool) { s.Paused = b })},
+	{"listen", "the proxy's loopback address, e.g. 127.0.0.1:8118 (takes effect at restart)",
+		func(s settings.Settings) string { return s.ListenAddr },
+		func(s *settings.Settings, v string) error { s.ListenAddr = v; return nil }},
+	{"upstream-proxy", "http://host:port of a proxy your network requires, or '' for none (at restart)",
+		func(s settings.Settings) string { return s.UpstreamProxy },
+		func(s *settings.Settings, v string) error { s.UpstreamProxy = v; return nil }},
+}
+
+func durationSetter(apply func(*settings.Settings, time.Duration)) func(*settings.Settings, string) error {
+	return func(s *settings.Settings, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%w: %q is not a duration such as 24h or 90m", ErrUsage, v)
+		}
+		apply(s, d)
+		return nil
+	}
+}
+
+func boolSetter(apply func(*settings.Settings, bool)) func(*settings.Settings, string) error {
+	return func(s *settings.Settings, v string) error {
+		switch strings.ToLower(v) {
+		case "on", "true", "yes", "1":
+			apply(s, true)
+		case "off", "false", "no", "0":
+			apply(s, false)
+		default:
+			return fmt.Errorf("%w: %q is not on or off", ErrUsage, v)
+		}
+		return nil
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func showSettings(ctx context.Context, c *core.Core, out io.Writer) error {
+	s, err := c.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, k := range settingKeys {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", k.key, k.show(s), k.help)
+	}
+	return tw.Flush()
+}
+
+func set(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
+	if len(args) != 2 {
+		return fmt.Errorf("%w: set takes KEY VALUE", ErrUsage)
+	}
+	for _, k := range settingKeys {
+		if k.key != args[0] {
+			continue
+		}
+		s, err := c.Store.Settings(ctx)
+		if err != nil {
+			return err
+		}
+		if err := k.set(&s, args[1]); err != nil {
+			return err
+		}
+		if err := c.SaveSettings(ctx, s); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s = %s\n", k.key, k.show(s))
+		return nil
+	}
+	return fmt.Errorf("%w: unknown setting %q; 'convergence settings' lists them", ErrUsage, args[0])
+}

@@ -1,0 +1,194 @@
+// Package core assembles the parts of the desktop app that do not draw anything: the
+// store, the secrets, the verifier, the local CA and the proxy. main wires it to the UI.
+package core
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"sync/atomic"
+
+	"github.com/convergence-ng/convergence/localproxy"
+	"github.com/convergence-ng/convergence/settings"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// Options say where the app keeps its data and how it listens.
+type Options struct {
+	DataDir string       // resolved data dir (settings.DataDir)
+	Listen  string       // overrides the stored ListenAddr when not empty
+	Logger  *slog.Logger // nil discards
+}
+
+// Core holds the running parts. Its methods are safe for concurrent use.
+type Core struct {
+	Store    *settings.Store
+	Recovery settings.Recovery  // what OpenOrRecover did with a broken database
+	Secrets  settings.Secrets   // the keyring, or files when Fallback is set
+	Fallback *settings.Fallback // non-nil when the keyring did not work
+	Verifier *verifier.Verifier
+	Proxy    *localproxy.Proxy
+	DataDir  string
+	Listen   string // the proxy's loopback address
+
+	log    *slog.Logger
+	paused atomic.Bool
+	certs  certMemory
+
+	mu        sync.Mutex // protects ca, listeners
+	ca        *localproxy.CA
+	listeners []func(verifier.Event)
+}
+
+// Open opens the store (moving a broken database aside), the secrets, the verifier and
+// the local CA, and builds the proxy without starting it. Close releases them.
+func Open(ctx context.Context, o Options) (*Core, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	store, rec, err := settings.OpenOrRecover(ctx, o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Core{Store: store, Recovery: rec, DataDir: o.DataDir, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			c.Close()
+		}
+	}()
+	st, err := store.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.paused.Store(st.Paused)
+	c.Listen = st.ListenAddr
+	if o.Listen != "" {
+		c.Listen = o.Listen
+	}
+	c.Secrets, c.Fallback = settings.OpenSecrets(o.DataDir)
+	if c.Verifier, err = verifier.New(ctx, verifier.Config{Store: store, OnEvent: c.publish}); err != nil {
+		return nil, err
+	}
+	if c.ca, err = localproxy.LoadOrCreateCA(o.DataDir, c.Secrets); err != nil {
+		return nil, err
+	}
+	pcfg := localproxy.Config{
+		Checker:  rememberingChecker{c.Verifier, &c.certs},
+		CA:       c.ca,
+		Addr:     c.Listen,
+		Exempter: c.Verifier,
+		Paused:   c.paused.Load,
+		Logger:   log,
+	}
+	if st.UpstreamProxy != "" {
+		if pcfg.UpstreamProxy, err = url.Parse(st.UpstreamProxy); err != nil {
+			return nil, fmt.Errorf("failed to parse upstream proxy %q: %w", st.UpstreamProxy, err)
+		}
+	}
+	if c.Proxy, err = localproxy.New(pcfg); err != nil {
+		return nil, err
+	}
+	ok = true
+	return c, nil
+}
+
+// Close stops the verifier and closes the store.
+func (c *Core) Close() error {
+	var errs []error
+	if c.Verifier != nil {
+		errs = append(errs, c.Verifier.Close())
+	}
+	if c.Store != nil {
+		errs = append(errs, c.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Subscribe registers fn to receive every verifier event. fn is called on the
+// verifier's goroutine and must return quickly.
+func (c *Core) Subscribe(fn func(verifier.Event)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.listeners = append(c.listeners, fn)
+}
+
+// publish records an event in the history and hands it to the listeners. Verdicts
+// that came from the cache, pins or exemptions are not written to the history: they
+// say nothing new, would cost a disk write per connection, and would turn the history
+// into a browsing log.
+func (c *Core) publish(ev verifier.Event) {
+	if ev.Kind != verifier.EventVerified || ev.Verdict.Source == verifier.SourceNotaries {
+		if _, err := c.Store.AddEvent(context.Background(), historyEvent(ev)); err != nil {
+			c.log.Warn("failed to record event", "kind", ev.Kind, "err", err)
+		}
+	}
+	c.mu.Lock()
+	ls := append([]func(verifier.Event){}, c.listeners...)
+	c.mu.Unlock()
+	for _, fn := range ls {
+		fn(ev)
+	}
+}
+
+// Certificate returns a leaf certificate the proxy checked recently, by the lowercase
+// hex SHA-256 of its DER; false when it is no longer kept.
+func (c *Core) Certificate(fp string) (*x509.Certificate, bool) { return c.certs.get(fp) }
+
+// CA returns the current local CA.
+func (c *Core) CA() *localproxy.CA {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ca
+}
+
+// RegenerateCA replaces the local CA; every leaf minted by the old one stops working
+// and the new certificate must be trusted again.
+func (c *Core) RegenerateCA() (*localproxy.CA, error) {
+	ca, err := localproxy.RegenerateCA(c.DataDir, c.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.ca = ca
+	c.mu.Unlock()
+	c.Proxy.SetCA(ca)
+	return ca, nil
+}
+
+// Paused reports whether protection is paused (the proxy tunnels everything untouched).
+func (c *Core) Paused() bool { return c.paused.Load() }
+
+// SetPaused pauses or resumes protection and remembers the choice.
+func (c *Core) SetPaused(ctx context.Context, paused bool) error {
+	st, err := c.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	st.Paused = paused
+	if err := c.Store.SaveSettings(ctx, st); err != nil {
+		return err
+	}
+	c.paused.Store(paused)
+	return nil
+}
+
+// SaveSettings validates and stores s, and applies it: pausing at once, the verifier's
+// rules from the next check. The listen address and upstream proxy apply at restart.
+func (c *Core) SaveSettings(ctx context.Context, s settings.Settings) error {
+	if err := c.Store.SaveSettings(ctx, s); err != nil {
+		return err
+	}
+	c.paused.Store(s.Paused)
+	return c.Verifier.Reload(ctx)
+}
+
+// Serve runs the proxy on c.Listen until ctx is done.
+func (c *Core) Serve(ctx context.Context) error {
+	return c.Proxy.ListenAndServe(ctx)
+}

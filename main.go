@@ -1,0 +1,187 @@
+// Command convergence is the desktop app: a tray icon and window over a local verifying
+// proxy that trusts a site's certificate only when the user's notaries agree.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"fyne.io/fyne/v2/app"
+	"github.com/godbus/dbus/v5"
+
+	"github.com/convergence-ng/convergence/internal/cli"
+	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/settings"
+	"github.com/convergence-ng/convergence/ui"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("convergence", flag.ContinueOnError)
+	headless := fs.Bool("headless", false, "run the proxy without a window or tray")
+	dataDir := fs.String("data-dir", "", "where settings, notaries and the cache are kept (default: $CONVERGENCE_HOME, else the OS's data dir)")
+	listen := fs.String("listen", "", "the proxy's loopback address, e.g. 127.0.0.1:8118 (default: the stored setting)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() { fmt.Fprint(fs.Output(), cli.Usage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *showVersion {
+		fmt.Println("convergence", version)
+		return 0
+	}
+	dir, err := settings.DataDir(*dataDir)
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	open := func(ctx context.Context) (*core.Core, error) {
+		return core.Open(ctx, core.Options{DataDir: dir, Listen: *listen, Logger: log})
+	}
+	if rest := fs.Args(); len(rest) > 0 {
+		if !cli.IsCommand(rest) {
+			fmt.Fprintf(os.Stderr, "convergence: error: unknown command %q\nhint: run 'convergence help' for the commands\n", rest[0])
+			return 2
+		}
+		quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		return cli.Run(ctx, rest, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr,
+			Open: func(ctx context.Context) (*core.Core, error) {
+				return core.Open(ctx, core.Options{DataDir: dir, Listen: *listen, Logger: quiet})
+			}})
+	}
+	if *headless {
+		return runHeadless(ctx, open, log)
+	}
+	if !hasDisplay() {
+		fmt.Fprintln(os.Stderr, "convergence: error: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set)")
+		fmt.Fprintln(os.Stderr, "hint: to run the verifying proxy without a window: ./convergence --headless --listen 127.0.0.1:8118")
+		return 1
+	}
+	return runGUI(ctx, open, log)
+}
+
+// runHeadless serves the proxy until SIGINT or SIGTERM, logging one line per verdict.
+func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, error), log *slog.Logger) int {
+	c, err := open(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer c.Close()
+	warnStartup(c, log)
+	c.Subscribe(func(ev verifier.Event) {
+		v := ev.Verdict
+		switch ev.Kind {
+		case verifier.EventVerified, verifier.EventRejected:
+			log.Info("verdict", "site", v.Target.String(), "outcome", v.Outcome.String(), "source", string(v.Source),
+				"agreed", v.Agreed, "asked", v.Asked, "reason", v.Reason)
+		case verifier.EventDisagree:
+			log.Warn("notaries disagree", "site", v.Target.String(), "agreed", v.Agreed, "asked", v.Asked)
+		case verifier.EventNotaryUnreachable:
+			log.Warn("notary failed", "notary", ev.Notary, "site", v.Target.String())
+		}
+	})
+	log.Info("proxy listening", "addr", c.Listen, "pac", "http://"+c.Listen+"/proxy.pac", "data_dir", c.DataDir)
+	if err := c.Serve(ctx); err != nil {
+		return fail(err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// runGUI shows the window and the tray (when a session bus exists) and serves the
+// proxy until the app quits or a signal arrives.
+func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error), log *slog.Logger) int {
+	c, err := open(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer c.Close()
+	warnStartup(c, log)
+
+	a := app.NewWithID("org.convergence.desktop")
+	b := &backend{c: c}
+	u := ui.New(a, b, ui.Options{Tray: hasSessionBus()})
+	c.Subscribe(u.Publish)
+
+	ctx, cancel := context.WithCancel(ctx)
+	served := make(chan struct{})
+	go func() { // ends when ctx is cancelled: at quit or on a signal
+		defer close(served)
+		if err := c.Serve(ctx); err != nil {
+			log.Error("proxy stopped", "err", err)
+			b.setProxyErr(err.Error())
+			u.Reload()
+		}
+	}()
+	go func() { // quits the app on SIGINT/SIGTERM; ends when ctx is cancelled
+		<-ctx.Done()
+		a.Quit()
+	}()
+	u.Show()
+	a.Run()
+	cancel()
+	<-served
+	u.Close()
+	return 0
+}
+
+// warnStartup says what went wrong at start but did not stop the app.
+func warnStartup(c *core.Core, log *slog.Logger) {
+	if c.Recovery.MovedTo != "" {
+		log.Warn("the database could not be used; it was moved aside and a new one started",
+			"reason", c.Recovery.Reason, "moved_to", c.Recovery.MovedTo)
+	}
+	if c.Fallback != nil {
+		log.Warn("keyring not available; the local CA key is kept in a file", "err", c.Fallback.Err, "hint", c.Fallback.Hint)
+	}
+}
+
+// hasDisplay reports whether a graphical session is reachable.
+func hasDisplay() bool { return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != "" }
+
+// hasSessionBus reports whether a D-Bus session bus answers. Without one, fyne's
+// systray crashes on quit (fyne issue 6403), so the tray is installed only with one.
+// It never starts a bus (no autolaunch).
+func hasSessionBus() bool {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		return false
+	}
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+// fail prints an error the way the terminal face does.
+func fail(err error) int {
+	return printErr(os.Stderr, err)
+}
+
+func printErr(w io.Writer, err error) int {
+	fmt.Fprintf(w, "convergence: error: %v\n", err)
+	var de *settings.DirError
+	if errors.As(err, &de) {
+		fmt.Fprintln(w, "hint: choose a writable folder with --data-dir DIR or CONVERGENCE_HOME")
+	}
+	return 1
+}
