@@ -125,7 +125,9 @@ func (b *backend) Status() ui.Status {
 	return st
 }
 
-func (b *backend) SetPaused(ctx context.Context, paused bool) error { return b.c.SetPaused(ctx, paused) }
+func (b *backend) SetPaused(ctx context.Context, paused bool) error {
+	return b.c.SetPaused(ctx, paused)
+}
 
 func (b *backend) CAPEM() []byte { return b.c.CA().CertPEM() }
 
