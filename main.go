@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"github.com/godbus/dbus/v5"
 
@@ -121,23 +122,28 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	u := ui.New(a, b, ui.Options{Tray: hasSessionBus()})
 	c.Subscribe(u.Publish)
 
-	ctx, cancel := context.WithCancel(ctx)
+	proxyCtx, stopProxy := context.WithCancel(context.Background())
 	served := make(chan struct{})
-	go func() { // ends when ctx is cancelled: at quit or on a signal
+	go func() { // ends when proxyCtx is cancelled, after the app quits
 		defer close(served)
-		if err := c.Serve(ctx); err != nil {
+		if err := c.Serve(proxyCtx); err != nil {
 			log.Error("proxy stopped", "err", err)
 			b.setProxyErr(err.Error())
-			u.Reload()
+			fyne.Do(u.Reload)
 		}
 	}()
-	go func() { // quits the app on SIGINT/SIGTERM; ends when ctx is cancelled
-		<-ctx.Done()
-		a.Quit()
+	quit := make(chan struct{})
+	go func() { // quits the app on SIGINT/SIGTERM; ends then or when the app quits
+		select {
+		case <-ctx.Done():
+			fyne.Do(a.Quit)
+		case <-quit:
+		}
 	}()
 	u.Show()
 	a.Run()
-	cancel()
+	close(quit)
+	stopProxy()
 	<-served
 	u.Close()
 	return 0
