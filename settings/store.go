@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -41,8 +42,12 @@ const busyTimeout = 5 * time.Second
 // failing on a lock upgrade); multi-query reads run in a read transaction and see one
 // snapshot.
 type Store struct {
-	db       *sql.DB
-	path     string
+	db   *sql.DB
+	path string
+	// wmu serialises this Store's write transactions, so its goroutines queue here
+	// instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+	// Writers in other processes still meet the busy timeout.
+	wmu      sync.Mutex
 	eventCap int              // events kept by AddEvent; a field so tests can lower it
 	now      func() time.Time // clock for timestamps the caller leaves zero
 }
@@ -231,6 +236,8 @@ func anyExists(base string, suffixes []string) bool {
 
 // write runs fn in a write transaction and commits it.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
