@@ -1,0 +1,156 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
+)
+
+// serveConfig is everything "serve" needs, from flags and the config file.
+type serveConfig struct {
+	listen         []string
+	data           string
+	keyType        string
+	name           string
+	hosts          []string
+	region         string
+	bundleLocation string
+	window         time.Duration
+	checks         []string
+	decide         []string
+	daneResolver   string
+	resolver       string
+	allowTargets   []netip.Prefix
+	allowPorts     []int
+	connectTimeout time.Duration
+	handshake      time.Duration
+	rounds         int
+	maxProbes      int
+	maxConns       int
+	rate           float64
+	burst          int
+	maxClients     int
+	readTimeout    time.Duration
+	writeTimeout   time.Duration
+	idleTimeout    time.Duration
+	maxHeader      int
+	tlsMin         string
+	logLevel       string
+	logFormat      string
+	logClientIPs   bool
+}
+
+func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	var listen, hosts, checks, decide, targets, ports listFlag
+	var configFile string
+	fs := flag.NewFlagSet("convergence-notary serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&configFile, "config", "", "read flags from `FILE` (lines \"name = value\"; the command line wins)")
+	fs.Var(&listen, "listen", "HTTPS listen `ADDR` (repeatable; default :443)")
+	fs.StringVar(&c.data, "data", "/var/lib/convergence-notary", "data `DIR`: key, certificate, database")
+	fs.StringVar(&c.keyType, "key-type", "", "key to create on first start: ecdsa (default) or rsa (RSA-2048, for original clients)")
+	fs.StringVar(&c.name, "name", "Convergence notary", "notary `NAME` shown on its page and in its bundle")
+	fs.Var(&hosts, "host", "`NAME` clients reach this notary at (repeatable): certificate and bundle")
+	fs.StringVar(&c.region, "region", "", "ISO 3166 country `CC` for the bundle")
+	fs.StringVar(&c.bundleLocation, "bundle-location", "", "https `URL` the bundle is published at")
+	fs.DurationVar(&c.window, "freshness", time.Hour, "a certificate is confirmed only if seen within this window")
+	fs.Var(&checks, "checks", "checks to run besides network: ca, dane (default ca,dane)")
+	fs.Var(&decide, "decide", "checks that decide 200/409: network, ca, dane (default network)")
+	fs.StringVar(&c.daneResolver, "dane-resolver", "", "validating DNS resolver `HOST:PORT` for DANE (AD bit trusted; use a local one)")
+	fs.StringVar(&c.resolver, "resolver", "", "DNS server `HOST:PORT` for target lookups (default: the system's)")
+	fs.Var(&targets, "allow-target", "probe this special-purpose `CIDR` anyway (repeatable), e.g. an intranet")
+	fs.Var(&ports, "allow-port", "probe this `PORT` or range (repeatable) besides the usual TLS ports")
+	fs.DurationVar(&c.connectTimeout, "connect-timeout", 5*time.Second, "probe connect deadline per address")
+	fs.DurationVar(&c.handshake, "handshake-timeout", 5*time.Second, "probe TLS handshake deadline per address")
+	fs.IntVar(&c.rounds, "probe-rounds", 3, "handshakes per address while the asked certificate is not seen")
+	fs.IntVar(&c.maxProbes, "max-probes", 32, "probes at once")
+	fs.IntVar(&c.maxConns, "max-conns", 1024, "concurrent client connections")
+	fs.Float64Var(&c.rate, "rate", 5, "queries per second per client (IPv4 address or IPv6 /64); 0 disables")
+	fs.IntVar(&c.burst, "burst", 30, "queries a client may make at once")
+	fs.IntVar(&c.maxClients, "max-clients", 10000, "clients tracked by the rate limit")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 10*time.Second, "request read deadline")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 60*time.Second, "response deadline (covers a probe)")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 60*time.Second, "keep-alive idle deadline")
+	fs.IntVar(&c.maxHeader, "max-header-bytes", 8<<10, "request header size limit")
+	fs.StringVar(&c.tlsMin, "tls-min", "1.2", "lowest TLS version served: 1.2, or 1.0 for 2011-era clients")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	fs.BoolVar(&c.logClientIPs, "log-client-ips", false, "log client addresses (off: the notary does not record who asks)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return c, err
+		}
+		return c, usage(`run "convergence-notary serve -h" for the flags`, "%v", err)
+	}
+	if fs.NArg() > 0 {
+		return c, usage("serve takes only flags", "unexpected argument %q", fs.Arg(0))
+	}
+	if configFile != "" {
+		if err := applyConfigFile(fs, configFile); err != nil {
+			return c, err
+		}
+	}
+	c.listen, c.hosts = orDefault(listen, ":443"), hosts
+	c.checks = orDefault(checks, protocol.CheckCA, protocol.CheckDANE)
+	c.decide = orDefault(decide, protocol.CheckNetwork)
+	var err error
+	if c.allowTargets, err = parsePrefixes(targets); err != nil {
+		return c, err
+	}
+	if c.allowPorts, err = parsePorts(ports); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+func orDefault(l listFlag, def ...string) []string {
+	if len(l) == 0 {
+		return def
+	}
+	return l
+}
+
+func (c *serveConfig) validate() error {
+	known := []string{protocol.CheckNetwork, protocol.CheckCA, protocol.CheckDANE}
+	for _, ch := range c.checks {
+		if !slices.Contains(known[1:], ch) && ch != protocol.CheckNetwork {
+			return usage("the checks are network, ca and dane", "unknown check %q in --checks", ch)
+		}
+	}
+	for _, ch := range c.decide {
+		if !slices.Contains(known, ch) {
+			return usage("the checks are network, ca and dane", "unknown check %q in --decide", ch)
+		}
+		if ch != protocol.CheckNetwork && !slices.Contains(c.checks, ch) {
+			return usage(fmt.Sprintf("add it to --checks, e.g. --checks %s", ch), "--decide names %q, which --checks does not run", ch)
+		}
+	}
+	if slices.Contains(c.decide, protocol.CheckDANE) && c.daneResolver == "" {
+		return usage("give --dane-resolver 127.0.0.1:53 (a local validating resolver such as unbound)", "--decide dane needs a validating resolver")
+	}
+	if c.keyType != "" && c.keyType != "ecdsa" && c.keyType != "rsa" {
+		return usage("use --key-type ecdsa (default) or --key-type rsa", "unknown key type %q", c.keyType)
+	}
+	if c.tlsMin != "1.2" && c.tlsMin != "1.0" {
+		return usage("use --tls-min 1.2 (default) or 1.0", "bad --tls-min %q", c.tlsMin)
+	}
+	for name, d := range map[string]time.Duration{"freshness": c.window, "connect-timeout": c.connectTimeout, "handshake-timeout": c.handshake,
+		"read-timeout": c.readTimeout, "write-timeout": c.writeTimeout, "idle-timeout": c.idleTimeout} {
+		if err := positive(name, d); err != nil {
+			return err
+		}
+	}
+	if c.rounds < 1 || c.maxProbes < 1 || c.maxConns < 1 || c.maxHeader < 1024 || c.rate < 0 {
+		return usage("counts must be positive (max-header-bytes at least 1024)", "bad limit among --probe-rounds, --max-probes, --max-conns, --max-header-bytes, --rate")
+	}
+	if c.logFormat != "json" && c.logFormat != "text" {
+		return usage("use --log-format json or text", "bad --log-format %q", c.logFormat)
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/convergence-ng/convergence/notary/check"
+	"github.com/convergence-ng/convergence/notary/keys"
+	"github.com/convergence-ng/convergence/notary/probe"
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/notary/server"
+	"github.com/convergence-ng/convergence/notary/store"
+)
+
+// serve wires the notary and runs it until ctx ends (SIGTERM, SIGINT).
+func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
+	log := newLogger(c, stderr)
+	id, err := keys.LoadOrCreate(c.data, c.keyType, c.hosts)
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenSQLite(ctx, filepath.Join(c.data, "notary.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pr := probe.New(probe.Config{
+		Policy:           &probe.Policy{Allow: c.allowTargets, Ports: c.allowPorts},
+		Resolver:         dnsResolver(c.resolver),
+		ConnectTimeout:   c.connectTimeout,
+		HandshakeTimeout: c.handshake,
+		Rounds:           c.rounds,
+	})
+	var dane *check.DANE
+	if c.daneResolver != "" {
+		dane = check.NewDANE(c.daneResolver, c.connectTimeout)
+	}
+	n := server.New(server.Config{Store: st, Prober: pr, Window: c.window, Checks: c.checks, Deciding: c.decide, DANE: dane, MaxProbes: c.maxProbes})
+	var bundleJSON []byte
+	if len(c.hosts) > 0 {
+		b, err := id.Bundle(keys.BundleOptions{Name: c.name, Hosts: c.hosts, Region: c.region, Location: c.bundleLocation, SSLPort: portOf(c.listen[0])})
+		if err != nil {
+			return usage("check --name, --host, --region and --bundle-location", "failed to make the bundle: %v", err)
+		}
+		if bundleJSON, err = protocol.MarshalBundle(b); err != nil {
+			return err
+		}
+	} else {
+		log.Warn("no --host given: the bundle is not served at " + protocol.WellKnownBundlePath)
+	}
+	h, err := server.NewHandler(server.HandlerConfig{Notary: n, Identity: id, Bundle: bundleJSON, Name: c.name,
+		RatePerSecond: c.rate, Burst: c.burst, MaxClients: c.maxClients, Logger: log, LogClientIPs: c.logClientIPs})
+	if err != nil {
+		return err
+	}
+	minTLS := uint16(tls.VersionTLS12)
+	if c.tlsMin == "1.0" {
+		minTLS = tls.VersionTLS10
+	}
+	var listeners []net.Listener
+	for _, addr := range c.listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			return usage("pick a free address, or run with the capability to bind low ports (see docs/convergence-notary.service)", "failed to listen on %q: %v", addr, err)
+		}
+		listeners = append(listeners, ln)
+	}
+	log.Info("notary started", "key_type", id.KeyType, "cert_sha256", protocol.SHA256Fingerprint(id.Cert.Raw),
+		"freshness", c.window.String(), "checks", c.checks, "decide", c.decide)
+	g, gctx := errgroup.WithContext(ctx)
+	for _, ln := range listeners {
+		log.Info("listening", "addr", ln.Addr().String())
+		g.Go(func() error {
+			return server.Serve(gctx, ln, server.ServeConfig{Handler: h, Certificate: id.TLS, MaxConns: c.maxConns,
+				ReadTimeout: c.readTimeout, WriteTimeout: c.writeTimeout, IdleTimeout: c.idleTimeout,
+				MaxHeaderBytes: c.maxHeader, MinTLSVersion: minTLS, Logger: log})
+		})
+	}
+	err = g.Wait()
+	log.Info("notary stopped")
+	return err
+}
+
+func newLogger(c serveConfig, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.logFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// dnsResolver returns a resolver that asks server only, or nil for the system's.
+func dnsResolver(server string) probe.Resolver {
+	if server == "" {
+		return nil
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
+}
+
+// portOf returns the port of a listen address, 443 if it has none.
+func portOf(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 443
+	}
+	var n int
+	if _, err := fmt.Sscan(p, &n); err != nil || n == 0 {
+		return 443
+	}
+	return n
+}
