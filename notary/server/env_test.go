@@ -27,7 +27,7 @@ import (
 // env is a real notary over TLS (httptest) with a SQLite store in t.TempDir(), probing
 // real loopback sites.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	n      *Notary
 	srv    *httptest.Server
 	client *http.Client
@@ -51,7 +51,7 @@ type envOpts struct {
 
 // testClock is the notary's clock in tests that move time; it starts at the real now.
 type testClock struct {
-	mu sync.Mutex // protects off
+	mu  sync.Mutex // protects off
 	off time.Duration
 }
 
@@ -67,7 +67,7 @@ func (c *testClock) advance(d time.Duration) {
 	c.off += d
 }
 
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
