@@ -54,7 +54,6 @@ func newCacheTab(u *UI) *cacheTab {
 		})
 	t.count = widget.NewLabel("")
 	t.clear = widget.NewButtonWithIcon("Clear all…", theme.ContentClearIcon(), t.confirmClear)
-	t.clear.Importance = widget.DangerImportance
 	explain := widget.NewLabel("Verdicts are reused for a while so that notaries are not asked on every visit. Remove one to have the notaries asked again.")
 	explain.Wrapping = fyne.TextWrapWord
 	top := container.NewVBox(explain, container.NewBorder(nil, nil, nil, t.clear, t.search), t.count)

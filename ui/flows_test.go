@@ -443,7 +443,9 @@ func TestActivityDetailsTrustAndNotify(t *testing.T) {
 func TestSetupGuide(t *testing.T) {
 	b := newStoreBackend(t)
 	u, _ := newTestUI(t, b)
-	selectTab(t, u, "Setup")
+	if u.tabs.Selected().Text != "Setup" {
+		t.Errorf("first run opens on %q, want Setup", u.tabs.Selected().Text)
+	}
 	if !hasText(u.win, "Nothing is set up yet.") {
 		t.Fatalf("first run: %s", visibleText(u.win))
 	}
@@ -458,7 +460,7 @@ func TestSetupGuide(t *testing.T) {
 	if !hasText(u.win, "Chromium (NSS, ~/.pki/nssdb): installed.") || !hasText(u.win, "System (Debian): needs administrator rights. Run this in a terminal:") {
 		t.Fatalf("install results: %s", visibleText(u.win))
 	}
-	cmd := find(u.win, func(e *widget.Entry) bool { return strings.HasPrefix(e.Text, "sudo ") })
+	cmd := find(u.win, func(l *widget.Label) bool { return strings.HasPrefix(l.Text, "sudo ") })
 	if cmd == nil {
 		t.Fatal("the command to run is not shown")
 	}

@@ -32,6 +32,7 @@ type notariesTab struct {
 	undoBtn *widget.Button
 	undoGen int               // which revoke the bar belongs to; UI goroutine only
 	known   []settings.Notary // as last loaded; UI goroutine only
+	loaded  bool              // the list was shown once; UI goroutine only
 }
 
 func newNotariesTab(u *UI) *notariesTab {
@@ -96,6 +97,10 @@ func (t *notariesTab) show(list []settings.Notary) {
 	t.u.updateTray()
 	t.u.activity.refresh()
 	t.u.setup.showNotaries(n)
+	if !t.loaded && len(cards) == 0 {
+		t.u.tabs.SelectIndex(4) // first run: open on the Setup guide
+	}
+	t.loaded = true
 }
 
 // card shows one notary with its toggle and Revoke button.
@@ -134,7 +139,6 @@ func (t *notariesTab) card(nv settings.Notary) fyne.CanvasObject {
 		})
 	}
 	revoke := widget.NewButtonWithIcon("Revoke", theme.DeleteIcon(), func() { t.revoke(name) })
-	revoke.Importance = widget.DangerImportance
 	subtitle := nv.Region
 	if subtitle == "" {
 		subtitle = "Region not given"

@@ -106,7 +106,7 @@ func newSettingsTab(u *UI) *settingsTab {
 	t.k = widget.NewSelect([]string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, upd)
 	t.explain = widget.NewLabel("")
 	t.explain.Wrapping = fyne.TextWrapWord
-	t.explain.Importance = widget.LowImportance
+	t.explain.TextStyle.Italic = true
 	t.minAge = widget.NewSelect([]string{"No minimum", "1 day", "1 week", "30 days"}, nil)
 	t.unreachable = widget.NewRadioGroup(unreachableChoices, nil)
 	t.unreachable.Required = true

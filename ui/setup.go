@@ -20,8 +20,8 @@ type setupTab struct {
 	u        *UI
 	content  fyne.CanvasObject
 	banner   *widget.Label
-	addr     *widget.Entry
-	pac      *widget.Entry
+	addr     *widget.Label
+	pac      *widget.Label
 	proxyMsg *widget.Label
 	caMsg    *widget.Label
 	notMsg   *widget.Label
@@ -34,8 +34,8 @@ func newSetupTab(u *UI) *setupTab {
 	t.banner = widget.NewLabel("")
 	t.banner.Wrapping = fyne.TextWrapWord
 	t.banner.TextStyle.Bold = true
-	t.addr = readOnlyEntry()
-	t.pac = readOnlyEntry()
+	t.addr = valueLabel()
+	t.pac = valueLabel()
 	t.proxyMsg = wrapLabel("In your browser's or system's network settings, choose a manual proxy for HTTPS with this address, or an automatic configuration (PAC) URL.")
 	step1 := widget.NewCard("1. Send your browser through Convergence", "", container.NewVBox(
 		t.proxyMsg,
@@ -68,14 +68,17 @@ func wrapLabel(s string) *widget.Label {
 	return l
 }
 
-func readOnlyEntry() *widget.Entry {
-	e := widget.NewEntry()
-	e.Disable() // shown, selectable by the Copy button; not editable here
-	return e
+// valueLabel shows a value the user copies: monospace, selectable, not editable.
+func valueLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.TextStyle.Monospace = true
+	l.Selectable = true
+	l.Truncation = fyne.TextTruncateEllipsis
+	return l
 }
 
 // copyRow is a label, a value and a button that copies the value to the clipboard.
-func copyRow(u *UI, label string, value *widget.Entry) fyne.CanvasObject {
+func copyRow(u *UI, label string, value *widget.Label) fyne.CanvasObject {
 	btn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
 		u.app.Clipboard().SetContent(value.Text)
 	})
@@ -166,7 +169,7 @@ func (t *setupTab) showResults(res []TrustStoreResult) {
 			if r.Err != "" {
 				msg = "• " + r.Store + ": " + r.Err + ". Run this in a terminal:"
 			}
-			cmd := readOnlyEntry()
+			cmd := valueLabel()
 			cmd.SetText(r.Command)
 			rows = append(rows, wrapLabel(msg), copyRow(t.u, "Command", cmd))
 		default:
