@@ -37,10 +37,11 @@ var (
 // another process) before SQLITE_BUSY.
 const busyTimeout = 5 * time.Second
 
-// Store is the one SQLite database. It is safe for concurrent use; every write runs in
-// a transaction (BEGIN IMMEDIATE, so writers queue on the busy timeout rather than
-// failing on a lock upgrade); multi-query reads run in a read transaction and see one
-// snapshot.
+// Store is the one SQLite database (WAL mode, foreign keys on, 5 s busy timeout). It
+// is safe for concurrent use: a Store's writes are serialised and each runs in one
+// transaction (BEGIN IMMEDIATE, so a writer in another process waits on the busy
+// timeout instead of failing on a lock upgrade); reads run beside writes, and
+// multi-query reads run in a read transaction and see one snapshot.
 type Store struct {
 	db   *sql.DB
 	path string
