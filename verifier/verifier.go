@@ -18,7 +18,6 @@ import (
 const (
 	DefaultQueryTimeout    = 10 * time.Second
 	DefaultRefreshInterval = 5 * time.Second
-	DefaultCacheTTL        = 24 * time.Hour
 )
 
 // Errors callers branch on.
