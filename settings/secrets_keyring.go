@@ -49,9 +49,9 @@ func NewKeyringSecrets(service string) Secrets {
 	return &keyringSecrets{kr: systemKeyring{}, service: service, timeout: keyringTimeout}
 }
 
-// call runs fn with a deadline. When the deadline passes, fn's goroutine is left to
-// end when the keyring call returns (its result is dropped into a buffered channel);
-// go-keyring offers no way to cancel it.
+// callWithTimeout runs fn with a deadline. When the deadline passes, fn's goroutine
+// is left to end when the keyring call returns (its result goes into a buffered
+// channel, so it never blocks); go-keyring offers no way to cancel the call.
 func callWithTimeout[T any](timeout time.Duration, fn func() (T, error)) (T, error) {
 	type result struct {
 		v   T
