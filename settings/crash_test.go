@@ -11,7 +11,7 @@ import (
 )
 
 const (
-	crashCommitted   = 100   // events committed one by one before the kill
+	crashCommitted   = 100  // events committed one by one before the kill
 	crashUncommitted = 4000 // events in the transaction that is killed: about 1 MB, 16 times its page cache
 )
 

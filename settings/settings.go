@@ -63,7 +63,7 @@ type Settings struct {
 	// ListenAddr is the proxy's host:port; the host must be loopback. Default
 	// 127.0.0.1:8118.
 	ListenAddr string `json:"listen_addr"`
-	// UpstreamProxy is an optional proxy URL (http, https or socks5) for outgoing
+	// UpstreamProxy is an optional http:// proxy URL (HTTP CONNECT) for outgoing
 	// connections; empty means direct.
 	UpstreamProxy string `json:"upstream_proxy"`
 	// Paused turns checking off: the proxy passes traffic through unchecked.
@@ -157,10 +157,9 @@ func validateUpstream(raw string) error {
 	if err != nil {
 		return err
 	}
-	switch u.Scheme {
-	case "http", "https", "socks5", "socks5h":
-	default:
-		return fmt.Errorf("scheme %q is not http, https, socks5 or socks5h", u.Scheme)
+	// The proxy and the notary client speak HTTP CONNECT to the upstream proxy only.
+	if u.Scheme != "http" {
+		return fmt.Errorf("scheme %q is not supported: give an http:// proxy (HTTP CONNECT)", u.Scheme)
 	}
 	if u.Host == "" {
 		return errors.New("no host")

@@ -42,7 +42,7 @@ func TestSettingsValidate(t *testing.T) {
 		{"listen no port", func(s *Settings) { s.ListenAddr = "127.0.0.1" }, "listen address"},
 		{"listen bad port", func(s *Settings) { s.ListenAddr = "127.0.0.1:99999" }, "port"},
 		{"upstream http", func(s *Settings) { s.UpstreamProxy = "http://proxy.corp:3128" }, ""},
-		{"upstream socks5", func(s *Settings) { s.UpstreamProxy = "socks5://127.0.0.1:1080" }, ""},
+		{"upstream socks5 unsupported", func(s *Settings) { s.UpstreamProxy = "socks5://127.0.0.1:1080" }, "upstream"},
 		{"upstream ftp", func(s *Settings) { s.UpstreamProxy = "ftp://x" }, "scheme"},
 		{"upstream no host", func(s *Settings) { s.UpstreamProxy = "http://" }, "no host"},
 		{"two problems", func(s *Settings) { s.Threshold, s.MaxNotaries = "x", -2 }, "max notaries"},
