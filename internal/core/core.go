@@ -72,24 +72,28 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		c.Listen = o.Listen
 	}
 	c.Secrets, c.Fallback = settings.OpenSecrets(o.DataDir)
-	if c.Verifier, err = verifier.New(ctx, verifier.Config{Store: store, OnEvent: c.publish}); err != nil {
+	var upstream *url.URL
+	vcfg := verifier.Config{Store: store, OnEvent: c.publish}
+	if st.UpstreamProxy != "" {
+		if upstream, err = url.Parse(st.UpstreamProxy); err != nil {
+			return nil, fmt.Errorf("failed to parse upstream proxy %q: %w", st.UpstreamProxy, err)
+		}
+		vcfg.Dial = localproxy.ProxyDialer(upstream)
+	}
+	if c.Verifier, err = verifier.New(ctx, vcfg); err != nil {
 		return nil, err
 	}
 	if c.ca, err = localproxy.LoadOrCreateCA(o.DataDir, c.Secrets); err != nil {
 		return nil, err
 	}
 	pcfg := localproxy.Config{
-		Checker:  rememberingChecker{c.Verifier, &c.certs},
-		CA:       c.ca,
-		Addr:     c.Listen,
-		Exempter: c.Verifier,
-		Paused:   c.paused.Load,
-		Logger:   log,
-	}
-	if st.UpstreamProxy != "" {
-		if pcfg.UpstreamProxy, err = url.Parse(st.UpstreamProxy); err != nil {
-			return nil, fmt.Errorf("failed to parse upstream proxy %q: %w", st.UpstreamProxy, err)
-		}
+		Checker:       rememberingChecker{c.Verifier, &c.certs},
+		CA:            c.ca,
+		Addr:          c.Listen,
+		Exempter:      c.Verifier,
+		Paused:        c.paused.Load,
+		UpstreamProxy: upstream,
+		Logger:        log,
 	}
 	if c.Proxy, err = localproxy.New(pcfg); err != nil {
 		return nil, err
