@@ -82,8 +82,8 @@ func dsn(path string) string {
 // sqliteMagic starts every SQLite 3 database file.
 var sqliteMagic = []byte("SQLite format 3\x00")
 
-// Open opens (creating when missing) dir/convergence.db and brings its schema up to
-// date. A file that is not a database or fails its integrity check gives ErrCorrupt; a
+// Open opens dir/convergence.db, creating it (and dir, mode 0700) when missing, and
+// brings its schema up to date. A file that is not a database or fails its integrity check gives ErrCorrupt; a
 // schema newer than this build gives ErrNewerSchema; in both cases the file is left as
 // it was (OpenOrRecover moves it aside). A dir that cannot be written gives a
 // *DirError naming the fix.
@@ -95,6 +95,9 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if strings.ContainsRune(abs, '?') {
 		// The driver splits its name at the first '?'.
 		return nil, &DirError{Dir: abs, Op: "use", Err: errors.New("the path contains '?'"), Hint: "choose a data dir without '?' in its path with --data-dir or " + EnvHome}
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, &DirError{Dir: abs, Op: "create", Err: err, Hint: dirHint(abs)}
 	}
 	if err := checkWritable(abs); err != nil {
 		return nil, err

@@ -261,3 +261,11 @@ func TestMoveAsideNeverOverwrites(t *testing.T) {
 		t.Errorf("original still there: %v", err)
 	}
 }
+
+func TestOpenCreatesMissingDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	openTest(t, dir)
+	if fi, err := os.Stat(filepath.Join(dir, DBName)); err != nil || fi.Size() == 0 {
+		t.Errorf("database in a new dir: %v, %v", fi, err)
+	}
+}
