@@ -64,8 +64,8 @@ func run(args []string) int {
 		}
 		quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		return cli.Run(ctx, rest, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr,
-			Open: func(ctx context.Context) (*core.Core, error) {
-				return core.Open(ctx, core.Options{DataDir: dir, Listen: *listen, Logger: quiet})
+			Open: func(ctx context.Context, noCA bool) (*core.Core, error) {
+				return core.Open(ctx, core.Options{DataDir: dir, Listen: *listen, Logger: quiet, NoCA: noCA})
 			}})
 	}
 	if *headless {
@@ -188,6 +188,8 @@ func printErr(w io.Writer, err error) int {
 	var de *settings.DirError
 	if errors.As(err, &de) {
 		fmt.Fprintln(w, "hint: choose a writable folder with --data-dir DIR or CONVERGENCE_HOME")
+	} else if h := cli.Hint(err); h != "" {
+		fmt.Fprintf(w, "hint: %s\n", h)
 	}
 	return 1
 }

@@ -12,14 +12,16 @@ import (
 	"strings"
 
 	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/localproxy"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
 // Env is what a command needs from the outside world.
 type Env struct {
 	Stdout, Stderr io.Writer
-	// Open opens the app's parts on its data dir. Commands call it once.
-	Open func(ctx context.Context) (*core.Core, error)
+	// Open opens the app's parts on its data dir. Commands call it once; noCA is set
+	// for the commands that need neither the local CA nor the proxy.
+	Open func(ctx context.Context, noCA bool) (*core.Core, error)
 }
 
 // Usage lists the commands.
@@ -64,6 +66,9 @@ func IsCommand(args []string) bool {
 	return false
 }
 
+// Hint names the fix for errors a person can do something about; empty when none.
+func Hint(err error) string { return hint(err) }
+
 // Run runs one command and returns the process exit status. Errors are printed as
 // "convergence: error: ..." with a hint line where one helps.
 func Run(ctx context.Context, args []string, env Env) int {
@@ -91,7 +96,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		fmt.Fprint(env.Stdout, Usage)
 		return nil
 	}
-	c, err := env.Open(ctx)
+	needCA := args[0] == "ca" && len(args) > 1 && args[1] == "export"
+	c, err := env.Open(ctx, !needCA)
 	if err != nil {
 		return err
 	}
@@ -178,6 +184,8 @@ func hint(err error) string {
 		return "you revoked this notary before; run the command again with --yes to trust it again"
 	case errors.Is(err, verifier.ErrBundleSource):
 		return "give the path of a .notary file or an https:// URL"
+	case errors.Is(err, localproxy.ErrCAIncomplete), errors.Is(err, localproxy.ErrCAMismatch):
+		return "if the CA key is in a locked keyring, unlock it and try again; otherwise make a new CA with 'convergence ca regenerate' and trust it again in your browsers"
 	}
 	return ""
 }

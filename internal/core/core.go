@@ -22,6 +22,9 @@ type Options struct {
 	DataDir string       // resolved data dir (settings.DataDir)
 	Listen  string       // overrides the stored ListenAddr when not empty
 	Logger  *slog.Logger // nil discards
+	// NoCA opens everything but the local CA and the proxy: for commands that must
+	// work when the CA cannot be loaded (ca regenerate) or do not need it.
+	NoCA bool
 }
 
 // Core holds the running parts. Its methods are safe for concurrent use.
@@ -82,6 +85,10 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	}
 	if c.Verifier, err = verifier.New(ctx, vcfg); err != nil {
 		return nil, err
+	}
+	if o.NoCA {
+		ok = true
+		return c, nil
 	}
 	if c.ca, err = localproxy.LoadOrCreateCA(o.DataDir, c.Secrets); err != nil {
 		return nil, err
@@ -161,7 +168,9 @@ func (c *Core) RegenerateCA() (*localproxy.CA, error) {
 	c.mu.Lock()
 	c.ca = ca
 	c.mu.Unlock()
-	c.Proxy.SetCA(ca)
+	if c.Proxy != nil {
+		c.Proxy.SetCA(ca)
+	}
 	return ca, nil
 }
 
