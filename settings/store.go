@@ -83,10 +83,10 @@ func dsn(path string) string {
 var sqliteMagic = []byte("SQLite format 3\x00")
 
 // Open opens dir/convergence.db, creating it (and dir, mode 0700) when missing, and
-// brings its schema up to date. A file that is not a database or fails its integrity check gives ErrCorrupt; a
-// schema newer than this build gives ErrNewerSchema; in both cases the file is left as
-// it was (OpenOrRecover moves it aside). A dir that cannot be written gives a
-// *DirError naming the fix.
+// brings its schema up to date. A file that is not a database or fails its integrity
+// check gives ErrCorrupt; a schema newer than this build gives ErrNewerSchema; in both
+// cases the file is left as it was (OpenOrRecover moves it aside). A dir that cannot
+// be written gives a *DirError naming the fix.
 func Open(ctx context.Context, dir string) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
