@@ -74,7 +74,9 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	if o.Listen != "" {
 		c.Listen = o.Listen
 	}
-	c.Secrets, c.Fallback = settings.OpenSecrets(o.DataDir)
+	var secrets settings.Secrets
+	secrets, c.Fallback = settings.OpenSecrets(o.DataDir)
+	c.Secrets = scopeSecrets(secrets, o.DataDir)
 	var upstream *url.URL
 	vcfg := verifier.Config{Store: store, OnEvent: c.publish}
 	if st.UpstreamProxy != "" {
