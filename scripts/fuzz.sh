@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the packages that parse what others wrote, one after the
+# other, each for the given time (go test -fuzz takes one target per run). Fails when a
+# target finds a crasher; go test then writes it to <pkg>/testdata/fuzz/<FuzzName>/, where
+# it becomes a regression seed once the bug is fixed (commit it with the fix).
+# Usage: scripts/fuzz.sh [DURATION]   (a go test -fuzztime value: 30s, 2m, 10000x; default 30s)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+fuzztime="${1:-30s}"
+case "$fuzztime" in
+  *[0-9]) fuzztime="${fuzztime}s" ;; # a bare number means seconds
+esac
+GO="${GO:-go}"
+
+# The packages that read bytes from notaries, other users' bundles, proxy clients and
+# sites, and notary clients. Every Fuzz* function in them is run.
+pkgs=(
+  ./notary/protocol
+  ./notary/server
+  ./localproxy
+  ./verifier
+)
+
+failed=()
+ran=0
+for pkg in "${pkgs[@]}"; do
+  targets=$("$GO" test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true)
+  for target in $targets; do
+    ran=$((ran + 1))
+    echo "=== $pkg $target ($fuzztime)"
+    log=$(mktemp)
+    if "$GO" test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
+      grep -E '^fuzz: elapsed' "$log" | tail -n 1
+    else
+      cat "$log"
+      failed+=("$pkg $target")
+    fi
+    rm -f "$log"
+  done
+done
+
+echo "fuzz: ran $ran targets for $fuzztime each"
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "fuzz: FAILED (a crasher was saved under the package's testdata/fuzz/):" >&2
+  printf '  %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "fuzz: ok"
