@@ -23,14 +23,25 @@ pkgs=(
 
 failed=()
 ran=0
+flaked=0
 for pkg in "${pkgs[@]}"; do
   targets=$("$GO" test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true)
   for target in $targets; do
     ran=$((ran + 1))
     echo "=== $pkg $target ($fuzztime)"
     log=$(mktemp)
+    corpus="$pkg/testdata/fuzz/$target"
+    before=$(ls "$corpus" 2>/dev/null | sort)
     if "$GO" test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
       grep -E '^fuzz: elapsed' "$log" | tail -n 1
+    elif [ "$(ls "$corpus" 2>/dev/null | sort)" = "$before" ] &&
+      grep -q '^    context deadline exceeded$' "$log" && ! grep -q 'Failing input written' "$log" &&
+      "$GO" test -run "^${target}\$" "$pkg" >/dev/null 2>&1; then
+      # Go's fuzz coordinator can fail a run whose -fuzztime ends while a worker is
+      # mid-input (golang/go#75804), with no crasher. The committed seeds pass again.
+      grep -E '^fuzz: elapsed' "$log" | tail -n 1
+      echo "    (ended with go#75804's spurious deadline error; no crasher, seeds pass)"
+      flaked=$((flaked + 1))
     else
       cat "$log"
       failed+=("$pkg $target")
@@ -39,7 +50,7 @@ for pkg in "${pkgs[@]}"; do
   done
 done
 
-echo "fuzz: ran $ran targets for $fuzztime each"
+echo "fuzz: ran $ran targets for $fuzztime each ($flaked ended with go#75804)"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "fuzz: FAILED (a crasher was saved under the package's testdata/fuzz/):" >&2
   printf '  %s\n' "${failed[@]}" >&2
