@@ -9,14 +9,19 @@ TEST_TIMEOUT ?= 40m
 BENCHTIME ?= 2s
 FUZZTIME  ?= 30s
 
-.PHONY: all deps build notary-build run test e2e bench fuzz notary package lint clean
+.PHONY: all deps deps-run build notary-build run test e2e bench fuzz notary package lint clean
 
 all: build notary-build
 
+# What the tests need (a superset of what building and running need).
 deps:
 	@scripts/deps.sh test
 
-convergence: deps FORCE
+# What building and running the app need.
+deps-run:
+	@scripts/deps.sh run
+
+convergence: deps-run FORCE
 	$(GO) build -ldflags '$(LDFLAGS)' -o convergence .
 
 convergence-notary: FORCE
@@ -54,7 +59,7 @@ notary: convergence-notary
 	./convergence-notary serve --listen 127.0.0.1:4242 --data "$$dir" \
 	  --allow-target 127.0.0.0/8 --allow-target ::1/128 $(ARGS)
 
-package: deps
+package: deps-run
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package --target linux --release
 
 lint:
