@@ -15,7 +15,7 @@ import (
 func (p *Proxy) newPlainForwarder() (*http.Transport, *httputil.ReverseProxy) {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return p.dialer(ctx, network, addr)
+			return p.dial(ctx, network, addr)
 		},
 		MaxIdleConns:           100,
 		IdleConnTimeout:        p.limits.IdleTimeout,

@@ -23,7 +23,11 @@ type Proxy struct {
 	dialer  func(ctx context.Context, network, addr string) (net.Conn, error)
 	plain   *httputil.ReverseProxy
 	plainTr *http.Transport
+	self    sync.Map // listener addresses of running Serve calls (string → struct{}), to refuse loops
 }
+
+// errLoop means a dial ended at one of the proxy's own listeners.
+var errLoop = errors.New("the target is this proxy itself")
 
 // New checks cfg and returns a Proxy ready to Serve.
 func New(cfg Config) (*Proxy, error) {
@@ -82,6 +86,8 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	h := &handler{p: p, ctx: ctx, self: ln.Addr().String()}
+	p.self.Store(h.self, struct{}{})
+	defer p.self.Delete(h.self)
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: p.limits.HeaderTimeout,
@@ -149,9 +155,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // one is configured.
 func (p *Proxy) dialSite(ctx context.Context, addr string) (net.Conn, error) {
 	if p.cfg.UpstreamProxy == nil {
-		return p.dialer(ctx, "tcp", addr)
+		return p.dial(ctx, "tcp", addr)
 	}
-	return dialViaProxy(ctx, p.dialer, p.cfg.UpstreamProxy, addr, p.limits.MaxHeaderBytes)
+	return dialViaProxy(ctx, p.dial, p.cfg.UpstreamProxy, addr, p.limits.MaxHeaderBytes)
+}
+
+// dial connects with the configured dialer and refuses a connection that ends at one
+// of this proxy's own listeners: a CONNECT to the proxy's own address (by any name)
+// would otherwise nest, each level holding two of the MaxConns slots, so one client
+// could fill them all.
+func (p *Proxy) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := p.dialer(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if ra := c.RemoteAddr(); ra != nil {
+		if _, loop := p.self.Load(ra.String()); loop {
+			c.Close()
+			return nil, fmt.Errorf("failed to reach %q: %w", addr, errLoop)
+		}
+	}
+	return c, nil
 }
 
 func (p *Proxy) paused() bool { return p.cfg.Paused != nil && p.cfg.Paused() }
