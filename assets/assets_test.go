@@ -3,7 +3,10 @@ package assets
 import (
 	"bytes"
 	"encoding/xml"
+	"image/png"
 	"testing"
+
+	"fyne.io/fyne/v2"
 )
 
 func TestIconsAreEmbeddedSVG(t *testing.T) {
@@ -32,5 +35,26 @@ func TestIconsAreEmbeddedSVG(t *testing.T) {
 		if root.XMLName.Local != "svg" {
 			t.Errorf("%s: root element %q, want svg", r.name, root.XMLName.Local)
 		}
+	}
+}
+
+func TestPNGVersionsDecode(t *testing.T) {
+	for _, r := range []fyne.Resource{AppIconPNG, TrayProtectingPNG, TrayAlertPNG, TrayPausedPNG, TrayProblemPNG} {
+		img, err := png.Decode(bytes.NewReader(r.Content()))
+		if err != nil {
+			t.Errorf("%s: %v", r.Name(), err)
+			continue
+		}
+		// The shield's centre is opaque and coloured; the corner is transparent.
+		b := img.Bounds()
+		if _, _, _, a := img.At(b.Dx()/2, b.Dy()*3/4).RGBA(); a == 0 {
+			t.Errorf("%s: centre is transparent: nothing was drawn", r.Name())
+		}
+		if _, _, _, a := img.At(0, 0).RGBA(); a != 0 {
+			t.Errorf("%s: corner is not transparent", r.Name())
+		}
+	}
+	if bytes.Equal(TrayProtectingPNG.Content(), TrayPausedPNG.Content()) {
+		t.Error("tray states draw the same icon")
 	}
 }

@@ -39,7 +39,7 @@ type storeBackend struct {
 	calls  []string
 }
 
-func newStoreBackend(t *testing.T) *storeBackend {
+func newStoreBackend(t testing.TB) *storeBackend {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

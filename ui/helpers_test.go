@@ -65,14 +65,14 @@ func (r *recorder) notify(n notification) error {
 }
 
 // newTestUI builds the UI on fyne's test app over b and waits for its first load.
-func newTestUI(t *testing.T, b Backend) (*UI, *recorder) {
+func newTestUI(t testing.TB, b Backend) (*UI, *recorder) {
 	t.Helper()
 	rec := newRecorder()
 	return newTestUIWith(t, b, func(fyne.App) notifier { return rec }), rec
 }
 
 // newTestUIWith is newTestUI with the notifier mk makes for the test app.
-func newTestUIWith(t *testing.T, b Backend, mk func(fyne.App) notifier) *UI {
+func newTestUIWith(t testing.TB, b Backend, mk func(fyne.App) notifier) *UI {
 	t.Helper()
 	a := test.NewTempApp(t)
 	n := mk(a)
@@ -98,7 +98,7 @@ func newTestUIWith(t *testing.T, b Backend, mk func(fyne.App) notifier) *UI {
 
 // waitIdle runs the UI code that background work hands over, on the test's
 // goroutine, until no work is in flight; at most 20 s.
-func waitIdle(t *testing.T, u *UI) {
+func waitIdle(t testing.TB, u *UI) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() { // ends when the tasks in flight end

@@ -57,17 +57,17 @@ func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAler
 	return s
 }
 
-// icon returns the tray icon for the mode.
+// icon returns the tray icon for the mode, as PNG: the systray takes bitmaps only.
 func (m trayMode) icon() fyne.Resource {
 	switch m {
 	case modeAlert:
-		return assets.TrayAlert
+		return assets.TrayAlertPNG
 	case modePaused:
-		return assets.TrayPaused
+		return assets.TrayPausedPNG
 	case modeProblem:
-		return assets.TrayProblem
+		return assets.TrayProblemPNG
 	}
-	return assets.TrayProtecting
+	return assets.TrayProtectingPNG
 }
 
 // alertLabel words one alert for the tray menu.
@@ -126,10 +126,22 @@ func (u *UI) updateTray() {
 	if !u.opts.Tray {
 		return
 	}
-	if d, ok := u.app.(desktop.App); ok {
-		d.SetSystemTrayIcon(s.Mode.icon())
-		d.SetSystemTrayMenu(u.trayMenu(s, st.Paused))
+	d, ok := u.app.(desktop.App)
+	if !ok {
+		return
 	}
+	// Rebuild only when what the tray shows changed: a shell that reads the menu
+	// between two identical rebuilds would see item IDs vanish.
+	key := fmt.Sprint(s.Mode, s.Line, st.Paused)
+	for _, ev := range s.Alerts {
+		key += "\n" + alertLabel(ev)
+	}
+	if key == u.trayKey {
+		return
+	}
+	u.trayKey = key
+	d.SetSystemTrayIcon(s.Mode.icon())
+	d.SetSystemTrayMenu(u.trayMenu(s, st.Paused))
 }
 
 // setPaused pauses or resumes protection through the backend, off the UI goroutine.

@@ -61,6 +61,7 @@ type UI struct {
 	setup    *setupTab
 
 	onUI      func(func()) // runs a function on the UI goroutine (fyne.Do)
+	trayKey   string       // what the tray shows now; UI goroutine only
 	notifier  notifier
 	notifyCh  chan notification // to the notification sender goroutine
 	autostart autostarter
@@ -108,10 +109,10 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 		notaryN:  -1,
 	}
 	u.autostart = newAutostarter(opts.AutostartExec)
-	a.SetIcon(assets.AppIcon)
+	a.SetIcon(assets.AppIconPNG) // window managers and the tray take bitmaps
 
 	u.win = a.NewWindow("Convergence")
-	u.win.SetIcon(assets.AppIcon)
+	u.win.SetIcon(assets.AppIconPNG)
 	u.activity = newActivityTab(u)
 	u.notaries = newNotariesTab(u)
 	u.cache = newCacheTab(u)

@@ -1,0 +1,276 @@
+package traytest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"github.com/godbus/dbus/v5"
+
+	"github.com/convergence-ng/convergence/ui"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// The app under test, run by TestMain on the main goroutine (GLFW needs it).
+var (
+	skipReason string
+	backend    = &trayBackend{pauses: make(chan bool, 8)}
+	theUI      *ui.UI
+	items      = make(chan string, 8) // unique bus names that registered a tray item
+)
+
+// watcher plays org.kde.StatusNotifierWatcher, the desktop shell's side of the tray.
+type watcher struct{}
+
+// RegisterStatusNotifierItem implements the watcher method items call to appear.
+func (watcher) RegisterStatusNotifierItem(sender dbus.Sender, _ string) *dbus.Error {
+	items <- string(sender)
+	return nil
+}
+
+// RegisterStatusNotifierHost implements the watcher method hosts call; unused here.
+func (watcher) RegisterStatusNotifierHost(dbus.Sender, string) *dbus.Error { return nil }
+
+// TestMain runs the real Fyne app (GLFW driver, fyne's systray) with the tray on the
+// session bus, under a private Xvfb display, while the tests run on other goroutines.
+// It skips (every test) without a session bus (make test provides one with
+// dbus-run-session) or without Xvfb.
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "traytest:", err)
+		os.Exit(2)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		skipReason = "no session bus: run under dbus-run-session (make test does)"
+		return m.Run(), nil
+	}
+	xvfb, err := exec.LookPath("Xvfb")
+	if err != nil {
+		skipReason = "Xvfb is not installed (scripts/deps.sh test installs it)"
+		return m.Run(), nil
+	}
+	tmp, err := os.MkdirTemp("", "convergence-traytest-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	// Keep Fyne's and Mesa's files out of the user's folders.
+	os.Setenv("XDG_CONFIG_HOME", tmp+"/config")
+	os.Setenv("XDG_CACHE_HOME", tmp+"/cache")
+	os.Setenv("LANG", "en_US.UTF-8")
+	os.Setenv("LC_ALL", "en_US.UTF-8")
+	stop, err := startXvfb(xvfb)
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
+
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		return 0, fmt.Errorf("failed to connect to the session bus: %w", err)
+	}
+	defer conn.Close()
+	if err := conn.Export(watcher{}, "/StatusNotifierWatcher", "org.kde.StatusNotifierWatcher"); err != nil {
+		return 0, err
+	}
+	if r, err := conn.RequestName("org.kde.StatusNotifierWatcher", dbus.NameFlagDoNotQueue); err != nil || r != dbus.RequestNameReplyPrimaryOwner {
+		skipReason = fmt.Sprintf("cannot own org.kde.StatusNotifierWatcher (%v, %v): a desktop shell runs on this bus", r, err)
+		return m.Run(), nil
+	}
+
+	a := app.NewWithID("org.convergence.desktop.traytest")
+	theUI = ui.New(a, backend, ui.Options{Tray: true})
+	code := 0
+	go func() { // ends when the tests end; then it quits the app
+		code = m.Run()
+		fyne.Do(a.Quit)
+	}()
+	a.Run()
+	theUI.Close()
+	return code, nil
+}
+
+// startXvfb starts a private X display and sets DISPLAY; stop ends it.
+func startXvfb(bin string) (stop func(), err error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cmd := exec.Command(bin, "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1024x768x24")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("failed to start Xvfb: %w", err)
+	}
+	w.Close()
+	line := make(chan string, 1)
+	go func() { // ends when Xvfb writes its display number or exits
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, fmt.Errorf("failed to start Xvfb: no display number")
+		}
+		os.Setenv("DISPLAY", ":"+n)
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("failed to start Xvfb: no display after 20 s")
+	}
+	return func() { cmd.Process.Kill(); cmd.Wait() }, nil
+}
+
+// menuItem is one entry of a dbusmenu layout.
+type menuItem struct {
+	ID    int32
+	Label string
+}
+
+// layout reads the tray menu's items, in order, from the item's dbusmenu.
+func layout(t *testing.T, conn *dbus.Conn, item string) []menuItem {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var rev uint32
+	var root struct {
+		ID       int32
+		Props    map[string]dbus.Variant
+		Children []dbus.Variant
+	}
+	err := conn.Object(item, "/StatusNotifierMenu").CallWithContext(ctx, "com.canonical.dbusmenu.GetLayout", 0,
+		int32(0), int32(-1), []string{}).Store(&rev, &root)
+	if err != nil {
+		t.Fatalf("GetLayout: %v", err)
+	}
+	var out []menuItem
+	for _, c := range root.Children {
+		fields, ok := c.Value().([]any)
+		if !ok || len(fields) < 2 {
+			t.Fatalf("menu child %v is not (id, props, children)", c)
+		}
+		id, _ := fields[0].(int32)
+		props, _ := fields[1].(map[string]dbus.Variant)
+		label, _ := props["label"].Value().(string)
+		out = append(out, menuItem{id, label})
+	}
+	return out
+}
+
+func labels(items []menuItem) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Label)
+	}
+	return out
+}
+
+// waitFor reads the layout until cond holds, at most 100 times over about 10 s.
+func waitFor(t *testing.T, conn *dbus.Conn, item string, cond func([]string) bool) []menuItem {
+	t.Helper()
+	var got []menuItem
+	for range 100 {
+		got = layout(t, conn, item)
+		if cond(labels(got)) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("tray menu never matched; last: %q", labels(got))
+	return nil
+}
+
+func iconPixmap(t *testing.T, conn *dbus.Conn, item string) string {
+	t.Helper()
+	v, err := conn.Object(item, "/StatusNotifierItem").GetProperty("org.kde.StatusNotifierItem.IconPixmap")
+	if err != nil {
+		t.Fatalf("IconPixmap: %v", err)
+	}
+	return fmt.Sprint(v.Value())
+}
+
+func TestTrayMenuOnDBus(t *testing.T) {
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	var item string
+	select {
+	case item = <-items:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the tray did not register with the StatusNotifierWatcher within 20 s")
+	}
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	menu := waitFor(t, conn, item, func(l []string) bool { return slices.Contains(l, "Pause protection") })
+	for _, want := range []string{"Protecting (proxy on 127.0.0.1:8118)", "Open Convergence", "Pause protection", "Quit"} {
+		if !slices.Contains(labels(menu), want) {
+			t.Errorf("tray menu lacks %q: %q", want, labels(menu))
+		}
+	}
+	before := iconPixmap(t, conn, item)
+
+	// Click "Pause protection" as a shell does: the backend is paused, the menu and
+	// the icon are rebuilt from the new state. A shell re-reads the layout when it
+	// changes; so does this test, if a rebuild raced with its click.
+	clicked := false
+	for attempt := 0; attempt < 5 && !clicked; attempt++ {
+		var pause int32
+		for _, it := range layout(t, conn, item) {
+			if it.Label == "Pause protection" {
+				pause = it.ID
+			}
+		}
+		err = conn.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0,
+			pause, "clicked", dbus.MakeVariant(int32(0)), uint32(0)).Err
+		if err != nil {
+			t.Fatalf("Event clicked: %v", err)
+		}
+		select {
+		case p := <-backend.pauses:
+			if !p {
+				t.Fatal("clicking Pause resumed")
+			}
+			clicked = true
+		case <-time.After(3 * time.Second):
+		}
+	}
+	if !clicked {
+		t.Fatal("clicking Pause did not reach the backend in 5 tries")
+	}
+	waitFor(t, conn, item, func(l []string) bool {
+		return slices.Contains(l, "Resume protection") && slices.Contains(l, "Protection is paused")
+	})
+	if after := iconPixmap(t, conn, item); after == before {
+		t.Error("the tray icon did not change when protection was paused")
+	}
+
+	// An alert appears in the menu.
+	now := time.Now()
+	theUI.Publish(verifier.Event{Kind: verifier.EventDisagree, Time: now, Verdict: verifier.Verdict{
+		Target: verifier.Target{Host: "evil.example", Port: 443}, Outcome: verifier.OutcomeRejected,
+		Source: verifier.SourceNotaries, Agreed: 1, Asked: 3, Time: now}})
+	waitFor(t, conn, item, func(l []string) bool {
+		return slices.Contains(l, "Recent alerts") && slices.Contains(l, "evil.example blocked: 1 of 3 agreed ("+now.Format("15:04")+")")
+	})
+}
