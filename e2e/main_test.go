@@ -27,7 +27,7 @@ func testMain(m *testing.M) int {
 	if _, err := os.Stat(netnsDir); os.IsNotExist(err) {
 		createdNetnsDir = true
 	}
-	dir, err := os.MkdirTemp("", "cvg-e2e-bin-")
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-bin-", nsPrefix, os.Getpid()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1

@@ -68,29 +68,40 @@ func labUnavailable() string {
 	return ""
 }
 
-// removeLeftovers deletes the namespaces (and their processes and /etc/netns files) of
-// earlier runs of this suite whose process is gone.
+// removeLeftovers deletes the namespaces (and their processes and /etc/netns files)
+// and the binaries of earlier runs of this suite whose process is gone.
 func removeLeftovers() {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		return
+	if out, err := exec.Command("ip", "netns", "list").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+			if deadRun(name) {
+				deleteNamespace(name)
+			}
+		}
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		name, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-		rest, ok := strings.CutPrefix(name, nsPrefix)
-		if !ok {
-			continue
+	if dirs, err := filepath.Glob(filepath.Join(os.TempDir(), nsPrefix+"*-bin-*")); err == nil {
+		for _, d := range dirs {
+			if deadRun(filepath.Base(d)) {
+				_ = os.RemoveAll(d)
+			}
 		}
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			continue // another run still going
-		}
-		deleteNamespace(name)
 	}
+}
+
+// deadRun reports whether name was made by a run of this suite that has ended: it
+// starts with nsPrefix and the process id after it no longer runs.
+func deadRun(name string) bool {
+	rest, ok := strings.CutPrefix(name, nsPrefix)
+	if !ok {
+		return false
+	}
+	pidText, _, _ := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid == os.Getpid() {
+		return false
+	}
+	_, err = os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return os.IsNotExist(err)
 }
 
 // deleteNamespace kills what still runs in ns (processes of this suite), deletes it and
