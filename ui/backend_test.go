@@ -72,13 +72,8 @@ func (b *storeBackend) Notaries(ctx context.Context) ([]settings.Notary, error) 
 	return b.ver.ListNotaries(ctx)
 }
 
-// PreviewBundle reads files only: the verifier's reader for URLs is not exported yet.
 func (b *storeBackend) PreviewBundle(ctx context.Context, src string) (protocol.Bundle, error) {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return protocol.Bundle{}, fmt.Errorf("failed to read bundle %q: %w", src, err)
-	}
-	return protocol.ParseBundle(data)
+	return b.ver.PreviewBundle(ctx, src)
 }
 
 func (b *storeBackend) ImportBundle(ctx context.Context, src string, confirmRevoked bool) (settings.Notary, error) {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -21,6 +22,7 @@ import (
 func explain(action string, err error) (what, fix string) {
 	what = "Convergence could not " + action + "."
 	var netErr net.Error
+	var tlsErr *tls.CertificateVerificationError
 	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, protocol.ErrMalformed), errors.Is(err, protocol.ErrTooLarge):
@@ -31,6 +33,9 @@ func explain(action string, err error) (what, fix string) {
 		return what, "Some values don't fit together: " + invalidDetail(err) + ". Change them and save again."
 	case errors.Is(err, context.DeadlineExceeded):
 		return what + " It took too long.", "Check your network connection and try again."
+	case errors.As(err, &tlsErr):
+		return what + " The server's certificate could not be verified, so its answer cannot be trusted.",
+			"Check the address. If it is right, ask the notary's operator for the .notary file and add it from the file."
 	case errors.As(err, &dnsErr):
 		return what + " The address could not be found.", "Check the spelling of the address and your network connection."
 	case errors.As(err, &netErr):

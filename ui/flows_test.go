@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -466,5 +468,34 @@ func TestSetupGuide(t *testing.T) {
 	}
 	if !hasText(u.win, "Almost there: there are no notaries.") {
 		t.Errorf("banner after CA install: %s", visibleText(u.win))
+	}
+}
+
+func TestImportFromURLWithUntrustedCertificate(t *testing.T) {
+	b := newStoreBackend(t)
+	dir := t.TempDir()
+	data, err := os.ReadFile(writeBundle(t, dir, "Web Notary", "web.example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A real HTTPS server on loopback whose certificate no system root vouches for:
+	// the app must refuse the bundle and say why in plain words.
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write(data) }))
+	defer srv.Close()
+	u, _ := newTestUI(t, b)
+	selectTab(t, u, "Notaries")
+	tap(t, u, "Add from URL…")
+	e := find(u.win, func(e *widget.Entry) bool { return e.PlaceHolder == "https://notary.example.org/notary.notary" })
+	if e == nil {
+		t.Fatalf("no URL field: %s", visibleText(u.win))
+	}
+	test.Type(e, srv.URL+"/web.notary")
+	tap(t, u, "Next")
+	if !hasText(u.win, "certificate could not be verified") || !hasText(u.win, "add it from the file") {
+		t.Fatalf("untrusted https: %s", visibleText(u.win))
+	}
+	tap(t, u, "Close")
+	if ns, _ := b.store.Notaries(ctxT(t)); len(ns) != 0 {
+		t.Fatalf("a bundle from an unverified server was stored: %+v", ns)
 	}
 }
