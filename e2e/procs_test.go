@@ -113,8 +113,8 @@ func (p *proc) waitFor(t *testing.T, re *regexp.Regexp, n int, timeout time.Dura
 	}
 }
 
-// runIn runs a short command inside ns and returns its stdout; it fails the test on a
-// non-zero exit unless allowFail.
+// runIn runs a short command inside ns (killed after timeout) and returns its stdout,
+// its stderr and how it ended.
 func (l *lab) runIn(ns string, env []string, timeout time.Duration, bin string, args ...string) (string, string, error) {
 	l.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
