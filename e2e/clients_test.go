@@ -80,9 +80,13 @@ func (a *app) chromium(url string) string {
 		a.l.t.Log("chromium is not installed: the browser check is left out")
 		return ""
 	}
-	out, errOut, err := a.l.runIn(a.ns, os.Environ(), 90*time.Second, chromium, "--headless", "--no-sandbox",
+	// Chromium keeps crash-reporter state under XDG_CONFIG_HOME whatever the profile
+	// dir: give it a throw-away one so that nothing is left in the home directory.
+	scratch := a.l.t.TempDir()
+	env := append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(scratch, "config"), "XDG_CACHE_HOME="+filepath.Join(scratch, "cache"))
+	out, errOut, err := a.l.runIn(a.ns, env, 90*time.Second, chromium, "--headless", "--no-sandbox",
 		"--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--user-data-dir="+a.l.t.TempDir(),
+		"--disable-component-update", "--disable-sync", "--disable-breakpad", "--user-data-dir="+filepath.Join(scratch, "profile"),
 		"--proxy-server=http://"+proxyAddr, "--ignore-certificate-errors-spki-list="+a.spki,
 		"--dump-dom", url)
 	if err != nil {
