@@ -499,3 +499,36 @@ func TestImportFromURLWithUntrustedCertificate(t *testing.T) {
 		t.Fatalf("a bundle from an unverified server was stored: %+v", ns)
 	}
 }
+
+func TestSettingsKeepUnlistedCacheLifetimeAndNotificationsOff(t *testing.T) {
+	b := newStoreBackend(t)
+	s := settings.Defaults()
+	s.CacheTTL = 12 * time.Hour // not one of the presets: set from the terminal face
+	if err := b.store.SaveSettings(ctxT(t), s); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := newTestUI(t, b)
+	if u.settings.cacheTTL.Selected != "12h0m0s (current)" {
+		t.Fatalf("cache lifetime shown as %q", u.settings.cacheTTL.Selected)
+	}
+	selectTab(t, u, "Settings")
+	test.Tap(find(u.win, func(c *widget.Check) bool { return c.Text == "Notify me when notaries disagree or a site is blocked" }))
+	tap(t, u, "Save")
+	got, _ := b.store.Settings(ctxT(t))
+	if got.CacheTTL != 12*time.Hour || got.Notifications {
+		t.Fatalf("stored: TTL %s, notifications %v", got.CacheTTL, got.Notifications)
+	}
+	// With notifications off an alert still reaches the tray, but no notification is
+	// even considered (the per-site limiter is never consulted).
+	u.Publish(disagreement("quiet.example", time.Now()))
+	waitIdle(t, u)
+	u.mu.Lock()
+	_, considered := u.limiter.last["quiet.example"]
+	u.mu.Unlock()
+	if considered {
+		t.Fatal("a notification was sent with notifications off")
+	}
+	if st, _ := u.currentTrayState(); len(st.Alerts) != 1 {
+		t.Fatalf("tray alerts after an alert = %d, want 1", len(st.Alerts))
+	}
+}

@@ -199,12 +199,23 @@ func (t *settingsTab) show(s settings.Settings) {
 			t.noAnswer.SetSelected(c.label)
 		}
 	}
-	ttl := durationChoices[0].label
+	// A lifetime set elsewhere (the terminal face) is shown as it is and kept.
+	ttl, opts := "", labels(durationChoices, func(c struct {
+		label string
+		d     time.Duration
+	}) string {
+		return c.label
+	})
 	for _, c := range durationChoices {
-		if s.CacheTTL >= c.d {
+		if c.d == s.CacheTTL {
 			ttl = c.label
 		}
 	}
+	if ttl == "" {
+		ttl = s.CacheTTL.String() + " (current)"
+		opts = append(opts, ttl)
+	}
+	t.cacheTTL.SetOptions(opts)
 	t.cacheTTL.SetSelected(ttl)
 	t.exempt.SetChecked(s.ExemptPrivate)
 	t.maxNotaries.SetSelected(maxNotaryChoices[0])
