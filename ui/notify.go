@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -84,7 +86,12 @@ type notifier interface {
 
 // defaultNotifier talks to the notification server on the session bus itself when one
 // is reachable (the path the D-Bus test checks), else hands notifications to fyne.
+// It never starts a bus: without an address, godbus would autolaunch a dbus-daemon
+// through dbus-launch, which outlives the app.
 func defaultNotifier(a fyne.App) notifier {
+	if !sessionBusAddressed() {
+		return fyneNotifier{a}
+	}
 	conn, err := dbus.SessionBus() // shared connection; never closed
 	if err != nil {
 		return fyneNotifier{a}
@@ -138,4 +145,18 @@ func (u *UI) sendNotifications(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// sessionBusAddressed reports whether a session bus address is known without
+// autolaunching one: from DBUS_SESSION_BUS_ADDRESS, or systemd's per-user bus socket.
+func sessionBusAddressed() bool {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		return true
+	}
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, "bus"))
+	return err == nil
 }
