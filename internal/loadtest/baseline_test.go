@@ -1,0 +1,90 @@
+package loadtest
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// usage is what a load run must give back: goroutines, open file descriptors and
+// live heap.
+type usage struct {
+	goroutines int
+	fds        int
+	heap       uint64 // bytes in use after a GC
+}
+
+func (u usage) String() string {
+	return fmt.Sprintf("%d goroutines, %d fds, %.1f MiB heap", u.goroutines, u.fds, float64(u.heap)/(1<<20))
+}
+
+func measure(tb testing.TB) usage {
+	tb.Helper()
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		tb.Fatalf("count open files: %v", err)
+	}
+	return usage{goroutines: runtime.NumGoroutine(), fds: len(fds), heap: ms.HeapAlloc}
+}
+
+// Slack allowed over the baseline: the runtime and net/http keep a few goroutines and
+// descriptors of their own after first use (the netpoller's eventfd and epoll fd, a
+// timer goroutine), and the heap keeps caches (TLS session tickets' keys, the x509
+// roots' lazy state, sync.Pools until two GCs pass).
+const (
+	slackGoroutines = 4
+	slackFDs        = 4
+	slackHeap       = 16 << 20
+)
+
+// waitBaseline polls until usage is back within the slack of base, for at most
+// limit (a guard against waiting forever, not a speed assertion), and returns the
+// last measure and whether it got back.
+func waitBaseline(tb testing.TB, base usage, limit time.Duration) (usage, bool) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		now := measure(tb)
+		back := now.goroutines <= base.goroutines+slackGoroutines && now.fds <= base.fds+slackFDs &&
+			now.heap <= base.heap+slackHeap
+		if back || time.Now().After(deadline) {
+			return now, back
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// dumpGoroutines prints every goroutine's stack, to find what leaked.
+func dumpGoroutines(tb testing.TB) {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	tb.Logf("goroutines:\n%s", buf[:n])
+}
+
+// raiseFileLimit lifts the soft RLIMIT_NOFILE to want (or the hard limit): 1,000
+// proxied connections hold about 3,000 descriptors in this one process (client end,
+// proxy's two ends, and the site's).
+func raiseFileLimit(tb testing.TB, want uint64) {
+	tb.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		tb.Fatalf("getrlimit: %v", err)
+	}
+	if lim.Cur >= want {
+		return
+	}
+	lim.Cur = min(want, lim.Max)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		tb.Fatalf("setrlimit: %v", err)
+	}
+	if lim.Cur < want {
+		tb.Skipf("open file limit is %d (hard), need %d", lim.Cur, want)
+	}
+}

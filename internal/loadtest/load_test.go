@@ -1,0 +1,116 @@
+package loadtest
+
+import (
+	"testing"
+	"time"
+)
+
+// proxyConns is how many clients the proxy load run keeps going at once. The proxy
+// serves MaxConns (512 by default) at a time; the rest wait in the listen backlog.
+const proxyConns = 1000
+
+// notaryClients is how many clients query the notary at once.
+const notaryClients = 200
+
+// BenchmarkLoadProxy drives the proxy with 1,000 concurrent clients, each request a
+// new CONNECT tunnel with its own TLS handshakes (client to proxy, proxy to site) and
+// a verdict. One op is one round of 1,000 such requests started at once; a round takes
+// seconds, so make bench's 2 s runs one round. Afterwards goroutines, open files and
+// heap must return to their baseline.
+//
+// It runs twice: with the app's limits (MaxConns 512: the other clients wait in the
+// listen backlog) and with MaxConns 1024, where all 1,000 tunnels are open at once.
+func BenchmarkLoadProxy(b *testing.B) {
+	b.Run("maxconns=default", func(b *testing.B) { benchProxy(b, 0) })
+	b.Run("maxconns=1024", func(b *testing.B) { benchProxy(b, 1024) })
+}
+
+func benchProxy(b *testing.B, maxConns int) {
+	raiseFileLimit(b, 8192)
+	base := measure(b)
+	r := startProxyRig(b, maxConns)
+	if err := r.get(); err != nil { // mint the leaf once, outside the timing
+		b.Fatal(err)
+	}
+	r.peak.Store(0)
+	b.ResetTimer()
+	start := time.Now()
+	var peak int64
+	for range b.N {
+		p, err := run(proxyConns, proxyConns, r.get)
+		if err != nil {
+			b.Fatalf("a request through the proxy failed: %v", err)
+		}
+		peak = max(peak, p)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*proxyConns)/elapsed.Seconds(), "conns/s")
+	b.ReportMetric(float64(peak), "peak-clients")
+	b.ReportMetric(float64(r.peak.Load()), "peak-tunnels")
+	r.stop()
+	after, back := waitBaseline(b, base, 30*time.Second)
+	b.Logf("%d rounds of %d: peak %d clients, %d tunnels at the site, in %s; baseline %v; after %v",
+		b.N, proxyConns, peak, r.peak.Load(), elapsed.Round(time.Millisecond), base, after)
+	if !back {
+		dumpGoroutines(b)
+		b.Fatalf("did not return to baseline: before %v, after %v", base, after)
+	}
+}
+
+// BenchmarkLoadNotary drives a real notary with 200 concurrent clients asking in v2
+// about a site it has seen (the first query probes, the rest answer from the store
+// within the freshness window). One op is one signed answer, verified by the client.
+func BenchmarkLoadNotary(b *testing.B) {
+	raiseFileLimit(b, 8192)
+	base := measure(b)
+	r := startNotaryRig(b)
+	if err := r.query(); err != nil { // the probe, outside the timing
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	peak, err := run(b.N, notaryClients, r.query)
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatalf("a query failed: %v", err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "answers/s")
+	b.ReportMetric(float64(peak), "peak-clients")
+	r.stop()
+	after, back := waitBaseline(b, base, 30*time.Second)
+	b.Logf("N=%d peak %d clients in %s; baseline %v; after %v", b.N, peak, elapsed.Round(time.Millisecond), base, after)
+	if !back {
+		dumpGoroutines(b)
+		b.Fatalf("did not return to baseline: before %v, after %v", base, after)
+	}
+}
+
+// TestLoadReturnsToBaseline is the load run at a small scale (100 proxy clients, 50
+// notary clients, 300 requests each): everything succeeds and goroutines, open files
+// and heap come back to their baseline once the servers stop. The wait is a bounded
+// poll, not a speed assertion.
+func TestLoadReturnsToBaseline(t *testing.T) {
+	raiseFileLimit(t, 4096)
+	base := measure(t)
+	p := startProxyRig(t, 0)
+	if peak, err := run(300, 100, p.get); err != nil {
+		t.Fatalf("proxy load (peak %d clients): %v", peak, err)
+	}
+	n := startNotaryRig(t)
+	if peak, err := run(300, 50, n.query); err != nil {
+		t.Fatalf("notary load (peak %d clients): %v", peak, err)
+	}
+	if got := p.checker.calls.Load(); got != 300 {
+		t.Errorf("the Checker was asked %d times for 300 tunnels", got)
+	}
+	p.stop()
+	n.stop()
+	after, back := waitBaseline(t, base, 30*time.Second)
+	t.Logf("baseline %v; after %v", base, after)
+	if !back {
+		dumpGoroutines(t)
+		t.Fatalf("did not return to baseline: before %v, after %v", base, after)
+	}
+}
