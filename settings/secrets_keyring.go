@@ -21,11 +21,28 @@ type keyringAPI interface {
 // macOS, Credential Manager on Windows.
 type systemKeyring struct{}
 
+// Each call first checks that a session bus exists, so that no bus is autolaunched.
+
 func (systemKeyring) Set(service, user, password string) error {
+	if err := sessionBusAvailable(); err != nil {
+		return err
+	}
 	return keyring.Set(service, user, password)
 }
-func (systemKeyring) Get(service, user string) (string, error) { return keyring.Get(service, user) }
-func (systemKeyring) Delete(service, user string) error        { return keyring.Delete(service, user) }
+
+func (systemKeyring) Get(service, user string) (string, error) {
+	if err := sessionBusAvailable(); err != nil {
+		return "", err
+	}
+	return keyring.Get(service, user)
+}
+
+func (systemKeyring) Delete(service, user string) error {
+	if err := sessionBusAvailable(); err != nil {
+		return err
+	}
+	return keyring.Delete(service, user)
+}
 
 // keyringTimeout bounds each keyring call: on Linux a locked collection can wait for
 // an unlock prompt that never comes (no display), and go-keyring takes no context.
