@@ -63,10 +63,12 @@ type site struct {
 
 // startSite runs a TLS site in role's namespace on addr:443. certs are rotated per
 // handshake; vhosts maps SNI names to their own certificates.
-func (l *lab) startSite(role, label string, addr netip.Addr, certs []leafCert, vhosts map[string]leafCert) *site {
+// extra are more labpeer site flags, such as --delay.
+func (l *lab) startSite(role, label string, addr netip.Addr, certs []leafCert, vhosts map[string]leafCert, extra ...string) *site {
 	l.t.Helper()
 	s := &site{record: filepath.Join(l.dir, label+".requests")}
 	args := []string{"site", "--label", label, "--record", s.record, "--listen", net.JoinHostPort(addr.String(), "443")}
+	args = append(args, extra...)
 	for _, c := range certs {
 		args = append(args, "--cert", c.pair())
 	}

@@ -73,13 +73,14 @@ func (w *world) startApp(settings ...[2]string) {
 
 // attackFrom runs the attacker on role's host: it takes the shop's address on that
 // host's own loopback and serves a certificate for the shop that the lab's public CA
-// really issued (CA validation passes; only the notaries can tell).
-func (w *world) attackFrom(role string) *site {
+// really issued (CA validation passes; only the notaries can tell). extra are more
+// labpeer site flags, such as --delay.
+func (w *world) attackFrom(role string, extra ...string) *site {
 	w.t.Helper()
 	cert := w.ca.issue(w.t, w.l.dir, "attacker-"+role, shop)
 	w.ca.mustValidate(w.t, cert, shop)
 	w.l.hijack(role, w.shopAddr)
-	return w.l.startSite(role, "attacker-"+role, w.shopAddr, []leafCert{cert}, nil)
+	return w.l.startSite(role, "attacker-"+role, w.shopAddr, []leafCert{cert}, nil, extra...)
 }
 
 // queries is the number of protocol queries each honest notary has received.

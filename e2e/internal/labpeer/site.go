@@ -29,6 +29,7 @@ func runSite(ctx context.Context, args []string) error {
 	fs.Var(&vhosts, "vhost", "`NAME=CERT,KEY` certificate for SNI NAME (repeatable)")
 	label := fs.String("label", "site", "name shown in the page and the record")
 	recordPath := fs.String("record", "", "append one JSON line per request to `FILE`")
+	delay := fs.Duration("delay", 0, "wait this long before answering each TLS handshake (a distant server)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,6 +58,13 @@ func runSite(ctx context.Context, args []string) error {
 	}
 	var turn atomic.Uint64
 	cfg := &tls.Config{GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if *delay > 0 {
+			select {
+			case <-time.After(*delay):
+			case <-hello.Context().Done():
+				return nil, hello.Context().Err()
+			}
+		}
 		if c, ok := named[strings.ToLower(hello.ServerName)]; ok {
 			return c, nil
 		}
