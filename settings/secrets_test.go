@@ -111,6 +111,8 @@ func TestSecretsContract(t *testing.T) {
 // no other test in this process uses the system keyring (the real-bus tests run in a
 // child process).
 func TestKeyringSecretsWithGoKeyringMock(t *testing.T) {
+	// The mock needs no bus, but systemKeyring checks that one exists before any call.
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/mock-needs-no-bus")
 	keyring.MockInit()
 	s := NewKeyringSecrets("convergence-test")
 	exerciseSecrets(t, s)
