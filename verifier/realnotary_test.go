@@ -1,89 +1,22 @@
 package verifier
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/convergence-ng/convergence/internal/testnotary"
 	"github.com/convergence-ng/convergence/notary/keys"
-	"github.com/convergence-ng/convergence/notary/probe"
-	"github.com/convergence-ng/convergence/notary/protocol"
-	"github.com/convergence-ng/convergence/notary/server"
-	"github.com/convergence-ng/convergence/notary/store"
 )
 
-// loopbackResolver answers every name with 127.0.0.1: test names have no DNS, and the
-// tests may reach nothing but loopback. It is the only stand-in in these tests.
-type loopbackResolver struct{}
-
-func (loopbackResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
-	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
-}
-
-// startRealNotary runs the project's notary (notary/server, its SQLite store and
-// prober) in-process on a loopback listener, allowed to probe loopback sites on
-// sitePort, and returns the path of its bundle file.
+// startRealNotary runs the project's notary in-process on loopback (internal/testnotary)
+// and returns the path of its bundle file.
 func startRealNotary(t *testing.T, dir, name, keyType string, sitePort int) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ndir := filepath.Join(dir, name)
-	id, err := keys.LoadOrCreate(ndir, keyType, []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(ndir, "notary.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prober := probe.New(probe.Config{
-		Policy:   &probe.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Ports: []int{sitePort}},
-		Resolver: loopbackResolver{},
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := id.Bundle(keys.BundleOptions{Name: name, Hosts: []string{"127.0.0.1"}, SSLPort: ln.Addr().(*net.TCPAddr).Port})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := protocol.MarshalBundle(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := server.NewHandler(server.HandlerConfig{
-		Notary:   server.New(server.Config{Store: st, Prober: prober}),
-		Identity: id, Bundle: data, Name: name, Logger: quiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Serve(ctx, ln, server.ServeConfig{Handler: h, Certificate: id.TLS, Logger: quiet})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("notary %q: %v", name, err)
-		}
-		st.Close()
-	})
-	path := filepath.Join(dir, name+".notary")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return testnotary.Start(t, dir, name, keyType, sitePort)
 }
 
 // TestRealNotaries asks the project's own notaries (ECDSA and RSA keys, the latter
