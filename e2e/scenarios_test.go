@@ -244,7 +244,7 @@ func TestScenario6_LegitimateChanges_NoFalseAlarm(t *testing.T) {
 	w.startNotaries("n1", "n2", "n3")
 	w.startApp([2]string{"threshold", "all"})
 
-	visit := func(host string, n int) logLine {
+	visit := func(t *testing.T, host string, n int) logLine {
 		t.Helper()
 		p := w.app.curl("https://"+host+"/", "")
 		if p.status != 200 || !strings.Contains(p.body, "hello from") || !strings.Contains(p.body, host) {
@@ -256,36 +256,39 @@ func TestScenario6_LegitimateChanges_NoFalseAlarm(t *testing.T) {
 	}
 	notariesAll := map[string]string{"source": "notaries", "agreed": "3", "asked": "3"}
 
-	t.Run("Rotation", func(t *testing.T) {
-		expectVerdict(t, visit("rotate.test", 1), notariesAll)
-		rotating.proc.stop()
-		l.startSite("site", "rotate-new", addr(1), []leafCert{rotNew}, nil)
-		expectVerdict(t, visit("rotate.test", 2), notariesAll) // a new key: asked again, all agree
-	})
-	t.Run("CDNTwoCertificates", func(t *testing.T) {
-		// Each handshake gets the other edge's certificate; visit until the client has
-		// met both (each new one is checked by the notaries), at most 6 times.
-		checked := 0
-		for i := 1; i <= 6 && checked < 2; i++ {
-			if visit("cdn.test", i)["source"] == "notaries" {
-				checked++
-			}
+	// The helpers fail the scenario's own test (they hold it), so the four cases are
+	// parts of one test rather than subtests.
+
+	// Rotation: the site moves to a new certificate.
+	expectVerdict(t, visit(t, "rotate.test", 1), notariesAll)
+	rotating.proc.stop()
+	l.startSite("site", "rotate-new", addr(1), []leafCert{rotNew}, nil)
+	expectVerdict(t, visit(t, "rotate.test", 2), notariesAll) // a new key: asked again, all agree
+
+	// CDN: each new connection from an address gets the other edge's certificate; visit
+	// until the client has met both (each new one is checked by the notaries), at most
+	// 6 times.
+	checked := 0
+	for i := 1; i <= 6 && checked < 2; i++ {
+		if visit(t, "cdn.test", i)["source"] == "notaries" {
+			checked++
 		}
-		if checked < 2 {
-			t.Errorf("the client met only %d of the CDN's two certificates in 6 visits", checked)
-		}
-	})
-	t.Run("SNIVirtualHosts", func(t *testing.T) {
-		expectVerdict(t, visit("a.vhost.test", 1), notariesAll)
-		expectVerdict(t, visit("b.vhost.test", 1), notariesAll)
-	})
-	t.Run("IPv6OnlySite", func(t *testing.T) {
-		expectVerdict(t, visit("v6.test", 1), notariesAll)
-	})
+	}
+	if checked < 2 {
+		t.Errorf("cdn.test: the client met only %d of the CDN's two certificates in 6 visits", checked)
+	}
+
+	// SNI virtual hosts: two names, two certificates, one address.
+	expectVerdict(t, visit(t, "a.vhost.test", 1), notariesAll)
+	expectVerdict(t, visit(t, "b.vhost.test", 1), notariesAll)
+
+	// IPv6 only: the name has no IPv4 address.
+	expectVerdict(t, visit(t, "v6.test", 1), notariesAll)
+
 	if d := w.app.lines("notaries disagree", ""); len(d) != 0 {
 		t.Errorf("false alarms: %v", d)
 	}
-	if r := w.app.lines("verdict", ""); slices.ContainsFunc(r, func(v logLine) bool { return v["outcome"] != "trusted" }) {
+	if r := w.app.lines("verdict", ""); slices.ContainsFunc(r, func(v logLine) bool { return v["site"] != "" && v["outcome"] != "trusted" }) {
 		t.Errorf("a legitimate site was rejected: %v", r)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
@@ -19,7 +19,8 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 // runSite serves HTTPS on every --listen address until ctx ends. With several --cert
-// pairs it hands them out in turn, one per handshake (a CDN whose edges differ);
+// pairs it hands them out in turn, one per handshake from each client address (a CDN
+// whose edges differ);
 // --vhost NAME=CERT,KEY answers SNI NAME with its own certificate.
 func runSite(ctx context.Context, args []string) error {
 	var listen, certs, vhosts listFlag
@@ -56,7 +57,12 @@ func runSite(ctx context.Context, args []string) error {
 		}
 		named[strings.ToLower(name)] = &kc
 	}
-	var turn atomic.Uint64
+	// Each client address gets the default certificates in turn, on a counter of its own:
+	// a load balancer that sends every new connection to the next edge. (With one
+	// counter for everyone, a notary's probes could all land on the same edge because
+	// other notaries' handshakes fell in between.)
+	var mu sync.Mutex // protects turns
+	turns := map[string]int{}
 	cfg := &tls.Config{GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		if *delay > 0 {
 			select {
@@ -68,8 +74,12 @@ func runSite(ctx context.Context, args []string) error {
 		if c, ok := named[strings.ToLower(hello.ServerName)]; ok {
 			return c, nil
 		}
-		n := turn.Add(1) - 1
-		return &defaults[n%uint64(len(defaults))], nil
+		ip, _, _ := net.SplitHostPort(hello.Conn.RemoteAddr().String())
+		mu.Lock()
+		n := turns[ip]
+		turns[ip] = n + 1
+		mu.Unlock()
+		return &defaults[n%len(defaults)], nil
 	}}
 	rec, err := openRecorder(*recordPath)
 	if err != nil {
