@@ -26,8 +26,9 @@ func pickNotaries(all []notaryInfo, max int) []notaryInfo {
 // askNotaries fans the question out to the notaries, one goroutine each with its own
 // deadline (QueryTimeout). A failure is recorded in that notary's answer and never
 // cancels the others. It returns as soon as the verdict can no longer change
-// (Settled); the notaries not yet heard from are marked AnswerNotAsked and their
-// queries cancelled (their goroutines end promptly and are counted by Close).
+// (Settled); the notaries not yet heard from are marked AnswerNotAsked in the verdict.
+// Their queries go on in the background until they answer or time out (or Close), so
+// that a notary that disagrees late is still reported: see followUp.
 func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Certificate) (Verdict, error) {
 	snap, err := v.snapshot(ctx)
 	if err != nil {
@@ -36,22 +37,21 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 	notaries := pickNotaries(snap.notaries, snap.settings.MaxNotaries)
 	policy := snap.policy
 
-	qctx, cancel := context.WithCancel(ctx)
-	defer cancel() // abandons the queries still running once the verdict is settled
-	type result struct {
-		i int
-		a NotaryAnswer
-	}
-	results := make(chan result, len(notaries)) // buffered: abandoned queries never block
+	// The queries belong to the verifier, not to the caller: they may outlive this
+	// call (followUp). They end at their deadline, when the caller gives up before the
+	// verdict is settled, or at Close.
+	qctx, cancel := context.WithCancel(v.ctx)
+	results := make(chan notaryResult, len(notaries)) // buffered: late answers never block
 	for i, n := range notaries {
 		if !v.begin() {
+			cancel()
 			return Verdict{}, ErrClosed
 		}
 		go func() {
 			defer v.wg.Done()
 			nctx, ncancel := context.WithTimeout(qctx, v.cfg.QueryTimeout)
 			defer ncancel()
-			results <- result{i, v.client.query(nctx, n, base.Target, leaf)}
+			results <- notaryResult{i, v.client.query(nctx, n, base.Target, leaf)}
 		}()
 	}
 
@@ -59,7 +59,8 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 	heard := make([]bool, len(notaries))
 	var sofar []NotaryAnswer
 	dec, settled := Settled(nil, len(notaries), policy, v.now())
-	for pending := len(notaries); pending > 0 && !settled; {
+	pending := len(notaries)
+	for pending > 0 && !settled {
 		select {
 		case r := <-results:
 			answers[r.i], heard[r.i] = r.a, true
@@ -67,6 +68,7 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 			pending--
 			dec, settled = Settled(sofar, pending, policy, v.now())
 		case <-ctx.Done():
+			cancel()
 			return Verdict{}, fmt.Errorf("failed to ask notaries: %w", ErrClosed)
 		}
 	}
@@ -89,7 +91,46 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 	}
 	v.storeVerdict(ctx, vd, dec, leaf, snap)
 	v.emitVerdict(vd)
+	if pending == 0 || !v.begin() {
+		cancel()
+		return vd, nil
+	}
+	go func() { // ends when every pending query has answered or timed out
+		defer v.wg.Done()
+		defer cancel()
+		v.followUp(vd, heard, pending, results)
+	}()
 	return vd, nil
+}
+
+// notaryResult is one notary's answer, by its index in the fan-out.
+type notaryResult struct {
+	i int
+	a NotaryAnswer
+}
+
+// followUp collects the answers that came after the verdict was settled. The verdict
+// stands (it could no longer change), but a notary that saw another certificate is
+// still news the user must hear: when the late answers reveal a disagreement that the
+// verdict did not show, it reports EventDisagree with every answer filled in.
+func (v *Verifier) followUp(vd Verdict, heard []bool, pending int, results <-chan notaryResult) {
+	full := vd
+	full.Answers = slices.Clone(vd.Answers)
+	for ; pending > 0; pending-- {
+		r := <-results // every query sends once, by its deadline at the latest
+		full.Answers[r.i] = r.a
+		heard[r.i] = true
+	}
+	full.Agreed = 0
+	for _, a := range full.Answers {
+		if a.Kind == AnswerAgree {
+			full.Agreed++
+		}
+	}
+	if vd.Disagreement() || !full.Disagreement() || v.cfg.OnEvent == nil {
+		return
+	}
+	v.cfg.OnEvent(Event{Kind: EventDisagree, Verdict: full, Time: v.now()})
 }
 
 // storeVerdict caches a trusted verdict that notaries vouched for, until the earlier

@@ -223,7 +223,8 @@ func TestEarlyDecision(t *testing.T) {
 	if vd.Agreed != 2 || vd.Asked != 3 {
 		t.Errorf("agreed %d asked %d, want 2 and 3", vd.Agreed, vd.Asked)
 	}
-	// The query to the hung notary was cancelled: its handler sees the client go.
+	// The query to the hung notary goes on in the background (a late answer may still
+	// reveal a disagreement) until Close cancels it.
 	select {
 	case <-hung.entered:
 	case <-e.ctx.Done():
@@ -303,4 +304,51 @@ func TestRaceNotaryHosts(t *testing.T) {
 	if a := answerOf(t, vd, "multi"); a.Host != net.JoinHostPort("127.0.0.1", strconv.Itoa(up.port())) {
 		t.Errorf("answer from %q, want the live host", a.Host)
 	}
+}
+
+// TestLateDisagreementReported: the verdict is settled by two honest notaries before
+// the third answers; when the third then says it sees another certificate, the user
+// still hears that the notaries disagree (a notary's network may be hijacked).
+func TestLateDisagreementReported(t *testing.T) {
+	e := newEnv(t, nil)
+	e.start(Config{QueryTimeout: 30 * time.Second})
+	e.add("a", modeHonest)
+	e.add("b", modeHonest)
+	_, other := newKeyCert(t, "site.example")
+	late := e.addSeeing("late", modeHung, other, time.Now().Add(-time.Hour))
+	vd := e.verify(e.real)
+	wantOutcome(t, vd, OutcomeTrusted, SourceNotaries)
+	if vd.Disagreement() || e.eventKinds()[EventDisagree] != 0 {
+		t.Fatal("disagreement reported before the late notary answered")
+	}
+	late.releaseAll()
+	for e.eventKinds()[EventDisagree] == 0 {
+		select {
+		case <-e.ctx.Done():
+			t.Fatal("no disagreement event after the late notary answered")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.events {
+		if ev.Kind != EventDisagree {
+			continue
+		}
+		if a := answerOfList(ev.Verdict.Answers, "late"); a.Kind != AnswerDisagree {
+			t.Errorf("late notary's answer in the event: %s, want disagree", a.Kind)
+		}
+		if ev.Verdict.Agreed != 2 || !ev.Verdict.Allowed() {
+			t.Errorf("event verdict: agreed %d, allowed %v; want 2 and the verdict unchanged", ev.Verdict.Agreed, ev.Verdict.Allowed())
+		}
+	}
+}
+
+func answerOfList(as []NotaryAnswer, name string) NotaryAnswer {
+	for _, a := range as {
+		if a.Notary == name {
+			return a
+		}
+	}
+	return NotaryAnswer{}
 }
