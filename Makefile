@@ -49,6 +49,8 @@ e2e: deps
 bench:
 	@scripts/deps.sh bench
 	scripts/with-session.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(GO) build -ldflags '$(LDFLAGS)' -o "$$tmp/convergence" . && scripts/rss.sh "$$tmp/convergence"
 
 fuzz: deps
 	scripts/fuzz.sh $(FUZZTIME)
