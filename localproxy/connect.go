@@ -145,27 +145,26 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 		return nil, err
 	}
 	offer := alpnOffer(hello.SupportedProtos)
-	upstream, err := p.dialTLS(hello.Context(), connectAddr, hello.ServerName, offer)
 	var chosen string
+	start := time.Now()
+	upstream, verdict, err := p.connectAndVerify(hello.Context(), target, connectAddr, hello.ServerName, offer, nil)
+	if err == nil && verdict.Allowed() && time.Since(start) > redialAfter {
+		// The notaries took long. Sites drop a connection that stays silent (Go's HTTP/2
+		// server after 10 s), so connect again, and let the client through only to the
+		// certificate that was judged: the same one needs no new verdict, another one
+		// is asked about like any other.
+		closeTLS(upstream)
+		upstream, verdict, err = p.connectAndVerify(hello.Context(), target, connectAddr, hello.ServerName, offer, &verdict)
+	}
 	if err != nil {
 		st.failure = err
-	} else {
-		st.upstream = upstream
-		state := upstream.ConnectionState()
-		chosen = state.NegotiatedProtocol
-		verdict, verr := p.cfg.Checker.Verify(hello.Context(), target, state.PeerCertificates)
-		if verr != nil {
-			st.failure = fmt.Errorf("failed to verify certificate: %w", verr)
-			verdict = verifier.Verdict{
-				Target: target, Outcome: verifier.OutcomeRejected,
-				Reason: st.failure.Error(), Time: time.Now(),
-			}
-			if len(state.PeerCertificates) > 0 {
-				verdict.FingerprintSHA256 = verifier.FingerprintSHA256(state.PeerCertificates[0])
-			}
+		if verdict.FingerprintSHA256 != "" {
+			st.verdict = verdict
+			p.reportVerdict(verdict)
 		}
-		st.verdict = verdict
-		p.reportVerdict(verdict)
+	} else {
+		st.upstream, st.verdict = upstream, verdict
+		chosen = upstream.ConnectionState().NegotiatedProtocol
 	}
 	if st.failure != nil || !st.verdict.Allowed() {
 		// Nothing more goes upstream: close it before the client can send a request.
@@ -184,6 +183,35 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 		out.NextProtos = []string{chosen}
 	}
 	return out, nil
+}
+
+// redialAfter is how long a verdict may take before the connection to the site is
+// made again: below the 10 s in which Go's HTTP/2 server drops a silent client.
+var redialAfter = 5 * time.Second // a variable only so tests can shorten it
+
+// connectAndVerify connects to the site and asks the Checker about the chain it
+// presents. When judged is a verdict already made for this connection and the site
+// presents the same certificate again, that verdict stands and none is asked. A
+// Checker error is returned with a rejecting verdict that says so.
+func (p *Proxy) connectAndVerify(ctx context.Context, target verifier.Target, addr, sni string, offer []string, judged *verifier.Verdict) (*tls.Conn, verifier.Verdict, error) {
+	upstream, err := p.dialTLS(ctx, addr, sni, offer)
+	if err != nil {
+		return nil, verifier.Verdict{}, err
+	}
+	chain := upstream.ConnectionState().PeerCertificates
+	fp := verifier.FingerprintSHA256(chain[0])
+	if judged != nil && fp == judged.FingerprintSHA256 {
+		return upstream, *judged, nil
+	}
+	verdict, verr := p.cfg.Checker.Verify(ctx, target, chain)
+	if verr != nil {
+		err := fmt.Errorf("failed to verify certificate: %w", verr)
+		closeTLS(upstream)
+		return nil, verifier.Verdict{Target: target, FingerprintSHA256: fp, Outcome: verifier.OutcomeRejected,
+			Reason: err.Error(), Time: time.Now()}, err
+	}
+	p.reportVerdict(verdict)
+	return upstream, verdict, nil
 }
 
 // dialTLS connects to the site and runs a TLS handshake that trusts nothing: the chain
