@@ -37,12 +37,12 @@ func (b *backend) Notaries(ctx context.Context) ([]settings.Notary, error) {
 	return b.c.Verifier.ListNotaries(ctx)
 }
 
-func (b *backend) PreviewBundle(ctx context.Context, src string) (protocol.Bundle, error) {
-	return b.c.Verifier.PreviewBundle(ctx, src)
+func (b *backend) PreviewBundle(ctx context.Context, src string) ([]byte, protocol.Bundle, error) {
+	return b.c.Verifier.ReadBundle(ctx, src)
 }
 
-func (b *backend) ImportBundle(ctx context.Context, src string, confirmRevoked bool) (settings.Notary, error) {
-	return b.c.Verifier.ImportBundle(ctx, src, verifier.ImportOptions{ConfirmRevoked: confirmRevoked})
+func (b *backend) ImportBundle(ctx context.Context, raw []byte, src string, confirmRevoked bool) (settings.Notary, error) {
+	return b.c.Verifier.ImportBundleBytes(ctx, raw, src, verifier.ImportOptions{ConfirmRevoked: confirmRevoked})
 }
 
 func (b *backend) Revoke(ctx context.Context, name string) error {

@@ -25,14 +25,16 @@ type NotaryBackend interface {
 	// Notaries lists every notary, revoked ones included, in a stable order
 	// (verifier.ListNotaries).
 	Notaries(ctx context.Context) ([]settings.Notary, error)
-	// PreviewBundle reads a .notary bundle from a file path or an https URL, as
-	// ImportBundle would, and parses it (protocol.ParseBundle) without trusting it. A
-	// malformed bundle is an error.
-	PreviewBundle(ctx context.Context, src string) (protocol.Bundle, error)
-	// ImportBundle trusts the bundle from src (verifier.ImportBundle): a notary with the
-	// same name is updated. Unless confirmRevoked, a notary the user revoked before fails
-	// with an error matching verifier.ErrPreviouslyRevoked.
-	ImportBundle(ctx context.Context, src string, confirmRevoked bool) (settings.Notary, error)
+	// PreviewBundle reads a .notary bundle from a file path or an https URL and parses
+	// it without trusting it (verifier.ReadBundle). It returns the bytes read, which
+	// ImportBundle trusts: what the user saw is what is trusted, even when the source
+	// gives other bytes later. A malformed bundle is an error.
+	PreviewBundle(ctx context.Context, src string) ([]byte, protocol.Bundle, error)
+	// ImportBundle trusts raw, the bundle PreviewBundle read from src, without reading
+	// src again (verifier.ImportBundleBytes; src is kept as where the notary came
+	// from): a notary with the same name is updated. Unless confirmRevoked, a notary the
+	// user revoked before fails with an error matching verifier.ErrPreviouslyRevoked.
+	ImportBundle(ctx context.Context, raw []byte, src string, confirmRevoked bool) (settings.Notary, error)
 	// Revoke stops trusting the named notary at once; it stays listed as revoked
 	// (verifier.Revoke).
 	Revoke(ctx context.Context, name string) error

@@ -72,13 +72,22 @@ func (b *storeBackend) Notaries(ctx context.Context) ([]settings.Notary, error) 
 	return b.ver.ListNotaries(ctx)
 }
 
-func (b *storeBackend) PreviewBundle(ctx context.Context, src string) (protocol.Bundle, error) {
-	return b.ver.PreviewBundle(ctx, src)
+func (b *storeBackend) PreviewBundle(ctx context.Context, src string) ([]byte, protocol.Bundle, error) {
+	return b.ver.ReadBundle(ctx, src)
 }
 
-func (b *storeBackend) ImportBundle(ctx context.Context, src string, confirmRevoked bool) (settings.Notary, error) {
+func (b *storeBackend) ImportBundle(ctx context.Context, raw []byte, src string, confirmRevoked bool) (settings.Notary, error) {
 	b.record(fmt.Sprintf("import %s confirm=%v", filepath.Base(src), confirmRevoked))
-	return b.ver.ImportBundle(ctx, src, verifier.ImportOptions{ConfirmRevoked: confirmRevoked})
+	return b.ver.ImportBundleBytes(ctx, raw, src, verifier.ImportOptions{ConfirmRevoked: confirmRevoked})
+}
+
+// importFile trusts the bundle file at path, as the terminal face does; for tests
+// that start with notaries.
+func (b *storeBackend) importFile(t *testing.T, path string) {
+	t.Helper()
+	if _, err := b.ver.ImportBundle(ctxT(t), path, verifier.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (b *storeBackend) Revoke(ctx context.Context, name string) error {

@@ -159,9 +159,7 @@ func TestCacheRemoveAndClear(t *testing.T) {
 
 func TestPauseAndResume(t *testing.T) {
 	b := newStoreBackend(t)
-	if _, err := b.ImportBundle(ctxT(t), writeBundle(t, t.TempDir(), "Alpha", "alpha.example.org"), false); err != nil {
-		t.Fatal(err)
-	}
+	b.importFile(t, writeBundle(t, t.TempDir(), "Alpha", "alpha.example.org"))
 	u, _ := newTestUI(t, b)
 	tap(t, u, "Pause protection")
 	if s, _ := b.store.Settings(ctxT(t)); !s.Paused {
@@ -216,9 +214,7 @@ func disagreement(host string, at time.Time) verifier.Event {
 
 func TestActivityDetailsTrustAndNotify(t *testing.T) {
 	b := newStoreBackend(t)
-	if _, err := b.ImportBundle(ctxT(t), writeBundle(t, t.TempDir(), "Alpha", "alpha.example.org"), false); err != nil {
-		t.Fatal(err)
-	}
+	b.importFile(t, writeBundle(t, t.TempDir(), "Alpha", "alpha.example.org"))
 	u, rec := newTestUI(t, b)
 	now := time.Now()
 	u.Publish(verifier.Event{Kind: verifier.EventVerified, Time: now, Verdict: verifier.Verdict{

@@ -229,11 +229,15 @@ func (t *notariesTab) dropped(_ fyne.Position, uris []fyne.URI) {
 	}
 }
 
-// importFrom reads the bundle, shows what it says and asks before trusting it.
+// importFrom reads the bundle, shows what it says and asks before trusting it; then it
+// trusts the bytes it showed, without reading src again.
 func (t *notariesTab) importFrom(src string) {
-	var b protocol.Bundle
+	var (
+		raw []byte
+		b   protocol.Bundle
+	)
 	t.u.withProgress("Reading the notary", func(ctx context.Context) (err error) {
-		b, err = t.u.backend.PreviewBundle(ctx, src)
+		raw, b, err = t.u.backend.PreviewBundle(ctx, src)
 		return err
 	}, func(err error) {
 		if err != nil {
@@ -251,7 +255,7 @@ func (t *notariesTab) importFrom(src string) {
 		l.Wrapping = fyne.TextWrapWord
 		d := dialog.NewCustomConfirm(title, button, "Cancel", l, func(ok bool) {
 			if ok {
-				t.doImport(src, false)
+				t.doImport(raw, src, false)
 			}
 		}, t.u.win)
 		d.Resize(fyne.NewSize(520, 340))
@@ -259,11 +263,12 @@ func (t *notariesTab) importFrom(src string) {
 	})
 }
 
-// doImport trusts the bundle; for a notary revoked before it asks first.
-func (t *notariesTab) doImport(src string, confirmRevoked bool) {
+// doImport trusts the bundle raw read from src; for a notary revoked before it asks
+// first.
+func (t *notariesTab) doImport(raw []byte, src string, confirmRevoked bool) {
 	var nv settings.Notary
 	t.u.withProgress("Adding the notary", func(ctx context.Context) (err error) {
-		nv, err = t.u.backend.ImportBundle(ctx, src, confirmRevoked)
+		nv, err = t.u.backend.ImportBundle(ctx, raw, src, confirmRevoked)
 		return err
 	}, func(err error) {
 		switch {
@@ -272,7 +277,7 @@ func (t *notariesTab) doImport(src string, confirmRevoked bool) {
 				"You stopped trusting this notary earlier. Trust it again only if you know why it was revoked and that this is resolved.\n\nTrust it again?",
 				func(ok bool) {
 					if ok {
-						t.doImport(src, true)
+						t.doImport(raw, src, true)
 					}
 				}, t.u.win)
 		case err != nil:

@@ -100,14 +100,49 @@ func TestImportValidDuplicateAndRevokedAndMalformed(t *testing.T) {
 	}
 }
 
+// TestImportTrustsWhatWasPreviewed changes the bundle file between the preview and the
+// user's Trust: what is stored is the bundle that was shown, not what the file now says.
+func TestImportTrustsWhatWasPreviewed(t *testing.T) {
+	b := newStoreBackend(t)
+	u, _ := newTestUI(t, b)
+	dir := t.TempDir()
+	path := writeBundle(t, dir, "Alpha", "alpha.example.org")
+	dropFile(t, u, path)
+	if !hasText(u.win, "Name: Alpha") || !hasText(u.win, "alpha.example.org:443") {
+		t.Fatalf("preview does not show Alpha: %s", visibleText(u.win))
+	}
+	shown, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file now holds another notary (Mallory, under Alpha's file name).
+	other, err := os.ReadFile(writeBundle(t, t.TempDir(), "Mallory", "mallory.example.org"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, other, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tap(t, u, "Trust")
+	ns, err := b.store.Notaries(ctxT(t))
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("stored notaries: %+v, %v; want Alpha alone", ns, err)
+	}
+	if n := ns[0]; n.Name != "Alpha" || len(n.Hosts) != 1 || n.Hosts[0].Host != "alpha.example.org" ||
+		string(n.Bundle) != string(shown) || n.Source != "file:"+path {
+		t.Fatalf("stored %q hosts %+v from %q, want the previewed Alpha from file:%s", n.Name, n.Hosts, n.Source, path)
+	}
+	if !hasText(u.win, "Alpha will be asked from now on.") {
+		t.Fatalf("no confirmation: %s", visibleText(u.win))
+	}
+}
+
 func TestRevokeAndUndo(t *testing.T) {
 	b := newStoreBackend(t)
 	dir := t.TempDir()
 	ctx := ctxT(t)
 	for _, name := range []string{"Alpha", "Beta"} {
-		if _, err := b.ImportBundle(ctx, writeBundle(t, dir, name, strings.ToLower(name)+".example.org"), false); err != nil {
-			t.Fatal(err)
-		}
+		b.importFile(t, writeBundle(t, dir, name, strings.ToLower(name)+".example.org"))
 	}
 	u, _ := newTestUI(t, b)
 	selectTab(t, u, "Notaries")

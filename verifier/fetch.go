@@ -27,38 +27,46 @@ var ErrBundleSource = errors.New("bundle source must be a file or an https:// UR
 
 // readBundle reads at most protocol.MaxBundleSize bytes from a file or an https URL
 // (checked against the system roots, or roots when not nil: the bundle is what later
-// pins the notary) and
-// returns them with a description of where they came from.
-func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.CertPool) ([]byte, string, error) {
+// pins the notary).
+func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.CertPool) ([]byte, error) {
 	limit := int64(protocol.MaxBundleSize)
 	lower := strings.ToLower(source)
 	switch {
 	case strings.HasPrefix(lower, "https://"):
 		u, err := url.Parse(source)
 		if err != nil || u.Host == "" {
-			return nil, "", fmt.Errorf("failed to read bundle %q: %w", source, ErrBundleSource)
+			return nil, fmt.Errorf("failed to read bundle %q: %w", source, ErrBundleSource)
 		}
 		data, err := fetchBundle(ctx, u, dial, roots, limit)
 		if err != nil {
-			return nil, "", fmt.Errorf("failed to fetch bundle %q: %w", source, err)
+			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, err)
 		}
-		return data, "url:" + source, nil
+		return data, nil
 	case strings.Contains(lower, "://"):
-		return nil, "", fmt.Errorf("failed to read bundle %q: %w", source, ErrBundleSource)
+		return nil, fmt.Errorf("failed to read bundle %q: %w", source, ErrBundleSource)
 	}
 	f, err := os.Open(source)
 	if err != nil {
-		return nil, "", fmt.Errorf("failed to read bundle %q: %w", source, err)
+		return nil, fmt.Errorf("failed to read bundle %q: %w", source, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, "", fmt.Errorf("failed to read bundle %q: %w", source, err)
+		return nil, fmt.Errorf("failed to read bundle %q: %w", source, err)
 	}
 	if int64(len(data)) > limit {
-		return nil, "", fmt.Errorf("failed to read bundle %q: more than %d bytes: %w", source, limit, protocol.ErrTooLarge)
+		return nil, fmt.Errorf("failed to read bundle %q: more than %d bytes: %w", source, limit, protocol.ErrTooLarge)
 	}
-	return data, "file:" + source, nil
+	return data, nil
+}
+
+// originOf says where a bundle read from source came from, as the store records it
+// (settings.Notary.Source): "url:" and the URL, or "file:" and the path.
+func originOf(source string) string {
+	if strings.HasPrefix(strings.ToLower(source), "https://") {
+		return "url:" + source
+	}
+	return "file:" + source
 }
 
 func fetchBundle(ctx context.Context, u *url.URL, dial DialFunc, roots *x509.CertPool, limit int64) ([]byte, error) {

@@ -20,15 +20,23 @@ type ImportOptions struct {
 }
 
 // ImportBundle reads a .notary bundle (v0, v1, with or without our v2 extras) from a
-// file path or an https:// URL, checks it and stores the notary (replacing hosts and
-// name details of one with the same name, keeping its enabled state). A bundle of a
-// notary the user revoked (same name, or a host certificate the revoked notary had)
-// fails with an error matching ErrPreviouslyRevoked unless opts.ConfirmRevoked.
+// file path or an https:// URL and trusts it as ImportBundleBytes does.
 func (v *Verifier) ImportBundle(ctx context.Context, source string, opts ImportOptions) (settings.Notary, error) {
-	raw, origin, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots)
+	raw, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots)
 	if err != nil {
 		return settings.Notary{}, err
 	}
+	return v.ImportBundleBytes(ctx, raw, source, opts)
+}
+
+// ImportBundleBytes checks the .notary bundle raw, read from source (a file path or an
+// https:// URL, as given to ReadBundle; the notary records it as where it came from),
+// and stores the notary (replacing hosts and name details of one with the same name,
+// keeping its enabled state). It reads nothing from source: what is trusted is exactly
+// raw. A bundle of a notary the user revoked (same name, or a host certificate the
+// revoked notary had) fails with an error matching ErrPreviouslyRevoked unless
+// opts.ConfirmRevoked.
+func (v *Verifier) ImportBundleBytes(ctx context.Context, raw []byte, source string, opts ImportOptions) (settings.Notary, error) {
 	b, err := protocol.ParseBundle(raw)
 	if err != nil {
 		return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
@@ -50,7 +58,7 @@ func (v *Verifier) ImportBundle(ctx context.Context, source string, opts ImportO
 		Name:           b.Name,
 		Region:         b.Region,
 		BundleLocation: b.BundleLocation,
-		Source:         origin,
+		Source:         originOf(source),
 		Enabled:        !opts.Disabled,
 		Bundle:         raw,
 	}

@@ -26,10 +26,10 @@ var errNotHere = errors.New("not used by the tray tests")
 func (b *trayBackend) Notaries(context.Context) ([]settings.Notary, error) {
 	return []settings.Notary{{Name: "Alpha", Enabled: true}}, nil
 }
-func (b *trayBackend) PreviewBundle(context.Context, string) (protocol.Bundle, error) {
-	return protocol.Bundle{}, errNotHere
+func (b *trayBackend) PreviewBundle(context.Context, string) ([]byte, protocol.Bundle, error) {
+	return nil, protocol.Bundle{}, errNotHere
 }
-func (b *trayBackend) ImportBundle(context.Context, string, bool) (settings.Notary, error) {
+func (b *trayBackend) ImportBundle(context.Context, []byte, string, bool) (settings.Notary, error) {
 	return settings.Notary{}, errNotHere
 }
 func (b *trayBackend) Revoke(context.Context, string) error                 { return errNotHere }
