@@ -94,3 +94,23 @@ func (a *app) chromium(url string) string {
 	}
 	return out
 }
+
+// goGet fetches url through the app's proxy with Go's HTTP client (labpeer get) in the
+// client's namespace, trusting only the app's local CA, offering HTTP/2 or HTTP/1.1
+// only. proto is what the response came over ("HTTP/2.0", "HTTP/1.1").
+func (a *app) goGet(url string, h2 bool) (p page, proto string) {
+	a.l.t.Helper()
+	args := []string{"get", "--proxy", "http://" + proxyAddr, "--cacert", a.caFile}
+	if h2 {
+		args = append(args, "--h2")
+	}
+	out, errOut, err := a.l.runIn(a.ns, os.Environ(), 90*time.Second, bins.peer, append(args, url)...)
+	if err != nil {
+		a.l.t.Fatalf("labpeer get %s: %v\n%s", url, err, errOut)
+	}
+	first, body, _ := strings.Cut(out, "\n")
+	code, proto, _ := strings.Cut(first, " ")
+	p.status, _ = strconv.Atoi(code)
+	p.body = body
+	return p, proto
+}

@@ -41,6 +41,13 @@ func TestScenario1_HonestSite_AllAgree_TrustedAndCached(t *testing.T) {
 	if dom := w.app.chromium(shopURL); dom != "" && !strings.Contains(dom, "hello from shop") {
 		t.Errorf("Chromium did not show the shop's page; DOM:\n%s", dom)
 	}
+	for _, h2 := range []bool{true, false} { // Go's own client, both protocols end to end
+		p, proto := w.app.goGet(shopURL, h2)
+		want := map[bool]string{true: "HTTP/2.0", false: "HTTP/1.1"}[h2]
+		if p.status != 200 || proto != want || !strings.Contains(p.body, "hello from shop") {
+			t.Errorf("Go client (h2 %v): HTTP %d over %s; want 200 over %s with the shop's page", h2, p.status, proto, want)
+		}
+	}
 	if got := w.queries(); !slices.Equal(got, asked) || slices.Contains(asked, 0) {
 		t.Errorf("notary queries after the first visit %v, after the cached visits %v; want one each, then no more", asked, got)
 	}
@@ -74,6 +81,9 @@ func TestScenario2_PathAttackerWithTrustedCA_Rejected(t *testing.T) {
 	}
 	if dom := w.app.chromium(shopURL); dom != "" && (!strings.Contains(dom, `id="convergence-blocked"`) || strings.Contains(dom, "hello from")) {
 		t.Errorf("Chromium did not show the block page; DOM:\n%s", tail(dom, 3000))
+	}
+	if p, _ := w.app.goGet(shopURL, true); p.status != 403 || strings.Contains(p.body, "hello from") {
+		t.Errorf("Go client saw HTTP %d; want 403 and the block page", p.status)
 	}
 	if r := attacker.requests(t); len(r) != 0 {
 		t.Errorf("the attacker received %d requests (%v); a rejected request must reach no one", len(r), r)

@@ -17,7 +17,7 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: labpeer site|liar [flags]")
+		fmt.Fprintln(os.Stderr, "usage: labpeer site|liar|get [flags]")
 		return 2
 	}
 	var err error
@@ -26,6 +26,8 @@ func run(args []string) int {
 		err = runSite(ctx, args[1:])
 	case "liar":
 		err = runLiar(ctx, args[1:])
+	case "get":
+		err = runGet(ctx, args[1:])
 	default:
 		err = fmt.Errorf("unknown mode %q", args[0])
 	}
