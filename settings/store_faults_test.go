@@ -2,36 +2,46 @@ package settings
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
 // Faults of the store's surroundings: another process holding the database's write
-// lock, a full disk, and the keyring going away while the app runs. (A corrupt file is
-// TestOpenOrRecoverMovesCorruptFileAside; a kill mid-write is TestReopenAfterKill.)
+// lock, and a full disk (the keyring going away is keyring_faults_test.go). A corrupt
+// file is TestOpenOrRecoverMovesCorruptFileAside; a kill mid-write is TestReopenAfterKill.
 
 // envFaultChild names the child TestFaultChildProcess plays; the data dir comes in
 // envChildDir, as for TestChildProcess.
 const envFaultChild = "CONVERGENCE_SETTINGS_FAULT_CHILD"
 
-// TestFaultChildProcess is the child of TestStoreLockedByAnotherProcess: it opens the
-// store, takes the write lock with BEGIN EXCLUSIVE and waits to be killed.
+// TestFaultChildProcess is the child of the tests here that need another process:
+// "lock" holds the store's write lock, "keyringgone" stores a secret in the real
+// keyring and reads it again after the parent has killed the keyring daemon.
 func TestFaultChildProcess(t *testing.T) {
-	if os.Getenv(envFaultChild) != "lock" {
+	switch os.Getenv(envFaultChild) {
+	case "lock":
+		runLockChild(os.Getenv(envChildDir))
+	case "keyringgone":
+		runKeyringGoneChild(os.Getenv(envChildDir))
+	default:
 		t.Skip("only runs as a child process of another test")
 	}
+}
+
+// runLockChild opens the store, takes the write lock with BEGIN EXCLUSIVE, writes a
+// row in that transaction and waits to be killed.
+func runLockChild(dir string) {
 	ctx := context.Background()
-	s, err := Open(ctx, os.Getenv(envChildDir))
+	s, err := Open(ctx, dir)
 	if err != nil {
 		childFail("open: %v", err)
 	}
@@ -49,6 +59,41 @@ func TestFaultChildProcess(t *testing.T) {
 	childWait()
 }
 
+// faultChild starts this test binary as the named child of TestFaultChildProcess and
+// returns it, a pipe to its stdin and its stdout lines. The context kills it at the
+// latest when the test ends.
+func faultChild(t *testing.T, ctx context.Context, mode, dir string, env ...string) (*exec.Cmd, io.WriteCloser, <-chan string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFaultChildProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envFaultChild+"="+mode, envChildDir+"="+dir)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	lines := make(chan string, 16)
+	go func() { // ends at EOF, when the child exits
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return cmd, in, lines
+}
+
 // TestStoreLockedByAnotherProcess: while another process holds the write lock, reads
 // go on, a write fails after the busy timeout instead of hanging, and opening the
 // store again does not hang. Once the other process dies, writes work and nothing of
@@ -62,34 +107,13 @@ func TestStoreLockedByAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFaultChildProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envFaultChild+"=lock", envChildDir+"="+dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 16)
-	go func() { // ends at EOF, when the child exits
-		defer close(lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
+	cmd, _, lines := faultChild(t, ctx, "lock", dir)
 	waitLine(t, ctx, lines, "LOCKED")
 
 	if ev, err := s.Events(ctx, 0); err != nil || len(ev) != 1 {
 		t.Errorf("read during the lock: %d events, %v; want the 1 committed", len(ev), err)
 	}
-	_, err = s.AddEvent(ctx, Event{Kind: "during"})
+	_, err := s.AddEvent(ctx, Event{Kind: "during"})
 	if err == nil {
 		t.Fatal("a write succeeded while another process held the write lock")
 	}
@@ -230,85 +254,4 @@ func TestStoreOnFullDisk(t *testing.T) {
 		t.Errorf("integrity check after the full disk: %q %v", integrity, err)
 	}
 	t.Logf("%d writes acknowledged, %d failed on the full disk", len(acked), len(failed))
-}
-
-// vanishingKeyring is the OS keyring going away and coming back while the app runs
-// (the gnome-keyring daemon dies, the session bus restarts). It stands in for
-// go-keyring through the package's seam; TestOpenSecretsRealGnomeKeyring covers the
-// real daemon. The error is the one go-keyring gives when no Secret Service answers.
-type vanishingKeyring struct {
-	*memKeyring
-	mu   sync.Mutex // protects gone
-	gone bool
-}
-
-var errNoSecretService = errors.New("the name org.freedesktop.secrets was not provided by any .service files")
-
-func (k *vanishingKeyring) setGone(g bool) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.gone = g
-}
-
-func (k *vanishingKeyring) isGone() bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.gone
-}
-
-func (k *vanishingKeyring) Set(service, user, password string) error {
-	if k.isGone() {
-		return errNoSecretService
-	}
-	return k.memKeyring.Set(service, user, password)
-}
-
-func (k *vanishingKeyring) Get(service, user string) (string, error) {
-	if k.isGone() {
-		return "", errNoSecretService
-	}
-	return k.memKeyring.Get(service, user)
-}
-
-func (k *vanishingKeyring) Delete(service, user string) error {
-	if k.isGone() {
-		return errNoSecretService
-	}
-	return k.memKeyring.Delete(service, user)
-}
-
-// TestKeyringVanishesWhileRunning: a secret stored while the keyring worked cannot be
-// read while it is gone, and the failure is not ErrSecretNotFound (callers such as
-// the local CA would otherwise mint a new key and lose the trusted one). Nothing
-// leaks into the fallback files meanwhile, and the secret is back, unchanged, when the
-// keyring returns.
-func TestKeyringVanishesWhileRunning(t *testing.T) {
-	dir := t.TempDir()
-	kr := &vanishingKeyring{memKeyring: newMemKeyring()}
-	s, fb := openSecrets(dir, kr, time.Second)
-	if fb != nil {
-		t.Fatalf("fallback with a working keyring: %+v", fb)
-	}
-	want := []byte("the CA key")
-	if err := s.Set("ca-key", want); err != nil {
-		t.Fatal(err)
-	}
-	kr.setGone(true)
-	if _, err := s.Get("ca-key"); err == nil || errors.Is(err, ErrSecretNotFound) {
-		t.Errorf("Get with the keyring gone: %v; want an error other than ErrSecretNotFound", err)
-	}
-	if err := s.Set("ca-key", []byte("a new key")); err == nil {
-		t.Error("Set with the keyring gone succeeded")
-	}
-	if err := s.Delete("ca-key"); err == nil {
-		t.Error("Delete with the keyring gone succeeded")
-	}
-	if entries, err := os.ReadDir(filepath.Join(dir, "secrets")); err == nil && len(entries) > 0 {
-		t.Errorf("secrets were written to files while the keyring was gone: %v", entries)
-	}
-	kr.setGone(false)
-	got, err := s.Get("ca-key")
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("Get once the keyring is back: %q, %v; want the stored key", got, err)
-	}
 }
