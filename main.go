@@ -119,7 +119,7 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 
 	a := app.NewWithID("org.convergence.desktop")
 	b := &backend{c: c}
-	u := ui.New(a, b, ui.Options{Tray: hasSessionBus()})
+	u := ui.New(a, b, ui.Options{Tray: hasSessionBus(), Notices: startupNotices(c)})
 	c.Subscribe(u.Publish)
 
 	proxyCtx, stopProxy := context.WithCancel(context.Background())
@@ -158,6 +158,20 @@ func warnStartup(c *core.Core, log *slog.Logger) {
 	if c.Fallback != nil {
 		log.Warn("keyring not available; the local CA key is kept in a file", "err", c.Fallback.Err, "hint", c.Fallback.Hint)
 	}
+}
+
+// startupNotices says in plain words what went wrong at start, for the window.
+func startupNotices(c *core.Core) []string {
+	var out []string
+	if c.Recovery.MovedTo != "" {
+		out = append(out, fmt.Sprintf("Your settings database could not be used (%v). It was moved to %s and a new one "+
+			"was started, so your notaries and settings are back to their defaults. Nothing was deleted: keep the old "+
+			"file if you want to recover it.", c.Recovery.Reason, c.Recovery.MovedTo))
+	}
+	if c.Fallback != nil {
+		out = append(out, "The system keyring is not available for the local CA's private key: "+c.Fallback.Hint+".")
+	}
+	return out
 }
 
 // hasDisplay reports whether a graphical session is reachable.

@@ -37,6 +37,9 @@ type Options struct {
 	MaxActivity int
 	// AutostartExec is the command started at login; default the running executable.
 	AutostartExec []string
+	// Notices are what went wrong at start without stopping the app (a database moved
+	// aside, no keyring), each in plain words with its fix; shown once, at the first Show.
+	Notices []string
 }
 
 // UI is the desktop app's face: main window, tray and notifications. Build it with
@@ -60,12 +63,14 @@ type UI struct {
 	settings *settingsTab
 	setup    *setupTab
 
-	onUI      func(func()) // runs a function on the UI goroutine (fyne.Do)
-	trayKey   string       // what the tray shows now; UI goroutine only
-	notifier  notifier
-	notifyCh  chan notification // to the notification sender goroutine
-	autostart autostarter
-	now       func() time.Time
+	onUI    func(func()) // runs a function on the UI goroutine (fyne.Do)
+	trayKey string       // what the tray shows now; UI goroutine only
+	// noticesShown is set once Options.Notices were shown; UI goroutine only.
+	noticesShown bool
+	notifier     notifier
+	notifyCh     chan notification // to the notification sender goroutine
+	autostart    autostarter
+	now          func() time.Time
 
 	mu         sync.Mutex // protects the fields below
 	events     []verifier.Event
@@ -154,6 +159,7 @@ func (u *UI) Window() fyne.Window { return u.win }
 func (u *UI) Show() {
 	u.win.Show()
 	u.win.RequestFocus()
+	u.showNotices()
 }
 
 // ShowSetup shows the main window on the Setup tab (main calls it on a first run).
