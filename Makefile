@@ -58,7 +58,7 @@ fuzz: deps
 # A local notary with a throw-away data dir, allowed to probe loopback for trying things out.
 notary: convergence-notary
 	@dir=$$(mktemp -d); echo "notary data dir: $$dir"; \
-	./convergence-notary serve --listen 127.0.0.1:4242 --data "$$dir" \
+	./convergence-notary serve --listen 127.0.0.1:4242 --data "$$dir" --name "Local test notary" --host 127.0.0.1 \
 	  --allow-target 127.0.0.0/8 --allow-target ::1/128 $(ARGS)
 
 package: deps-run
