@@ -1,0 +1,301 @@
+package verifier
+
+import (
+	"crypto/x509"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/settings"
+)
+
+// bundleSite is a real HTTPS server on loopback publishing .notary files, as a notary
+// operator's web site would; the test changes what it serves and counts requests.
+type bundleSite struct {
+	t     *testing.T
+	srv   *httptest.Server
+	roots *x509.CertPool // trusts srv: the verifier's bundleRoots seam
+
+	mu     sync.Mutex // protects bodies, hits
+	bodies map[string][]byte
+	hits   map[string]*atomic.Int64
+}
+
+func startBundleSite(t *testing.T) *bundleSite {
+	t.Helper()
+	s := &bundleSite{t: t, bodies: map[string][]byte{}, hits: map[string]*atomic.Int64{}}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.counter(r.URL.Path).Add(1)
+		s.mu.Lock()
+		body, ok := s.bodies[r.URL.Path]
+		s.mu.Unlock()
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(body)
+	}))
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.srv.StartTLS()
+	t.Cleanup(s.srv.Close)
+	s.roots = x509.NewCertPool()
+	s.roots.AddCert(s.srv.Certificate())
+	return s
+}
+
+func (s *bundleSite) url(path string) string { return s.srv.URL + path }
+
+func (s *bundleSite) serve(path string, body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bodies[path] = body
+}
+
+func (s *bundleSite) counter(path string) *atomic.Int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hits[path] == nil {
+		s.hits[path] = &atomic.Int64{}
+	}
+	return s.hits[path]
+}
+
+// publishedBundle is n's bundle under name, published at loc, with region.
+func publishedBundle(t *testing.T, n *testNotary, name, loc, region string) []byte {
+	t.Helper()
+	b, err := protocol.ParseBundle(n.bundle())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Name, b.BundleLocation, b.Region = name, loc, region
+	data, err := protocol.MarshalBundle(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func resultFor(t *testing.T, r RefreshReport, name string) RefreshResult {
+	t.Helper()
+	for _, res := range r.Results {
+		if res.Notary == name {
+			return res
+		}
+	}
+	t.Fatalf("no result for %q in %+v", name, r.Results)
+	return RefreshResult{}
+}
+
+// TestRefreshBundles refreshes six notaries in one run: one moved to a new host (and is
+// disabled by the user), one serving the same bundle, one revoked, one whose bundle
+// now names another notary, one serving garbage and one serving too much.
+func TestRefreshBundles(t *testing.T) {
+	e := newEnv(t, nil)
+	site := startBundleSite(t)
+	e.start(Config{bundleRoots: site.roots})
+	notary := map[string]*testNotary{}
+	for _, name := range []string{"moved", "same", "revoked", "renamed", "garbage", "huge", "local"} {
+		n := startNotary(t, name, modeHonest, e.real, e.real.NotBefore)
+		notary[name] = n
+		path := "/" + name + ".notary"
+		site.serve(path, publishedBundle(t, n, name, site.url(path), ""))
+		if name == "local" { // imported from a file with no bundle_location: never refreshed
+			e.importNotary(n)
+			continue
+		}
+		if _, err := e.v.ImportBundle(e.ctx, site.url(path), ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.store.SetNotaryEnabled(e.ctx, "moved", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.v.Revoke(e.ctx, "revoked"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"moved", "same", "revoked", "renamed", "garbage", "huge"} {
+		site.counter("/" + name + ".notary").Store(0)
+	}
+
+	// What the site serves now.
+	movedTo := startNotary(t, "moved", modeHonest, e.real, e.real.NotBefore) // new host, new key
+	site.serve("/moved.notary", publishedBundle(t, movedTo, "moved", site.url("/moved.notary"), "DE"))
+	site.serve("/revoked.notary", publishedBundle(t, movedTo, "revoked", site.url("/revoked.notary"), ""))
+	site.serve("/renamed.notary", publishedBundle(t, notary["renamed"], "someone else", site.url("/renamed.notary"), ""))
+	site.serve("/garbage.notary", []byte(`{"version": 7}`))
+	site.serve("/huge.notary", []byte(strings.Repeat(" ", protocol.MaxBundleSize+1)))
+	before, err := e.store.Notaries(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]settings.Notary{}
+	for _, n := range before {
+		stored[n.Name] = n
+	}
+
+	report, err := e.v.RefreshBundles(e.ctx)
+	if err != nil {
+		t.Fatalf("RefreshBundles: %v", err)
+	}
+	if len(report.Results) != 5 {
+		t.Errorf("%d results, want 5 (neither the revoked nor the file-only notary): %+v", len(report.Results), report.Results)
+	}
+	if got, want := [3]int{report.Count(RefreshUpdated), report.Count(RefreshUnchanged), report.Count(RefreshFailed)}, [3]int{1, 1, 3}; got != want {
+		t.Errorf("updated, unchanged, failed = %v, want %v", got, want)
+	}
+
+	// Moved: hosts, key and region replaced; the user's "disabled" kept.
+	if res := resultFor(t, report, "moved"); res.Status != RefreshUpdated || !res.KeysChanged || res.Err != nil {
+		t.Errorf("moved: %+v, want updated with new keys", res)
+	}
+	m, err := e.store.Notary(e.ctx, "moved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Enabled || m.Revoked || m.Region != "DE" || len(m.Hosts) != 1 || m.Hosts[0].SSLPort != movedTo.port() ||
+		m.Hosts[0].CertificatePEM != certPEM(movedTo.cert) || !m.AddedAt.Equal(stored["moved"].AddedAt) {
+		t.Errorf("moved after refresh: enabled %v revoked %v region %q hosts %+v; want disabled, DE, port %d with the new certificate",
+			m.Enabled, m.Revoked, m.Region, m.Hosts, movedTo.port())
+	}
+
+	if res := resultFor(t, report, "same"); res.Status != RefreshUnchanged || res.Err != nil {
+		t.Errorf("same: %+v, want unchanged", res)
+	}
+	if s, _ := e.store.Notary(e.ctx, "same"); !s.UpdatedAt.Equal(stored["same"].UpdatedAt) {
+		t.Error("an unchanged bundle was written again")
+	}
+
+	// Revoked: never fetched, still revoked with its old hosts.
+	if n := site.counter("/revoked.notary").Load(); n != 0 {
+		t.Errorf("the revoked notary's bundle was fetched %d times", n)
+	}
+	if r, _ := e.store.Notary(e.ctx, "revoked"); !r.Revoked || r.Hosts[0].SSLPort != notary["revoked"].port() {
+		t.Errorf("revoked notary after refresh: %+v", r)
+	}
+
+	// Renamed: refused; no rename, no second notary.
+	res := resultFor(t, report, "renamed")
+	if res.Status != RefreshFailed || !errors.Is(res.Err, ErrBundleRenamed) ||
+		!strings.Contains(res.Err.Error(), `now names notary "someone else"`) || !strings.Contains(res.Err.Error(), site.url("/renamed.notary")) {
+		t.Errorf("renamed: %+v, want a failure naming the location and the new name", res)
+	}
+	if _, err := e.store.Notary(e.ctx, "someone else"); !errors.Is(err, settings.ErrNotFound) {
+		t.Errorf("the renamed bundle was stored as a new notary (%v)", err)
+	}
+
+	if res := resultFor(t, report, "garbage"); res.Status != RefreshFailed || !errors.Is(res.Err, protocol.ErrMalformed) {
+		t.Errorf("garbage: %+v, want ErrMalformed", res)
+	}
+	if res := resultFor(t, report, "huge"); res.Status != RefreshFailed || !errors.Is(res.Err, protocol.ErrTooLarge) {
+		t.Errorf("huge: %+v, want ErrTooLarge", res)
+	}
+	// Nothing that failed was changed.
+	for _, name := range []string{"renamed", "garbage", "huge"} {
+		got, err := e.store.Notary(e.ctx, name)
+		if err != nil || !got.UpdatedAt.Equal(stored[name].UpdatedAt) || string(got.Bundle) != string(stored[name].Bundle) {
+			t.Errorf("%s changed by a failed refresh (%v)", name, err)
+		}
+	}
+	after, err := e.store.Notaries(e.ctx)
+	if err != nil || len(after) != len(before) {
+		t.Errorf("%d notaries after refresh, %d before (%v)", len(after), len(before), err)
+	}
+}
+
+// TestRefreshDropsVerdictsOnKeyChange: a bundle update that keeps the keys keeps the
+// cached verdicts; one that changes a notary's key drops the verdicts it vouched for,
+// and the next check asks the notary at its new host.
+func TestRefreshDropsVerdictsOnKeyChange(t *testing.T) {
+	e := newEnv(t, nil)
+	site := startBundleSite(t)
+	e.start(Config{bundleRoots: site.roots})
+	rot := startNotary(t, "rot", modeHonest, e.real, e.real.NotBefore)
+	steady := startNotary(t, "steady", modeHonest, e.real, e.real.NotBefore)
+	for _, n := range []*testNotary{rot, steady} {
+		path := "/" + n.name + ".notary"
+		site.serve(path, publishedBundle(t, n, n.name, site.url(path), ""))
+		if _, err := e.v.ImportBundle(e.ctx, site.url(path), ImportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceNotaries)
+	if es, err := e.store.CacheEntries(e.ctx); err != nil || len(es) != 1 || len(es[0].Vouchers) != 2 {
+		t.Fatalf("cache after the first check: %+v, %v; want one verdict vouched by both", es, err)
+	}
+
+	// Same keys, new region: the verdict stays.
+	site.serve("/steady.notary", publishedBundle(t, steady, "steady", site.url("/steady.notary"), "FR"))
+	report, err := e.v.RefreshBundles(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := resultFor(t, report, "steady"); res.Status != RefreshUpdated || res.KeysChanged || res.Dropped != 0 {
+		t.Errorf("steady: %+v, want updated with the same keys", res)
+	}
+	if es, _ := e.store.CacheEntries(e.ctx); len(es) != 1 {
+		t.Fatalf("a refresh that kept the keys dropped cached verdicts: %+v", es)
+	}
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceCache)
+
+	// rot moves to a new key: its verdict goes, and the site is asked again.
+	rot2 := startNotary(t, "rot", modeHonest, e.real, e.real.NotBefore)
+	site.serve("/rot.notary", publishedBundle(t, rot2, "rot", site.url("/rot.notary"), ""))
+	report, err = e.v.RefreshBundles(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := resultFor(t, report, "rot"); res.Status != RefreshUpdated || !res.KeysChanged || res.Dropped != 1 {
+		t.Errorf("rot: %+v, want updated, keys changed, 1 verdict dropped", res)
+	}
+	if res := resultFor(t, report, "steady"); res.Status != RefreshUnchanged {
+		t.Errorf("steady on the second run: %+v, want unchanged", res)
+	}
+	if es, _ := e.store.CacheEntries(e.ctx); len(es) != 0 {
+		t.Fatalf("cache after rot's key changed: %+v, want empty", es)
+	}
+	oldAsked := rot.requests.Load()
+	vd := e.verify(e.real)
+	wantOutcome(t, vd, OutcomeTrusted, SourceNotaries)
+	if answerOf(t, vd, "rot").Kind != AnswerAgree || rot2.requests.Load() == 0 || rot.requests.Load() != oldAsked {
+		t.Errorf("after the refresh rot answered %+v; new host asked %d times, old host asked again %d times",
+			answerOf(t, vd, "rot"), rot2.requests.Load(), rot.requests.Load()-oldAsked)
+	}
+}
+
+// TestRefreshNetworkFailure: an unreachable location is one notary's failure, not the run's.
+func TestRefreshNetworkFailure(t *testing.T) {
+	e := newEnv(t, nil)
+	site := startBundleSite(t)
+	e.start(Config{bundleRoots: site.roots})
+	up := startNotary(t, "up", modeHonest, e.real, e.real.NotBefore)
+	gone := startNotary(t, "gone", modeHonest, e.real, e.real.NotBefore)
+	site.serve("/up.notary", publishedBundle(t, up, "up", site.url("/up.notary"), ""))
+	if _, err := e.v.ImportBundle(e.ctx, site.url("/up.notary"), ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// gone's bundle names a location on a loopback port nothing listens on any more.
+	dead := httptest.NewTLSServer(http.NotFoundHandler())
+	deadURL := dead.URL + "/gone.notary"
+	dead.Close()
+	if _, err := e.v.ImportBundleBytes(e.ctx, publishedBundle(t, gone, "gone", deadURL, ""), "gone.notary", ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	site.serve("/up.notary", publishedBundle(t, up, "up", site.url("/up.notary"), "NL"))
+	report, err := e.v.RefreshBundles(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := resultFor(t, report, "gone"); res.Status != RefreshFailed || res.Err == nil || res.Location != deadURL {
+		t.Errorf("gone: %+v, want a failure at %s", res, deadURL)
+	}
+	if res := resultFor(t, report, "up"); res.Status != RefreshUpdated {
+		t.Errorf("up: %+v, want updated", res)
+	}
+}
