@@ -99,6 +99,8 @@ func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, er
 			log.Warn("notary failed", "notary", ev.Notary, "site", v.Target.String())
 		}
 	})
+	// Refreshes the notaries' bundles about daily; ends with ctx, or at c.Close.
+	go c.RunBundleRefresh(ctx)
 	log.Info("proxy listening", "addr", c.Listen, "pac", "http://"+c.Listen+"/proxy.pac", "data_dir", c.DataDir)
 	if err := c.Serve(ctx); err != nil {
 		return fail(err)
@@ -123,6 +125,8 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	c.Subscribe(u.Publish)
 
 	proxyCtx, stopProxy := context.WithCancel(context.Background())
+	// Refreshes the notaries' bundles about daily; ends with proxyCtx, or at c.Close.
+	go c.RunBundleRefresh(proxyCtx)
 	served := make(chan struct{})
 	go func() { // ends when proxyCtx is cancelled, after the app quits
 		defer close(served)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/convergence-ng/convergence/localproxy"
 	"github.com/convergence-ng/convergence/settings"
@@ -42,9 +43,19 @@ type Core struct {
 	paused atomic.Bool
 	certs  certMemory
 
-	mu        sync.Mutex // protects ca, listeners
+	mu        sync.Mutex // protects ca, listeners, closed; orders bg.Add before Close's bg.Wait
 	ca        *localproxy.CA
 	listeners []func(verifier.Event)
+	closed    bool
+
+	// closing ends when Close is called: it ends the background loops (RunBundleRefresh)
+	// that Close then waits for through bg.
+	closing     context.Context
+	stopClosing context.CancelFunc
+	bg          sync.WaitGroup
+	// refreshDelay is a test seam: how long RunBundleRefresh waits before its first
+	// (first true) and every later refresh; nil is bundleRefreshDelay.
+	refreshDelay func(first bool) time.Duration
 }
 
 // Open opens the store (moving a broken database aside), the secrets, the verifier and
@@ -59,6 +70,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		return nil, err
 	}
 	c := &Core{Store: store, Recovery: rec, DataDir: o.DataDir, log: log}
+	c.closing, c.stopClosing = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
 		if !ok {
@@ -111,8 +123,14 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	return c, nil
 }
 
-// Close stops the verifier and closes the store.
+// Close ends the background loops and waits for them, stops the verifier and closes
+// the store.
 func (c *Core) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.stopClosing()
+	c.bg.Wait()
 	var errs []error
 	if c.Verifier != nil {
 		errs = append(errs, c.Verifier.Close())
