@@ -65,7 +65,7 @@ package: deps-run
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package --target linux --release
 
 lint:
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 clean:
 	rm -f convergence convergence-notary *.tar.xz

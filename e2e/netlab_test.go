@@ -35,13 +35,12 @@ var labSeq atomic.Int32
 // lab is one test's small internet: an "inet" namespace holding a bridge, and one
 // namespace per host (client, notaries, sites) linked to it by a veth pair.
 type lab struct {
-	t      *testing.T
-	id     string // namespace name prefix for this lab
-	dir    string // certificates, data dirs, logs
-	inet   string
-	hosts  map[string]*host
-	names  map[string][]netip.Addr // name resolution, the same in every namespace
-	nextIf int
+	t     *testing.T
+	id    string // namespace name prefix for this lab
+	dir   string // certificates, data dirs, logs
+	inet  string
+	hosts map[string]*host
+	names map[string][]netip.Addr // name resolution, the same in every namespace
 }
 
 // host is one namespace with its own addresses.

@@ -25,7 +25,6 @@ type cached struct {
 	againstKnown bool
 	answers      []NotaryAnswer
 	reason       string
-	warning      string
 	asked        int
 	created      time.Time
 	expires      time.Time

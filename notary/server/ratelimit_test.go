@@ -10,7 +10,8 @@ func TestLimiter(t *testing.T) {
 	l := newLimiter(1, 2, 3)
 	now := time.Unix(1700000000, 0)
 	a := netip.MustParseAddr("192.0.2.1")
-	if !l.allow(a, now) || !l.allow(a, now) || l.allow(a, now) {
+	first, second, third := l.allow(a, now), l.allow(a, now), l.allow(a, now)
+	if !first || !second || third {
 		t.Fatal("burst of 2 not enforced")
 	}
 	if !l.allow(a, now.Add(time.Second)) {
