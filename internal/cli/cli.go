@@ -33,6 +33,7 @@ commands:
   check HOST[:PORT]            ask the notaries about the certificate HOST presents; exit 1 unless trusted
   notary add FILE|URL [--yes]  import a .notary bundle (--yes trusts a notary you revoked before)
   notary list                  list notaries and their state
+  notary refresh               fetch each notary's bundle again from its https location; exit 1 if any failed
   notary revoke NAME           stop trusting a notary, and drop verdicts that needed it
   notary enable|disable NAME   ask, or stop asking, a notary without revoking it
   cache list                   list cached verdicts

@@ -15,13 +15,18 @@ import (
 
 func notaryCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: notary needs add, list, revoke, enable or disable", ErrUsage)
+		return fmt.Errorf("%w: notary needs add, list, refresh, revoke, enable or disable", ErrUsage)
 	}
 	switch args[0] {
 	case "add":
 		return notaryAdd(ctx, c, args[1:], out)
 	case "list":
 		return notaryList(ctx, c, out)
+	case "refresh":
+		if len(args) != 1 {
+			return fmt.Errorf("%w: notary refresh takes no arguments", ErrUsage)
+		}
+		return notaryRefresh(ctx, c, out)
 	case "revoke", "enable", "disable":
 		if len(args) != 2 {
 			return fmt.Errorf("%w: notary %s takes one NAME", ErrUsage, args[0])
@@ -72,6 +77,43 @@ func notaryAdd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 	}
 	fmt.Fprintf(out, "added notary %q (%s) with hosts %s\n", n.Name, orDash(n.Region), strings.Join(hosts, ", "))
 	return nil
+}
+
+// notaryRefresh fetches every notary's bundle again from its https location and
+// prints what changed; it fails when any notary failed.
+func notaryRefresh(ctx context.Context, c *core.Core, out io.Writer) error {
+	report, err := c.Verifier.RefreshBundles(ctx)
+	printRefresh(out, report)
+	if err != nil {
+		return err
+	}
+	if n := report.Count(verifier.RefreshFailed); n > 0 {
+		return fmt.Errorf("failed to refresh %d of %d notary bundles", n, len(report.Results))
+	}
+	return nil
+}
+
+// printRefresh writes one line per notary and a summary.
+func printRefresh(out io.Writer, r verifier.RefreshReport) {
+	if len(r.Results) == 0 {
+		fmt.Fprintln(out, "no notaries to refresh: none that is not revoked has an https bundle location")
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NOTARY\tRESULT\tFROM\tDETAIL")
+	for _, res := range r.Results {
+		detail := "-"
+		switch {
+		case res.Err != nil:
+			detail = res.Err.Error()
+		case res.KeysChanged:
+			detail = fmt.Sprintf("new keys; %d cached verdicts it vouched for were dropped", res.Dropped)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", res.Notary, res.Status, res.Location, detail)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "%d updated, %d unchanged, %d failed\n",
+		r.Count(verifier.RefreshUpdated), r.Count(verifier.RefreshUnchanged), r.Count(verifier.RefreshFailed))
 }
 
 func notaryList(ctx context.Context, c *core.Core, out io.Writer) error {
