@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"fyne.io/fyne/v2"
@@ -34,6 +35,7 @@ func run(args []string) int {
 	headless := fs.Bool("headless", false, "run the proxy without a window or tray")
 	dataDir := fs.String("data-dir", "", "where settings, notaries and the cache are kept (default: $CONVERGENCE_HOME, else the OS's data dir)")
 	listen := fs.String("listen", "", "the proxy's loopback address, e.g. 127.0.0.1:8118 (default: the stored setting)")
+	background := fs.Bool("background", false, "start in the system tray without opening the window (how the app starts at login)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), cli.Usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -76,7 +78,13 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "hint: to run the verifying proxy without a window: ./convergence --headless --listen 127.0.0.1:8118")
 		return 1
 	}
-	return runGUI(ctx, open, log)
+	return runGUI(ctx, open, log, guiOptions{background: *background, dataDirFlag: *dataDir})
+}
+
+// guiOptions are the command-line choices that shape the desktop app.
+type guiOptions struct {
+	background  bool   // stay in the tray at start, when there is a tray
+	dataDirFlag string // --data-dir as given, for the command started at login
 }
 
 // runHeadless serves the proxy until SIGINT or SIGTERM, logging one line per verdict.
@@ -111,7 +119,7 @@ func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, er
 
 // runGUI shows the window and the tray (when a session bus exists) and serves the
 // proxy until the app quits or a signal arrives.
-func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error), log *slog.Logger) int {
+func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error), log *slog.Logger, o guiOptions) int {
 	c, err := open(ctx)
 	if err != nil {
 		return fail(err)
@@ -121,7 +129,9 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 
 	a := app.NewWithID("org.convergence.desktop")
 	b := &backend{c: c}
-	u := ui.New(a, b, ui.Options{Tray: hasSessionBus(), Notices: startupNotices(c)})
+	tray := hasSessionBus()
+	notices := startupNotices(c)
+	u := ui.New(a, b, ui.Options{Tray: tray, Notices: notices, AutostartExec: loginCommand(o.dataDirFlag)})
 	c.Subscribe(u.Publish)
 
 	proxyCtx, stopProxy := context.WithCancel(context.Background())
@@ -144,7 +154,9 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 		case <-quit:
 		}
 	}()
-	u.Show()
+	if !o.background || !tray || len(notices) > 0 {
+		u.Show()
+	}
 	a.Run()
 	close(quit)
 	stopProxy()
@@ -162,6 +174,22 @@ func warnStartup(c *core.Core, log *slog.Logger) {
 	if c.Fallback != nil {
 		log.Warn("keyring not available; the local CA key is kept in a file", "err", c.Fallback.Err, "hint", c.Fallback.Hint)
 	}
+}
+
+// loginCommand is the command the desktop starts at login: this executable, in the
+// tray, on the same data dir.
+func loginCommand(dataDirFlag string) []string {
+	self, err := os.Executable()
+	if err != nil {
+		return nil // ui falls back to the running executable
+	}
+	cmd := []string{self, "--background"}
+	if dataDirFlag != "" {
+		if abs, err := filepath.Abs(dataDirFlag); err == nil {
+			cmd = append(cmd, "--data-dir", abs)
+		}
+	}
+	return cmd
 }
 
 // startupNotices says in plain words what went wrong at start, for the window.
