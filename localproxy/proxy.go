@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -157,15 +158,29 @@ func (p *Proxy) dialSite(ctx context.Context, addr string) (net.Conn, error) {
 	if p.cfg.UpstreamProxy == nil {
 		return p.dial(ctx, "tcp", addr)
 	}
+	if lo := localhostAddrs(addr); lo != nil {
+		addr = lo[0] // the upstream proxy must not resolve the name either
+	}
 	return dialViaProxy(ctx, p.dial, p.cfg.UpstreamProxy, addr, p.limits.MaxHeaderBytes)
 }
 
 // dial connects with the configured dialer and refuses a connection that ends at one
 // of this proxy's own listeners: a CONNECT to the proxy's own address (by any name)
 // would otherwise nest, each level holding two of the MaxConns slots, so one client
-// could fill them all.
+// could fill them all. A localhost name is dialled at the loopback addresses, never
+// resolved (see localhostAddrs).
 func (p *Proxy) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := p.dialer(ctx, network, addr)
+	var c net.Conn
+	var err error
+	if lo := localhostAddrs(addr); lo != nil {
+		for _, a := range lo {
+			if c, err = p.dialer(ctx, network, a); err == nil {
+				break
+			}
+		}
+	} else {
+		c, err = p.dialer(ctx, network, addr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -179,3 +194,20 @@ func (p *Proxy) dial(ctx context.Context, network, addr string) (net.Conn, error
 }
 
 func (p *Proxy) paused() bool { return p.cfg.Paused != nil && p.cfg.Paused() }
+
+// localhostAddrs returns the loopback addresses (IPv4 first) with addr's port when
+// addr's host is "localhost" or a name under it (RFC 6761, any case, trailing dot or
+// not), and nil otherwise. Such names are exempt from checking because they mean this
+// machine; handed to a resolver they can go to DNS, where whoever answers would get
+// an unchecked tunnel.
+func localhostAddrs(addr string) []string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if h != "localhost" && !strings.HasSuffix(h, ".localhost") {
+		return nil
+	}
+	return []string{net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}
+}
