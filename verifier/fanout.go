@@ -159,10 +159,14 @@ func (v *Verifier) storeVerdict(ctx context.Context, vd Verdict, dec Decision, l
 		created:      now,
 		expires:      expires,
 	}
-	// A notary revoked while this check ran must not have its word kept.
+	// A notary revoked while this check ran must not have its word kept, nor a verdict
+	// made under a rule the user has changed since (Reload cleared the cache then).
 	v.mu.Lock()
 	cur := v.snap
 	v.mu.Unlock()
+	if cur.policy != snap.policy {
+		return
+	}
 	if gone := goneVouchers(e.vouchers, cur.revoked); len(gone) > 0 && !stillPasses(e.vouchers, e.against, true, gone, cur.policy) {
 		return
 	}
@@ -173,6 +177,15 @@ func (v *Verifier) storeVerdict(ctx context.Context, vd Verdict, dec Decision, l
 		Host: k.host, Port: k.port, FingerprintSHA256: k.fp,
 		Vouchers: e.vouchers, Created: now, Expires: expires,
 	})
+	// A Reload that swapped the rule after the check above may have cleared the cache
+	// before the put: take the entry back out.
+	v.mu.Lock()
+	cur = v.snap
+	v.mu.Unlock()
+	if cur.policy != snap.policy {
+		v.cache.deleteWhere(func(ck cacheKey, _ cached) bool { return ck == k })
+		_ = v.store.DeleteCacheEntry(ctx, k.host, k.port, k.fp)
+	}
 }
 
 // goneVouchers returns the vouchers that are in revoked.
