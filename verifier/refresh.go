@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -23,6 +25,12 @@ const refreshParallel = 4
 // fetched for. RefreshBundles changes nothing then: renaming, or adding a second
 // notary, is for the user to do with an import.
 var ErrBundleRenamed = errors.New("bundle names another notary")
+
+// ErrBundleKeysChanged means a refreshed bundle has other hosts, pinned certificates,
+// signing key or bundle location than the stored notary. RefreshBundles changes nothing
+// then: the bundle is fetched over the web PKI, which is exactly what Convergence does not
+// trust on its own, so a new key is for the user to review and import.
+var ErrBundleKeysChanged = errors.New("bundle has other hosts or keys")
 
 // RefreshStatus is what a refresh did to one notary.
 type RefreshStatus int
@@ -52,11 +60,10 @@ type RefreshResult struct {
 	Notary   string // the stored notary's name
 	Location string // the https URL its bundle was fetched from
 	Status   RefreshStatus
-	// KeysChanged is set when an update changed the pinned certificates or the v2
-	// signing key; Dropped then counts the cached verdicts it had vouched for that
-	// were dropped.
+	// KeysChanged is set when the served bundle has other hosts, pinned certificates,
+	// v2 signing key or bundle location; Status is then RefreshFailed with
+	// ErrBundleKeysChanged and the notary keeps its old ones.
 	KeysChanged bool
-	Dropped     int
 	Err         error // set when Status is RefreshFailed
 }
 
@@ -78,9 +85,12 @@ func (r RefreshReport) Count(s RefreshStatus) int {
 }
 
 // RefreshBundles fetches again the bundle of every stored notary that has an https
-// bundle location and is not revoked, and imports it as ImportBundleBytes does: hosts,
-// region and pinned certificates are replaced; the user's enabled flag is kept. This is
-// the original client's daily bundle update.
+// bundle location and is not revoked, and imports it as ImportBundleBytes does when it
+// changes only what does not decide trust (region, HTTP port, formatting); the user's
+// enabled flag is kept. This is the original client's daily bundle update, without its
+// hole: a bundle URL is authenticated by the web PKI only, so an attacker with a
+// misissued certificate for the bundle's domain could otherwise swap a notary's pins for
+// their own, silently, for good.
 //
 // Rules:
 //   - a revoked notary is never fetched.
@@ -90,11 +100,10 @@ func (r RefreshReport) Count(s RefreshStatus) int {
 //     ErrPreviouslyRevoked, as an import without confirmation does.
 //   - one notary's failure (network, status, malformed, oversized) is recorded in its
 //     result and never stops the others.
-//   - when an update changes the pinned certificates or the v2 signing key, every
-//     cached verdict that notary vouched for is dropped (ClearCacheVouchedBy). Those
-//     votes were signed by the old key, which the new pin no longer lets anyone check,
-//     and a notary usually changes keys because the old one is retired or exposed;
-//     the sites are asked again on their next visit, which costs one round of queries.
+//   - a bundle with other hosts, pinned certificates, v2 signing key or bundle location
+//     changes nothing and is a failure (ErrBundleKeysChanged, KeysChanged set): the
+//     notary keeps answering with its old keys until the user imports the new bundle
+//     (where the app shows it before trusting it).
 //
 // The error is set only when the notaries cannot be listed, or when ctx ended (the
 // report then holds what was done before).
@@ -153,29 +162,28 @@ func (v *Verifier) refreshOne(ctx context.Context, n settings.Notary, raw []byte
 	if b.Name != n.Name {
 		return fmt.Errorf("bundle at %q now names notary %q: %w", n.BundleLocation, b.Name, ErrBundleRenamed)
 	}
+	if !maps.Equal(keysOf(n), keysOfBundle(b)) || b.BundleLocation != n.BundleLocation {
+		res.KeysChanged = true
+		return fmt.Errorf("bundle at %q now has other hosts, keys or location; nothing was changed, and the notary "+
+			"keeps its old ones until you import the bundle again yourself and check it "+
+			"('convergence notary add %s', or the Notaries tab): %w", n.BundleLocation, n.BundleLocation, ErrBundleKeysChanged)
+	}
 	// PutNotary keeps the stored enabled flag of an existing name; Disabled matters
 	// only if the notary was deleted meanwhile, and then it is not re-enabled.
 	if _, err := v.ImportBundleBytes(ctx, raw, n.BundleLocation, ImportOptions{Disabled: !n.Enabled}); err != nil {
 		return err
 	}
 	res.Status = RefreshUpdated
-	if !maps.Equal(keysOf(n), keysOfBundle(b)) {
-		res.KeysChanged = true
-		dropped, err := v.ClearCacheVouchedBy(ctx, n.Name)
-		res.Dropped = dropped
-		if err != nil {
-			// The new bundle is stored; only the clean-up failed.
-			return fmt.Errorf("bundle updated, but its old verdicts were kept: %w", err)
-		}
-	}
 	return nil
 }
 
-// keysOf returns the keys the stored notary's answers are checked with: the SHA-256 of
-// each pinned certificate and the v2 signing key, if its stored bundle has one.
+// keysOf returns what decides whom the stored notary's answers come from: each host's
+// address, the SHA-256 of each pinned certificate and the v2 signing key, if its stored
+// bundle has one.
 func keysOf(n settings.Notary) map[string]bool {
 	keys := map[string]bool{}
 	for _, h := range n.Hosts {
+		keys["host:"+net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort))] = true
 		if block, _ := pem.Decode([]byte(h.CertificatePEM)); block != nil {
 			keys[fmt.Sprintf("cert:%x", sha256.Sum256(block.Bytes))] = true
 		} else {
@@ -192,6 +200,7 @@ func keysOf(n settings.Notary) map[string]bool {
 func keysOfBundle(b protocol.Bundle) map[string]bool {
 	keys := map[string]bool{}
 	for _, h := range b.Hosts {
+		keys["host:"+net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort))] = true
 		if h.Certificate != nil {
 			keys[fmt.Sprintf("cert:%x", sha256.Sum256(h.Certificate.Raw))] = true
 		} else {

@@ -147,22 +147,24 @@ func TestRefreshBundles(t *testing.T) {
 	if len(report.Results) != 5 {
 		t.Errorf("%d results, want 5 (neither the revoked nor the file-only notary): %+v", len(report.Results), report.Results)
 	}
-	if got, want := [3]int{report.Count(RefreshUpdated), report.Count(RefreshUnchanged), report.Count(RefreshFailed)}, [3]int{1, 1, 3}; got != want {
+	if got, want := [3]int{report.Count(RefreshUpdated), report.Count(RefreshUnchanged), report.Count(RefreshFailed)}, [3]int{0, 1, 4}; got != want {
 		t.Errorf("updated, unchanged, failed = %v, want %v", got, want)
 	}
 
-	// Moved: hosts, key and region replaced; the user's "disabled" kept.
-	if res := resultFor(t, report, "moved"); res.Status != RefreshUpdated || !res.KeysChanged || res.Err != nil {
-		t.Errorf("moved: %+v, want updated with new keys", res)
+	// Moved: a new host and key are never taken from the web; nothing changes until
+	// the user imports the bundle, and the user's "disabled" stays.
+	if res := resultFor(t, report, "moved"); res.Status != RefreshFailed || !res.KeysChanged || !errors.Is(res.Err, ErrBundleKeysChanged) ||
+		!strings.Contains(res.Err.Error(), "notary add") {
+		t.Errorf("moved: %+v, want a failure with ErrBundleKeysChanged that says how to import it", res)
 	}
 	m, err := e.store.Notary(e.ctx, "moved")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Enabled || m.Revoked || m.Region != "DE" || len(m.Hosts) != 1 || m.Hosts[0].SSLPort != movedTo.port() ||
-		m.Hosts[0].CertificatePEM != certPEM(movedTo.cert) || !m.AddedAt.Equal(stored["moved"].AddedAt) {
-		t.Errorf("moved after refresh: enabled %v revoked %v region %q hosts %+v; want disabled, DE, port %d with the new certificate",
-			m.Enabled, m.Revoked, m.Region, m.Hosts, movedTo.port())
+	if m.Enabled || m.Revoked || len(m.Hosts) != 1 || m.Hosts[0].SSLPort != notary["moved"].port() ||
+		m.Hosts[0].CertificatePEM != certPEM(notary["moved"].cert) || !m.UpdatedAt.Equal(stored["moved"].UpdatedAt) {
+		t.Errorf("moved after refresh: enabled %v revoked %v hosts %+v; want it untouched, disabled, on port %d",
+			m.Enabled, m.Revoked, m.Hosts, notary["moved"].port())
 	}
 
 	if res := resultFor(t, report, "same"); res.Status != RefreshUnchanged || res.Err != nil {
@@ -209,10 +211,11 @@ func TestRefreshBundles(t *testing.T) {
 	}
 }
 
-// TestRefreshDropsVerdictsOnKeyChange: a bundle update that keeps the keys keeps the
-// cached verdicts; one that changes a notary's key drops the verdicts it vouched for,
-// and the next check asks the notary at its new host.
-func TestRefreshDropsVerdictsOnKeyChange(t *testing.T) {
+// TestRefreshNeverChangesKeysSilently: a bundle update that keeps the hosts and keys
+// is applied and keeps the cached verdicts; one that moves a notary to a new key (as an
+// attacker with a misissued certificate for the bundle's domain could serve) changes
+// nothing: the old pin stays in use and its verdicts stay.
+func TestRefreshNeverChangesKeysSilently(t *testing.T) {
 	e := newEnv(t, nil)
 	site := startBundleSite(t)
 	e.start(Config{bundleRoots: site.roots})
@@ -230,41 +233,50 @@ func TestRefreshDropsVerdictsOnKeyChange(t *testing.T) {
 		t.Fatalf("cache after the first check: %+v, %v; want one verdict vouched by both", es, err)
 	}
 
-	// Same keys, new region: the verdict stays.
+	// Same keys, new region: applied, and the verdict stays.
 	site.serve("/steady.notary", publishedBundle(t, steady, "steady", site.url("/steady.notary"), "FR"))
 	report, err := e.v.RefreshBundles(e.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := resultFor(t, report, "steady"); res.Status != RefreshUpdated || res.KeysChanged || res.Dropped != 0 {
+	if res := resultFor(t, report, "steady"); res.Status != RefreshUpdated || res.KeysChanged {
 		t.Errorf("steady: %+v, want updated with the same keys", res)
+	}
+	if n, _ := e.store.Notary(e.ctx, "steady"); n.Region != "FR" {
+		t.Errorf("steady's region after refresh %q, want FR", n.Region)
 	}
 	if es, _ := e.store.CacheEntries(e.ctx); len(es) != 1 {
 		t.Fatalf("a refresh that kept the keys dropped cached verdicts: %+v", es)
 	}
-	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceCache)
 
-	// rot moves to a new key: its verdict goes, and the site is asked again.
+	// rot's bundle now names a new key: refused, the old pin stays in use.
 	rot2 := startNotary(t, "rot", modeHonest, e.real, e.real.NotBefore)
 	site.serve("/rot.notary", publishedBundle(t, rot2, "rot", site.url("/rot.notary"), ""))
+	// steady's bundle now points elsewhere for its next refresh: refused too.
+	site.serve("/steady.notary", publishedBundle(t, steady, "steady", site.url("/elsewhere.notary"), "FR"))
 	report, err = e.v.RefreshBundles(e.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := resultFor(t, report, "rot"); res.Status != RefreshUpdated || !res.KeysChanged || res.Dropped != 1 {
-		t.Errorf("rot: %+v, want updated, keys changed, 1 verdict dropped", res)
+	for _, name := range []string{"rot", "steady"} {
+		if res := resultFor(t, report, name); res.Status != RefreshFailed || !res.KeysChanged || !errors.Is(res.Err, ErrBundleKeysChanged) {
+			t.Errorf("%s: %+v, want refused with ErrBundleKeysChanged", name, res)
+		}
 	}
-	if res := resultFor(t, report, "steady"); res.Status != RefreshUnchanged {
-		t.Errorf("steady on the second run: %+v, want unchanged", res)
+	if n, _ := e.store.Notary(e.ctx, "steady"); n.BundleLocation != site.url("/steady.notary") {
+		t.Errorf("steady's bundle location became %q", n.BundleLocation)
 	}
-	if es, _ := e.store.CacheEntries(e.ctx); len(es) != 0 {
-		t.Fatalf("cache after rot's key changed: %+v, want empty", es)
+	if es, _ := e.store.CacheEntries(e.ctx); len(es) != 1 {
+		t.Fatalf("cache after a refused key change: %+v, want the verdict kept", es)
+	}
+	if _, err := e.v.ClearCache(e.ctx); err != nil {
+		t.Fatal(err)
 	}
 	oldAsked := rot.requests.Load()
 	vd := e.verify(e.real)
 	wantOutcome(t, vd, OutcomeTrusted, SourceNotaries)
-	if answerOf(t, vd, "rot").Kind != AnswerAgree || rot2.requests.Load() == 0 || rot.requests.Load() != oldAsked {
-		t.Errorf("after the refresh rot answered %+v; new host asked %d times, old host asked again %d times",
+	if answerOf(t, vd, "rot").Kind != AnswerAgree || rot2.requests.Load() != 0 || rot.requests.Load() == oldAsked {
+		t.Errorf("after the refused refresh rot answered %+v; new host asked %d times, old host asked %d more times",
 			answerOf(t, vd, "rot"), rot2.requests.Load(), rot.requests.Load()-oldAsked)
 	}
 }

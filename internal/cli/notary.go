@@ -103,11 +103,8 @@ func printRefresh(out io.Writer, r verifier.RefreshReport) {
 	fmt.Fprintln(tw, "NOTARY\tRESULT\tFROM\tDETAIL")
 	for _, res := range r.Results {
 		detail := "-"
-		switch {
-		case res.Err != nil:
+		if res.Err != nil {
 			detail = res.Err.Error()
-		case res.KeysChanged:
-			detail = fmt.Sprintf("new keys; %d cached verdicts it vouched for were dropped", res.Dropped)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", res.Notary, res.Status, res.Location, detail)
 	}

@@ -75,7 +75,7 @@ func TestNotaryRefresh(t *testing.T) {
 func TestPrintRefresh(t *testing.T) {
 	var out bytes.Buffer
 	printRefresh(&out, verifier.RefreshReport{Results: []verifier.RefreshResult{
-		{Notary: "alpha", Location: "https://a.example/a.notary", Status: verifier.RefreshUpdated, KeysChanged: true, Dropped: 3},
+		{Notary: "alpha", Location: "https://a.example/a.notary", Status: verifier.RefreshUpdated},
 		{Notary: "beta", Location: "https://b.example/b.notary", Status: verifier.RefreshUnchanged},
 		{Notary: "gamma", Location: "https://c.example/c.notary", Status: verifier.RefreshFailed,
 			Err: errors.New(`bundle at "https://c.example/c.notary" now names notary "delta"`)},
@@ -83,7 +83,7 @@ func TestPrintRefresh(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	want := [][]string{
 		{"NOTARY", "RESULT", "FROM", "DETAIL"},
-		{"alpha", "updated", "https://a.example/a.notary", "3 cached verdicts"},
+		{"alpha", "updated", "https://a.example/a.notary"},
 		{"beta", "unchanged", "https://b.example/b.notary"},
 		{"gamma", "failed", "https://c.example/c.notary", `now names notary "delta"`},
 		{"1 updated, 1 unchanged, 1 failed"},

@@ -80,7 +80,7 @@ func (c *Core) refreshBundles(ctx context.Context) {
 	}
 	c.log.Info("refreshed notary bundles", "updated", report.Count(verifier.RefreshUpdated),
 		"unchanged", report.Count(verifier.RefreshUnchanged), "failed", report.Count(verifier.RefreshFailed),
-		"keys_changed", keys)
+		"keys_changed_not_applied", keys)
 	for _, r := range report.Results {
 		if r.Status == verifier.RefreshFailed {
 			c.log.Warn("failed to refresh notary bundle", "notary", r.Notary, "location", r.Location, "err", r.Err)
