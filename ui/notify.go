@@ -21,6 +21,10 @@ func isAlert(ev verifier.Event) bool {
 		return true
 	case verifier.EventRejected:
 		return ev.Verdict.Source == verifier.SourceNotaries || ev.Verdict.Source == verifier.SourceCache
+	case verifier.EventVerified:
+		// Let through unverified, because no notary answered and the setting allows it:
+		// the browser shows nothing, so the user must hear it from us.
+		return ev.Verdict.Warning != ""
 	}
 	return false
 }
@@ -64,6 +68,13 @@ func notificationFor(ev verifier.Event) notification {
 	count := fmt.Sprintf("%d of %d notaries saw the same certificate as you.", v.Agreed, v.Asked)
 	if v.Asked == 0 {
 		count = "No notary could vouch for its certificate."
+	}
+	if v.Allowed() && ev.Kind == verifier.EventVerified && v.Warning != "" {
+		return notification{
+			Title: "Not verified: " + site,
+			Body: "No notary could vouch for its certificate, and your settings let it through (" + v.Warning + "). " +
+				"Avoid entering passwords there; check your network, or your notaries in Convergence.",
+		}
 	}
 	if v.Allowed() {
 		return notification{

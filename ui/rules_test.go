@@ -147,6 +147,22 @@ func TestNotificationText(t *testing.T) {
 	if isAlert(verifier.Event{Kind: verifier.EventRejected, Verdict: verifier.Verdict{Source: verifier.SourceExempt}}) {
 		t.Error("an exempt rejection is not a notary alert")
 	}
+
+	// Allowed unverified (no notary answered, "allow with a warning"): an alert.
+	unverified := verifier.Event{Kind: verifier.EventVerified, Time: time.Now(), Verdict: verifier.Verdict{
+		Target: verifier.Target{Host: "cafe.example", Port: 443}, Outcome: verifier.OutcomeTrusted,
+		Source: verifier.SourceNotaries, Asked: 3, Warning: "not verified: no notary answered"}}
+	if !isAlert(unverified) {
+		t.Error("a site let through unverified is not an alert")
+	}
+	n = notificationFor(unverified)
+	if n.Title != "Not verified: cafe.example" || !strings.Contains(n.Body, "no notary answered") || !strings.Contains(n.Body, "passwords") {
+		t.Errorf("unverified: %+v", n)
+	}
+	unverified.Verdict.Warning = ""
+	if isAlert(unverified) {
+		t.Error("an ordinary verified site is an alert")
+	}
 }
 
 func TestNotaryStats(t *testing.T) {
