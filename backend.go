@@ -91,6 +91,10 @@ func (b *backend) ForgetSite(ctx context.Context, t verifier.Target, fp string) 
 
 func (b *backend) ClearCache(ctx context.Context) (int, error) { return b.c.Verifier.ClearCache(ctx) }
 
+func (b *backend) History(ctx context.Context, limit int) ([]verifier.Event, error) {
+	return b.c.History(ctx, limit)
+}
+
 func (b *backend) Certificate(_ context.Context, fp string) (*x509.Certificate, error) {
 	if c, ok := b.c.Certificate(fp); ok {
 		return c, nil

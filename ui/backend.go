@@ -18,6 +18,14 @@ type Backend interface {
 	SettingsBackend
 	CacheBackend
 	ProxyBackend
+	HistoryBackend
+}
+
+// HistoryBackend reads the verdicts kept from earlier runs.
+type HistoryBackend interface {
+	// History returns at most limit past events, oldest first, for the Activity list at
+	// start.
+	History(ctx context.Context, limit int) ([]verifier.Event, error)
 }
 
 // NotaryBackend manages the user's notaries.

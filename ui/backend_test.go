@@ -33,10 +33,17 @@ type storeBackend struct {
 	ver   *verifier.Verifier
 	ca    *localproxy.CA
 
-	mu     sync.Mutex // protects status, certs and calls
-	status Status
-	certs  map[string]*x509.Certificate
-	calls  []string
+	mu      sync.Mutex // protects status, certs, calls and history
+	status  Status
+	certs   map[string]*x509.Certificate
+	calls   []string
+	history []verifier.Event // what History returns: events of an earlier run (main reads the store's)
+}
+
+func (b *storeBackend) History(context.Context, int) ([]verifier.Event, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]verifier.Event(nil), b.history...), nil
 }
 
 func newStoreBackend(t testing.TB) *storeBackend {

@@ -148,8 +148,33 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 		u.sendNotifications(ctx)
 	}()
 	u.Reload()
+	u.loadHistory()
 	u.updateTray()
 	return u
+}
+
+// loadHistory puts the verdicts of earlier runs in the Activity list, before the ones
+// that arrived since start. They raise no alert and no notification: they are old news.
+func (u *UI) loadHistory() {
+	var past []verifier.Event
+	u.goWork(func(ctx context.Context) error {
+		var err error
+		past, err = u.backend.History(ctx, u.opts.MaxActivity)
+		return err
+	}, func(err error) {
+		if err != nil || len(past) == 0 {
+			return // the list starts empty, as on a first run; nothing for the user to do
+		}
+		u.mu.Lock()
+		live := u.events
+		room := max(0, u.opts.MaxActivity-len(live))
+		if len(past) > room {
+			past = past[len(past)-room:]
+		}
+		u.events = append(append(make([]verifier.Event, 0, len(past)+len(live)), past...), live...)
+		u.mu.Unlock()
+		u.activity.refresh()
+	})
 }
 
 // Window returns the main window.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/convergence-ng/convergence/settings"
@@ -30,4 +31,32 @@ func historyEvent(ev verifier.Event) settings.Event {
 		Answers: v.Answers,
 	})
 	return settings.Event{Time: ev.Time, Kind: string(ev.Kind), Host: v.Target.Host, Port: v.Target.Port, Detail: string(d)}
+}
+
+// History returns the newest limit events of the history, oldest first, as the
+// verifier reported them (with each notary's answers), for the Activity list after a
+// restart. Rows whose detail cannot be read are skipped.
+func (c *Core) History(ctx context.Context, limit int) ([]verifier.Event, error) {
+	rows, err := c.Store.Events(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]verifier.Event, 0, len(rows))
+	for i := len(rows) - 1; i >= 0; i-- { // the store gives newest first
+		r := rows[i]
+		var d historyDetail
+		if err := json.Unmarshal([]byte(r.Detail), &d); err != nil {
+			continue
+		}
+		v := verifier.Verdict{
+			Target: verifier.Target{Host: r.Host, Port: r.Port}, FingerprintSHA256: d.Fingerprint,
+			Source: verifier.Source(d.Source), Reason: d.Reason, Warning: d.Warning,
+			Answers: d.Answers, Agreed: d.Agreed, Asked: d.Asked, Time: r.Time,
+		}
+		if d.Outcome == verifier.OutcomeTrusted.String() {
+			v.Outcome = verifier.OutcomeTrusted
+		}
+		out = append(out, verifier.Event{Kind: verifier.EventKind(r.Kind), Verdict: v, Notary: d.Notary, Time: r.Time})
+	}
+	return out, nil
 }

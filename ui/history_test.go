@@ -1,0 +1,40 @@
+package ui
+
+import (
+	"testing"
+	"time"
+
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// TestActivityShowsEarlierRuns: verdicts kept from an earlier run appear in the
+// Activity list at start, before the ones that arrive since, and raise no notification.
+func TestActivityShowsEarlierRuns(t *testing.T) {
+	b := newStoreBackend(t)
+	now := time.Now()
+	b.history = []verifier.Event{disagreement("yesterday.example", now.Add(-24*time.Hour))}
+	u, rec := newTestUI(t, b)
+	selectTab(t, u, "Activity") // a first run opens on Setup
+	if !hasText(u.win, "yesterday.example") {
+		t.Fatalf("the earlier run's verdict is not in the Activity list:\n%s", visibleText(u.win))
+	}
+	u.Publish(disagreement("today.example", now))
+	waitIdle(t, u)
+	evs := u.snapshot()
+	if len(evs) != 2 || evs[0].Verdict.Target.Host != "yesterday.example" || evs[1].Verdict.Target.Host != "today.example" {
+		t.Fatalf("events oldest first: %+v", evs)
+	}
+	select {
+	case n := <-rec.ch:
+		if n.Title != "Convergence blocked today.example" {
+			t.Errorf("notification %+v; want only today's", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification for today's disagreement")
+	}
+	select {
+	case n := <-rec.ch:
+		t.Errorf("a second notification, for history: %+v", n)
+	default:
+	}
+}
