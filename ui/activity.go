@@ -145,7 +145,11 @@ func (t *activityTab) refresh() {
 		t.pause.SetIcon(theme.MediaPauseIcon())
 	}
 	s, _ := t.u.currentTrayState()
-	t.status.SetText(s.Line + fmt.Sprintf(" · %d sites checked", len(events)))
+	noun := "sites"
+	if len(events) == 1 {
+		noun = "site"
+	}
+	t.status.SetText(s.Line + fmt.Sprintf(" · %d %s checked", len(events), noun))
 	t.list.Refresh()
 }
 
