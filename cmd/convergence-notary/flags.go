@@ -20,6 +20,7 @@ type serveConfig struct {
 	hosts          []string
 	region         string
 	bundleLocation string
+	publicPort     int // the port clients reach the notary at, for the bundle; 0: the first --listen port
 	window         time.Duration
 	checks         []string
 	decide         []string
@@ -59,6 +60,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.Var(&hosts, "host", "`NAME` clients reach this notary at (repeatable): certificate and bundle")
 	fs.StringVar(&c.region, "region", "", "ISO 3166 country `CC` for the bundle")
 	fs.StringVar(&c.bundleLocation, "bundle-location", "", "https `URL` the bundle is published at")
+	fs.IntVar(&c.publicPort, "public-port", 0, "HTTPS `PORT` clients reach the notary at, when it differs from --listen's (port forwarding, a load balancer); written in the served bundle")
 	fs.DurationVar(&c.window, "freshness", time.Hour, "a certificate is confirmed only if seen within this window")
 	fs.Var(&checks, "checks", "checks to run besides network: ca, dane (default ca,dane)")
 	fs.Var(&decide, "decide", "checks that decide 200/409: network, ca, dane (default network)")
@@ -117,6 +119,9 @@ func orDefault(l listFlag, def ...string) []string {
 }
 
 func (c *serveConfig) validate() error {
+	if c.publicPort < 0 || c.publicPort > 65535 {
+		return usage("give the port clients connect to, 1-65535", "--public-port %d is not a port", c.publicPort)
+	}
 	known := []string{protocol.CheckNetwork, protocol.CheckCA, protocol.CheckDANE}
 	for _, ch := range c.checks {
 		if !slices.Contains(known[1:], ch) && ch != protocol.CheckNetwork {

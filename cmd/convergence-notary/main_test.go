@@ -194,7 +194,8 @@ func TestBinaryEndToEnd(t *testing.T) {
 
 func TestBinaryUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--allow-target", "nonsense"}, {"serve", "--decide", "astrology"},
-		{"serve", "--allow-port", "70000"}, {"bundle", "--name", "X"}, {"serve", "--key-type", "dsa"}} {
+		{"serve", "--allow-port", "70000"}, {"bundle", "--name", "X"}, {"serve", "--key-type", "dsa"},
+		{"serve", "--public-port", "70000"}} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), args, &out, &errb)
 		if code != 2 || !strings.HasPrefix(errb.String(), "convergence-notary: error: ") || !strings.Contains(errb.String(), "\nhint: ") {
@@ -221,5 +222,26 @@ func TestConfigFile(t *testing.T) {
 	}
 	if _, err := parseServe([]string{"--config", path}, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown setting") {
 		t.Fatalf("unknown setting: %v", err)
+	}
+}
+
+// TestPublicPort: the served bundle names the port clients reach, which differs from
+// the listen port behind port forwarding.
+func TestPublicPort(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--listen", "127.0.0.1:8443"}, 8443},
+		{[]string{"--listen", "127.0.0.1:8443", "--public-port", "443"}, 443},
+		{nil, 443},
+	} {
+		c, err := parseServe(tc.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got := c.bundlePort(); got != tc.want {
+			t.Errorf("%v: bundle port %d, want %d", tc.args, got, tc.want)
+		}
 	}
 }

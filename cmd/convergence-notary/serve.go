@@ -45,7 +45,7 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 	n := server.New(server.Config{Store: st, Prober: pr, Window: c.window, Checks: c.checks, Deciding: c.decide, DANE: dane, MaxProbes: c.maxProbes})
 	var bundleJSON []byte
 	if len(c.hosts) > 0 {
-		b, err := id.Bundle(keys.BundleOptions{Name: c.name, Hosts: c.hosts, Region: c.region, Location: c.bundleLocation, SSLPort: portOf(c.listen[0])})
+		b, err := id.Bundle(keys.BundleOptions{Name: c.name, Hosts: c.hosts, Region: c.region, Location: c.bundleLocation, SSLPort: c.bundlePort()})
 		if err != nil {
 			return usage("check --name, --host, --region and --bundle-location", "failed to make the bundle: %v", err)
 		}
@@ -112,6 +112,15 @@ func dnsResolver(server string) probe.Resolver {
 		var d net.Dialer
 		return d.DialContext(ctx, network, server)
 	}}
+}
+
+// bundlePort is the HTTPS port the served bundle names: --public-port, else the port
+// of the first --listen address.
+func (c *serveConfig) bundlePort() int {
+	if c.publicPort > 0 {
+		return c.publicPort
+	}
+	return portOf(c.listen[0])
 }
 
 // portOf returns the port of a listen address, 443 if it has none.
