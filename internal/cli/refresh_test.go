@@ -3,18 +3,12 @@ package cli
 import (
 	"bytes"
 	"errors"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/convergence-ng/convergence/internal/testnotary"
-	"github.com/convergence-ng/convergence/notary/keys"
-	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
@@ -29,22 +23,7 @@ func TestNotaryRefresh(t *testing.T) {
 		t.Errorf("refresh with no notaries says %q", out)
 	}
 
-	web := httptest.NewUnstartedServer(http.NotFoundHandler())
-	web.Config.ErrorLog = log.New(io.Discard, "", 0)
-	web.StartTLS()
-	t.Cleanup(web.Close)
-	raw, err := os.ReadFile(testnotary.Start(t, t.TempDir(), "far", keys.KeyECDSA, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := protocol.ParseBundle(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.BundleLocation = web.URL + "/far.notary"
-	if raw, err = protocol.MarshalBundle(b); err != nil {
-		t.Fatal(err)
-	}
+	raw, location := testnotary.StartAtUntrustedLocation(t, "far")
 	path := filepath.Join(t.TempDir(), "far.notary")
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
@@ -55,7 +34,7 @@ func TestNotaryRefresh(t *testing.T) {
 	if code != 1 {
 		t.Errorf("refresh with a failing notary: exit %d, want 1", code)
 	}
-	if !strings.Contains(out, "far") || !strings.Contains(out, "failed") || !strings.Contains(out, web.URL+"/far.notary") ||
+	if !strings.Contains(out, "far") || !strings.Contains(out, "failed") || !strings.Contains(out, location) ||
 		!strings.Contains(out, "certificate") || !strings.Contains(out, "0 updated, 0 unchanged, 1 failed") {
 		t.Errorf("refresh report:\n%s", out)
 	}

@@ -3,20 +3,13 @@ package core
 import (
 	"bytes"
 	"context"
-	"io"
-	"log"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/convergence-ng/convergence/internal/testnotary"
-	"github.com/convergence-ng/convergence/notary/keys"
-	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
@@ -57,22 +50,7 @@ func TestRunBundleRefresh(t *testing.T) {
 		}
 	})
 
-	web := httptest.NewUnstartedServer(http.NotFoundHandler())
-	web.Config.ErrorLog = log.New(io.Discard, "", 0)
-	web.StartTLS()
-	t.Cleanup(web.Close)
-	raw, err := os.ReadFile(testnotary.Start(t, t.TempDir(), "far", keys.KeyECDSA, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := protocol.ParseBundle(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.BundleLocation = web.URL + "/far.notary"
-	if raw, err = protocol.MarshalBundle(b); err != nil {
-		t.Fatal(err)
-	}
+	raw, location := testnotary.StartAtUntrustedLocation(t, "far")
 	if _, err := c.Verifier.ImportBundleBytes(ctx, raw, "far.notary", verifier.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +82,7 @@ func TestRunBundleRefresh(t *testing.T) {
 	if !strings.Contains(out, "failed=1") || !strings.Contains(out, "updated=0") {
 		t.Errorf("summary lines lack the counts:\n%s", out)
 	}
-	if !strings.Contains(out, `msg="failed to refresh notary bundle" notary=far`) || !strings.Contains(out, web.URL+"/far.notary") {
+	if !strings.Contains(out, `msg="failed to refresh notary bundle" notary=far`) || !strings.Contains(out, location) {
 		t.Errorf("the failure is not logged with the notary and its location:\n%s", out)
 	}
 	if _, ok := delays.Load(true); !ok {

@@ -5,8 +5,11 @@ package testnotary
 import (
 	"context"
 	"io"
+	"log"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -82,4 +85,28 @@ func Start(t testing.TB, dir, name, keyType string, sitePort int) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// StartAtUntrustedLocation runs a notary as Start does (probing nothing: site port 1)
+// and returns its bundle with a bundle_location on a real loopback HTTPS server whose
+// certificate no system root signed, so that every refresh of it fails, and that URL.
+func StartAtUntrustedLocation(t testing.TB, name string) (bundle []byte, location string) {
+	t.Helper()
+	web := httptest.NewUnstartedServer(http.NotFoundHandler())
+	web.Config.ErrorLog = log.New(io.Discard, "", 0)
+	web.StartTLS()
+	t.Cleanup(web.Close)
+	raw, err := os.ReadFile(Start(t, t.TempDir(), name, keys.KeyECDSA, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := protocol.ParseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.BundleLocation = web.URL + "/" + name + ".notary"
+	if raw, err = protocol.MarshalBundle(b); err != nil {
+		t.Fatal(err)
+	}
+	return raw, b.BundleLocation
 }
