@@ -88,3 +88,17 @@ func raiseFileLimit(tb testing.TB, want uint64) {
 		tb.Skipf("open file limit is %d (hard), need %d", lim.Cur, want)
 	}
 }
+
+// awaitServe waits for a server's Serve, whose context was just cancelled, to return,
+// and reports its error or that it did not return within 30 s.
+func awaitServe(tb testing.TB, done <-chan error, what string) {
+	tb.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			tb.Errorf("%s Serve: %v", what, err)
+		}
+	case <-time.After(30 * time.Second):
+		tb.Errorf("%s Serve did not return 30 s after cancel", what)
+	}
+}

@@ -95,14 +95,7 @@ func startNotaryRig(tb testing.TB) *notaryRig {
 	r.stop = func() {
 		once.Do(func() {
 			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					tb.Errorf("notary Serve: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				tb.Errorf("notary Serve did not return 30 s after cancel")
-			}
+			awaitServe(tb, done, "notary")
 			tr.CloseIdleConnections()
 			st.Close()
 			site.Close()

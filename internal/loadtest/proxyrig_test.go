@@ -124,14 +124,7 @@ func startProxyRig(tb testing.TB, maxConns int) *proxyRig {
 	r.stop = func() {
 		once.Do(func() {
 			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					tb.Errorf("proxy Serve: %v", err)
-				}
-			case <-time.After(30 * time.Second):
-				tb.Errorf("proxy Serve did not return 30 s after cancel")
-			}
+			awaitServe(tb, done, "proxy")
 			tr.CloseIdleConnections()
 			site.Close()
 		})
