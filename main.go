@@ -56,9 +56,13 @@ func run(args []string) int {
 	defer stop()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	open := func(ctx context.Context) (*core.Core, error) {
-		return core.Open(ctx, core.Options{DataDir: dir, Listen: *listen, Logger: log})
+	// openWith opens the app's parts on the data dir, logging to l.
+	openWith := func(l *slog.Logger, noCA bool) func(context.Context) (*core.Core, error) {
+		return func(ctx context.Context) (*core.Core, error) {
+			return core.Open(ctx, core.Options{DataDir: dir, Listen: *listen, Logger: l, NoCA: noCA})
+		}
 	}
+	open := openWith(log, false)
 	if rest := fs.Args(); len(rest) > 0 {
 		if !cli.IsCommand(rest) {
 			fmt.Fprintf(os.Stderr, "convergence: error: unknown command %q\nhint: run 'convergence help' for the commands\n", rest[0])
@@ -66,9 +70,7 @@ func run(args []string) int {
 		}
 		quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		return cli.Run(ctx, rest, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr,
-			Open: func(ctx context.Context, noCA bool) (*core.Core, error) {
-				return core.Open(ctx, core.Options{DataDir: dir, Listen: *listen, Logger: quiet, NoCA: noCA})
-			}})
+			Open: func(ctx context.Context, noCA bool) (*core.Core, error) { return openWith(quiet, noCA)(ctx) }})
 	}
 	if *headless {
 		return runHeadless(ctx, open, log)
