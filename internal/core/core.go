@@ -155,7 +155,7 @@ func (c *Core) Subscribe(fn func(verifier.Event)) {
 // into a browsing log.
 func (c *Core) publish(ev verifier.Event) {
 	if ev.Kind != verifier.EventVerified || ev.Verdict.Source == verifier.SourceNotaries {
-		if _, err := c.Store.AddEvent(context.Background(), historyEvent(ev)); err != nil {
+		if _, err := c.Store.AddEvent(context.Background(), HistoryEvent(ev)); err != nil {
 			c.log.Warn("failed to record event", "kind", ev.Kind, "err", err)
 		}
 	}

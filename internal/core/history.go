@@ -22,8 +22,10 @@ type historyDetail struct {
 	Answers     []verifier.NotaryAnswer `json:"answers,omitempty"`
 }
 
-// historyEvent turns a verifier event into a row of the event history.
-func historyEvent(ev verifier.Event) settings.Event {
+// HistoryEvent turns a verifier event into a row of the event history, as the core
+// writes it for each verdict worth keeping and as History reads it back. Tools that
+// fill a history (the memory benchmark's seeder) use it so their rows match the app's.
+func HistoryEvent(ev verifier.Event) settings.Event {
 	v := ev.Verdict
 	d, _ := json.Marshal(historyDetail{ // a struct of plain fields always marshals
 		Outcome: v.Outcome.String(), Source: string(v.Source), Reason: v.Reason, Warning: v.Warning,
