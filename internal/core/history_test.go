@@ -49,3 +49,34 @@ func TestHistoryRoundTrip(t *testing.T) {
 		t.Errorf("second event back: %+v, want news.example trusted", h[1])
 	}
 }
+
+// TestHistoryEventRow: HistoryEvent fills the row's own columns from the event, and a
+// notary-unreachable event keeps which notary failed through History.
+func TestHistoryEventRow(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NoCA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	ev := verifier.Event{Kind: verifier.EventNotaryUnreachable, Notary: "n2", Time: at, Verdict: verifier.Verdict{
+		Target: verifier.Target{Host: "mail.example", Port: 993}, Outcome: verifier.OutcomeTrusted,
+		Source: verifier.SourceNotaries, Agreed: 2, Asked: 3,
+		Answers: []verifier.NotaryAnswer{{Notary: "n2", Kind: verifier.AnswerUnreachable, Err: "i/o timeout"}},
+	}}
+	row := HistoryEvent(ev)
+	if row.Kind != string(verifier.EventNotaryUnreachable) || row.Host != "mail.example" || row.Port != 993 || !row.Time.Equal(at) {
+		t.Fatalf("HistoryEvent row = %+v", row)
+	}
+	if _, err := c.Store.AddEvent(ctx, row); err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.History(ctx, 1)
+	if err != nil || len(h) != 1 {
+		t.Fatalf("History = %+v, %v; want the one event", h, err)
+	}
+	if got := h[0]; got.Notary != "n2" || !got.Verdict.Allowed() || got.Verdict.Answers[0].Err != "i/o timeout" {
+		t.Errorf("event back: %+v", got)
+	}
+}
