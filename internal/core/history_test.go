@@ -8,15 +8,22 @@ import (
 	"github.com/convergence-ng/convergence/verifier"
 )
 
-// TestHistoryRoundTrip: what publish writes to the history comes back from History,
-// oldest first, with the verdict's evidence; verified cache hits are not written.
-func TestHistoryRoundTrip(t *testing.T) {
+// openHistoryCore opens a core without CA on a fresh data dir, closed at the test's end.
+func openHistoryCore(t *testing.T) (context.Context, *Core) {
+	t.Helper()
 	ctx := context.Background()
 	c, err := Open(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NoCA: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return ctx, c
+}
+
+// TestHistoryRoundTrip: what publish writes to the history comes back from History,
+// oldest first, with the verdict's evidence; verified cache hits are not written.
+func TestHistoryRoundTrip(t *testing.T) {
+	ctx, c := openHistoryCore(t)
 	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	rejected := verifier.Verdict{
 		Target: verifier.Target{Host: "bank.example", Port: 443}, FingerprintSHA256: "ab12",
@@ -53,12 +60,7 @@ func TestHistoryRoundTrip(t *testing.T) {
 // TestHistoryEventRow: HistoryEvent fills the row's own columns from the event, and a
 // notary-unreachable event keeps which notary failed through History.
 func TestHistoryEventRow(t *testing.T) {
-	ctx := context.Background()
-	c, err := Open(ctx, Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NoCA: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := openHistoryCore(t)
 	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	ev := verifier.Event{Kind: verifier.EventNotaryUnreachable, Notary: "n2", Time: at, Verdict: verifier.Verdict{
 		Target: verifier.Target{Host: "mail.example", Port: 993}, Outcome: verifier.OutcomeTrusted,
