@@ -7,7 +7,7 @@ set -euo pipefail
 build=(gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
        libxinerama-dev libxi-dev libxxf86vm-dev)
 run=(dbus dbus-x11 gnome-keyring libgl1-mesa-dri)
-test=(xvfb xauth curl libnss3-tools iproute2 openssl)
+test=(xvfb xauth x11-utils curl libnss3-tools iproute2 openssl)
 # Optional: tests that need these skip, with a message, when they are absent
 # (Ubuntu ships Chromium only as a snap).
 optional=(chromium)

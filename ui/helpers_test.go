@@ -74,6 +74,16 @@ func newTestUI(t testing.TB, b Backend) (*UI, *recorder) {
 // newTestUIWith is newTestUI with the notifier mk makes for the test app.
 func newTestUIWith(t testing.TB, b Backend, mk func(fyne.App) notifier) *UI {
 	t.Helper()
+	u := newHiddenTestUI(t, b, mk)
+	u.win.Resize(fyne.NewSize(1000, 800))
+	u.Show()
+	waitIdle(t, u)
+	return u
+}
+
+// newHiddenTestUI builds the UI as the app does at a start in the tray: window not shown.
+func newHiddenTestUI(t testing.TB, b Backend, mk func(fyne.App) notifier) *UI {
+	t.Helper()
 	a := test.NewTempApp(t)
 	n := mk(a)
 	// UI code runs on the test's goroutine, as it runs on fyne's main goroutine in the
@@ -90,8 +100,6 @@ func newTestUIWith(t testing.TB, b Backend, mk func(fyne.App) notifier) *UI {
 	t.Cleanup(func() { queues.Delete(u) })
 	t.Cleanup(func() { close(stop) }) // runs before u.Close: cleanups run last first
 	t.Cleanup(u.Close)
-	u.win.Resize(fyne.NewSize(1000, 800))
-	u.win.Show()
 	waitIdle(t, u)
 	return u
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+
 	"github.com/convergence-ng/convergence/verifier"
 )
 
@@ -36,5 +38,27 @@ func TestActivityShowsEarlierRuns(t *testing.T) {
 	case n := <-rec.ch:
 		t.Errorf("a second notification, for history: %+v", n)
 	default:
+	}
+}
+
+// TestHistoryWaitsForTheWindow: an app that only sits in the tray keeps no earlier
+// verdicts in memory; the first Show reads them, and a later Show does not again.
+func TestHistoryWaitsForTheWindow(t *testing.T) {
+	b := newStoreBackend(t)
+	b.history = []verifier.Event{disagreement("yesterday.example", time.Now().Add(-24*time.Hour))}
+	u := newHiddenTestUI(t, b, func(fyne.App) notifier { return newRecorder() })
+	if evs := u.snapshot(); len(evs) != 0 {
+		t.Fatalf("before the window was shown the Activity list holds %d verdicts; want none", len(evs))
+	}
+	u.Show()
+	waitIdle(t, u)
+	if evs := u.snapshot(); len(evs) != 1 || evs[0].Verdict.Target.Host != "yesterday.example" {
+		t.Fatalf("after the first Show: %+v; want yesterday.example", evs)
+	}
+	u.win.Hide()
+	u.Show()
+	waitIdle(t, u)
+	if evs := u.snapshot(); len(evs) != 1 {
+		t.Fatalf("after a second Show the list holds %d verdicts; want the history read once", len(evs))
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/convergence-ng/convergence/assets"
 	"github.com/convergence-ng/convergence/verifier"
@@ -126,10 +125,6 @@ func (u *UI) updateTray() {
 	if !u.opts.Tray {
 		return
 	}
-	d, ok := u.app.(desktop.App)
-	if !ok {
-		return
-	}
 	// Rebuild only when what the tray shows changed: a shell that reads the menu
 	// between two identical rebuilds would see item IDs vanish.
 	key := fmt.Sprint(s.Mode, s.Line, st.Paused)
@@ -140,8 +135,8 @@ func (u *UI) updateTray() {
 		return
 	}
 	u.trayKey = key
-	d.SetSystemTrayIcon(s.Mode.icon())
-	d.SetSystemTrayMenu(u.trayMenu(s, st.Paused))
+	u.tray.start("Convergence", u.Show)
+	u.tray.show(s.Mode.icon().Content(), "Convergence: "+s.Line, u.trayMenu(s, st.Paused))
 }
 
 // setPaused pauses or resumes protection through the backend, off the UI goroutine.

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +27,9 @@ var (
 	backend    = &trayBackend{pauses: make(chan bool, 8)}
 	theUI      *ui.UI
 	items      = make(chan string, 8) // unique bus names that registered a tray item
+
+	registered     sync.Once // reads the first registration from items
+	registeredName string    // the tray's unique bus name; set by registered
 )
 
 // watcher plays org.kde.StatusNotifierWatcher, the desktop shell's side of the tray.
@@ -206,21 +211,49 @@ func iconPixmap(t *testing.T, conn *dbus.Conn, item string) string {
 	return fmt.Sprint(v.Value())
 }
 
-func TestTrayMenuOnDBus(t *testing.T) {
+// trayConn skips without the app (see TestMain), and returns a connection to the
+// session bus, closed when the test ends, and the tray's bus name.
+func trayConn(t *testing.T) (*dbus.Conn, string) {
+	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
-	}
-	var item string
-	select {
-	case item = <-items:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the tray did not register with the StatusNotifierWatcher within 20 s")
 	}
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
+	return conn, itemName(t)
+}
+
+// publishAlert hands the UI a disagreement about host, and returns the label the
+// tray menu must show for it.
+func publishAlert(host string) string {
+	now := time.Now()
+	theUI.Publish(verifier.Event{Kind: verifier.EventDisagree, Time: now, Verdict: verifier.Verdict{
+		Target: verifier.Target{Host: host, Port: 443}, Outcome: verifier.OutcomeRejected,
+		Source: verifier.SourceNotaries, Agreed: 1, Asked: 3, Time: now}})
+	return host + " blocked: 1 of 3 agreed (" + now.Format("15:04") + ")"
+}
+
+// itemName waits for the tray to register with the watcher (once per process; later
+// calls return the name it registered with).
+func itemName(t *testing.T) string {
+	t.Helper()
+	registered.Do(func() {
+		select {
+		case registeredName = <-items:
+		case <-time.After(20 * time.Second):
+		}
+	})
+	if registeredName == "" {
+		t.Fatal("the tray did not register with the StatusNotifierWatcher within 20 s")
+	}
+	return registeredName
+}
+
+func TestTrayMenuOnDBus(t *testing.T) {
+	conn, item := trayConn(t)
 
 	menu := waitFor(t, conn, item, func(l []string) bool { return slices.Contains(l, "Pause protection") })
 	for _, want := range []string{"Protecting (proxy on 127.0.0.1:8118)", "Open Convergence", "Pause protection", "Quit"} {
@@ -241,7 +274,7 @@ func TestTrayMenuOnDBus(t *testing.T) {
 				pause = it.ID
 			}
 		}
-		err = conn.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0,
+		err := conn.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0,
 			pause, "clicked", dbus.MakeVariant(int32(0)), uint32(0)).Err
 		if err != nil {
 			t.Fatalf("Event clicked: %v", err)
@@ -266,11 +299,81 @@ func TestTrayMenuOnDBus(t *testing.T) {
 	}
 
 	// An alert appears in the menu.
-	now := time.Now()
-	theUI.Publish(verifier.Event{Kind: verifier.EventDisagree, Time: now, Verdict: verifier.Verdict{
-		Target: verifier.Target{Host: "evil.example", Port: 443}, Outcome: verifier.OutcomeRejected,
-		Source: verifier.SourceNotaries, Agreed: 1, Asked: 3, Time: now}})
+	want := publishAlert("evil.example")
 	waitFor(t, conn, item, func(l []string) bool {
-		return slices.Contains(l, "Recent alerts") && slices.Contains(l, "evil.example blocked: 1 of 3 agreed ("+now.Format("15:04")+")")
+		return slices.Contains(l, "Recent alerts") && slices.Contains(l, want)
 	})
+}
+
+// TestTrayRebuildsEndTheirGoroutines rebuilds the menu several times and checks that
+// the goroutines passing clicks on do not pile up: each rebuild must end the previous
+// menu's (the systray library's ResetMenu alone leaves the newest item's running).
+func TestTrayRebuildsEndTheirGoroutines(t *testing.T) {
+	conn, item := trayConn(t)
+	rebuild := func(host string) {
+		want := publishAlert(host)
+		waitFor(t, conn, item, func(l []string) bool { return slices.Contains(l, want) })
+	}
+	rebuild("warmup.example")
+	before := runtime.NumGoroutine()
+	for i := range 10 {
+		rebuild(fmt.Sprintf("rebuild-%d.example", i))
+	}
+	// The tray shows at most 5 alerts: the menu's size, and so its goroutines, is the
+	// same after the rebuilds as before; 3 spare for unrelated runtime goroutines.
+	if after := runtime.NumGoroutine(); after > before+3 {
+		t.Errorf("goroutines grew from %d to %d over 10 tray rebuilds", before, after)
+	}
+}
+
+// TestTrayIconActivates checks that the tray alone opened no window (no window means
+// no OpenGL context: the idle app in the tray does not load the GL stack), that the item
+// is not menu-only, and that activating it (a left click in most shells) opens the
+// window.
+func TestTrayIconActivates(t *testing.T) {
+	if _, err := exec.LookPath("xwininfo"); err != nil {
+		t.Skip("xwininfo is not installed (scripts/deps.sh test installs x11-utils)")
+	}
+	conn, item := trayConn(t)
+	if ids := appWindows(t); len(ids) != 0 {
+		t.Fatalf("with only the tray shown, the app has X windows %v; want none", ids)
+	}
+	obj := conn.Object(item, "/StatusNotifierItem")
+	v, err := obj.GetProperty("org.kde.StatusNotifierItem.ItemIsMenu")
+	if err != nil {
+		t.Fatalf("ItemIsMenu: %v", err)
+	}
+	if isMenu, _ := v.Value().(bool); isMenu {
+		t.Error("ItemIsMenu is true: shells would open the menu on a left click, not the window")
+	}
+	if err := obj.Call("org.kde.StatusNotifierItem.Activate", 0, int32(0), int32(0)).Err; err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	for range 100 { // about 10 s
+		for _, id := range appWindows(t) {
+			out, err := exec.Command("xwininfo", "-id", id).Output()
+			if err == nil && strings.Contains(string(out), "Map State: IsViewable") {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("activating the tray icon did not show the window within 10 s")
+}
+
+// appWindows lists the X windows whose title starts with "Convergence".
+func appWindows(t *testing.T) []string {
+	t.Helper()
+	out, err := exec.Command("xwininfo", "-root", "-tree").Output()
+	if err != nil {
+		t.Fatalf("xwininfo -root -tree: %v", err)
+	}
+	var ids []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && strings.HasPrefix(f[0], "0x") && strings.HasPrefix(f[1], "\"Convergence") {
+			ids = append(ids, f[0])
+		}
+	}
+	return ids
 }
