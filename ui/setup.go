@@ -68,6 +68,13 @@ func wrapLabel(s string) *widget.Label {
 	return l
 }
 
+// resultRow is one outcome: an icon for how it went, then its words. (Icons, not
+// check-mark characters: the app is built without an emoji font, and the theme's text
+// font has no such marks.)
+func resultRow(icon fyne.Resource, text string) fyne.CanvasObject {
+	return container.NewBorder(nil, nil, widget.NewIcon(icon), nil, wrapLabel(text))
+}
+
 // valueLabel shows a value the user copies: monospace, selectable, not editable.
 func valueLabel() *widget.Label {
 	l := widget.NewLabel("")
@@ -163,17 +170,17 @@ func (t *setupTab) showResults(res []TrustStoreResult) {
 	for _, r := range res {
 		switch {
 		case r.Installed:
-			rows = append(rows, wrapLabel("✓ "+r.Store+": installed."))
+			rows = append(rows, resultRow(theme.ConfirmIcon(), r.Store+": installed."))
 		case r.Command != "":
-			msg := "• " + r.Store + ": needs your password. Run this in a terminal:"
+			msg := r.Store + ": needs your password. Run this in a terminal:"
 			if r.Err != "" {
-				msg = "• " + r.Store + ": " + r.Err + ". Run this in a terminal:"
+				msg = r.Store + ": " + r.Err + ". Run this in a terminal:"
 			}
 			cmd := valueLabel()
 			cmd.SetText(r.Command)
-			rows = append(rows, wrapLabel(msg), copyRow(t.u, "Command", cmd))
+			rows = append(rows, resultRow(theme.WarningIcon(), msg), copyRow(t.u, "Command", cmd))
 		default:
-			rows = append(rows, wrapLabel("✗ "+r.Store+": "+r.Err+"."))
+			rows = append(rows, resultRow(theme.ErrorIcon(), r.Store+": "+r.Err+"."))
 		}
 	}
 	t.results.Objects = rows
