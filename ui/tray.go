@@ -102,7 +102,7 @@ func (u *UI) trayMenu(s trayState, paused bool) *fyne.Menu {
 			}))
 		}
 	}
-	quit := fyne.NewMenuItem("Quit", u.app.Quit)
+	quit := fyne.NewMenuItem("Quit", u.Quit)
 	quit.IsQuit = true
 	items = append(items, fyne.NewMenuItemSeparator(), quit)
 	return fyne.NewMenu("Convergence", items...)

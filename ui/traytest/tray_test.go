@@ -101,7 +101,7 @@ func run(m *testing.M) (int, error) {
 	code := 0
 	go func() { // ends when the tests end; then it quits the app
 		code = m.Run()
-		fyne.Do(a.Quit)
+		fyne.Do(theUI.Quit)
 	}()
 	a.Run()
 	theUI.Close()
@@ -314,16 +314,25 @@ func TestTrayRebuildsEndTheirGoroutines(t *testing.T) {
 		want := publishAlert(host)
 		waitFor(t, conn, item, func(l []string) bool { return slices.Contains(l, want) })
 	}
-	rebuild("warmup.example")
+	for i := range 5 { // the menu's most alerts, so its size stays the same from here
+		rebuild(fmt.Sprintf("warmup-%d.example", i))
+	}
 	before := runtime.NumGoroutine()
 	for i := range 10 {
 		rebuild(fmt.Sprintf("rebuild-%d.example", i))
 	}
 	// The tray shows at most 5 alerts: the menu's size, and so its goroutines, is the
-	// same after the rebuilds as before; 3 spare for unrelated runtime goroutines.
-	if after := runtime.NumGoroutine(); after > before+3 {
-		t.Errorf("goroutines grew from %d to %d over 10 tray rebuilds", before, after)
+	// same after the rebuilds as before them. D-Bus calls in flight (notifications) come and
+	// go, so the count may take a moment to come back: at most about 5 s.
+	after := runtime.NumGoroutine()
+	for range 50 {
+		if after <= before+2 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+		after = runtime.NumGoroutine()
 	}
+	t.Errorf("goroutines grew from %d to %d over 10 tray rebuilds", before, after)
 }
 
 // TestTrayIconActivates checks that the tray alone opened no window (no window means
