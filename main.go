@@ -20,6 +20,7 @@ import (
 
 	"github.com/convergence-ng/convergence/internal/cli"
 	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/internal/instance"
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/ui"
 	"github.com/convergence-ng/convergence/verifier"
@@ -80,12 +81,13 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "hint: to run the verifying proxy without a window: ./convergence --headless --listen 127.0.0.1:8118")
 		return 1
 	}
-	return runGUI(ctx, open, log, guiOptions{background: *background, dataDirFlag: *dataDir})
+	return runGUI(ctx, open, log, guiOptions{background: *background, dataDir: dir, dataDirFlag: *dataDir})
 }
 
 // guiOptions are the command-line choices that shape the desktop app.
 type guiOptions struct {
 	background  bool   // stay in the tray at start, when there is a tray
+	dataDir     string // the data dir in use
 	dataDirFlag string // --data-dir as given, for the command started at login
 }
 
@@ -122,6 +124,15 @@ func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, er
 // runGUI shows the window and the tray (when a session bus exists) and serves the
 // proxy until the app quits or a signal arrives.
 func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error), log *slog.Logger, o guiOptions) int {
+	inst, err := instance.Claim(o.dataDir)
+	switch {
+	case errors.Is(err, instance.ErrRunning):
+		return activateRunning(ctx, o, log)
+	case err != nil: // no usable session bus: run unguarded, as before
+		log.Debug("running without the single-instance guard", "err", err)
+	default:
+		defer inst.Close()
+	}
 	c, err := open(ctx)
 	if err != nil {
 		return fail(err)
@@ -135,6 +146,9 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	notices := startupNotices(c)
 	u := ui.New(a, b, ui.Options{Tray: tray, Notices: notices, AutostartExec: loginCommand(o.dataDirFlag)})
 	c.Subscribe(u.Publish)
+	if inst != nil { // a second start shows this window
+		inst.OnActivate(func() { fyne.Do(u.Show) })
+	}
 
 	proxyCtx, stopProxy := context.WithCancel(context.Background())
 	// Refreshes the notaries' bundles about daily; ends with proxyCtx, or at c.Close.
@@ -164,6 +178,21 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	stopProxy()
 	<-served
 	u.Close()
+	return 0
+}
+
+// activateRunning is a start on a data dir another instance runs on: it asks that one
+// to show its window (unless this start is the one at login, which has nothing to show)
+// and ends.
+func activateRunning(ctx context.Context, o guiOptions, log *slog.Logger) int {
+	if o.background {
+		log.Info("Convergence is already running on this data dir; nothing to start", "data_dir", o.dataDir)
+		return 0
+	}
+	if err := instance.Activate(ctx, o.dataDir); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(os.Stderr, "convergence: already running on %s; its window was brought to the front\n", o.dataDir)
 	return 0
 }
 

@@ -19,14 +19,6 @@ var labSkip string
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
 func testMain(m *testing.M) int {
-	if labSkip = labUnavailable(); labSkip != "" {
-		return m.Run() // every scenario skips with the reason
-	}
-	removeLeftovers()
-	createdNetnsDir := false
-	if _, err := os.Stat(netnsDir); os.IsNotExist(err) {
-		createdNetnsDir = true
-	}
 	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-bin-", nsPrefix, os.Getpid()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -36,6 +28,14 @@ func testMain(m *testing.M) int {
 	if err := buildAll(dir); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
+	}
+	if labSkip = labUnavailable(); labSkip != "" {
+		return m.Run() // every scenario skips with the reason; the desktop tests run
+	}
+	removeLeftovers()
+	createdNetnsDir := false
+	if _, err := os.Stat(netnsDir); os.IsNotExist(err) {
+		createdNetnsDir = true
 	}
 	code := m.Run()
 	if createdNetnsDir {

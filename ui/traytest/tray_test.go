@@ -1,14 +1,13 @@
 package traytest
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/app"
 	"github.com/godbus/dbus/v5"
 
+	"github.com/convergence-ng/convergence/internal/xvfb"
 	"github.com/convergence-ng/convergence/ui"
 	"github.com/convergence-ng/convergence/verifier"
 )
@@ -27,6 +27,8 @@ var (
 	backend    = &trayBackend{pauses: make(chan bool, 8)}
 	theUI      *ui.UI
 	items      = make(chan string, 8) // unique bus names that registered a tray item
+
+	display        *xvfb.Display // the app's private X display
 
 	registered     sync.Once // reads the first registration from items
 	registeredName string    // the tray's unique bus name; set by registered
@@ -62,11 +64,6 @@ func run(m *testing.M) (int, error) {
 		skipReason = "no session bus: run under dbus-run-session (make test does)"
 		return m.Run(), nil
 	}
-	xvfb, err := exec.LookPath("Xvfb")
-	if err != nil {
-		skipReason = "Xvfb is not installed (scripts/deps.sh test installs it)"
-		return m.Run(), nil
-	}
 	tmp, err := os.MkdirTemp("", "convergence-traytest-")
 	if err != nil {
 		return 0, err
@@ -77,11 +74,17 @@ func run(m *testing.M) (int, error) {
 	os.Setenv("XDG_CACHE_HOME", tmp+"/cache")
 	os.Setenv("LANG", "en_US.UTF-8")
 	os.Setenv("LC_ALL", "en_US.UTF-8")
-	stop, err := startXvfb(xvfb)
+	d, err := xvfb.Start()
+	if errors.Is(err, xvfb.ErrMissing) {
+		skipReason = err.Error()
+		return m.Run(), nil
+	}
 	if err != nil {
 		return 0, err
 	}
-	defer stop()
+	defer d.Stop()
+	display = d
+	os.Setenv("DISPLAY", d.Name)
 
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
@@ -106,41 +109,6 @@ func run(m *testing.M) (int, error) {
 	a.Run()
 	theUI.Close()
 	return code, nil
-}
-
-// startXvfb starts a private X display and sets DISPLAY; stop ends it.
-func startXvfb(bin string) (stop func(), err error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	cmd := exec.Command(bin, "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1024x768x24")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("failed to start Xvfb: %w", err)
-	}
-	w.Close()
-	line := make(chan string, 1)
-	go func() { // ends when Xvfb writes its display number or exits
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			return nil, fmt.Errorf("failed to start Xvfb: no display number")
-		}
-		os.Setenv("DISPLAY", ":"+n)
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, fmt.Errorf("failed to start Xvfb: no display after 20 s")
-	}
-	return func() { cmd.Process.Kill(); cmd.Wait() }, nil
 }
 
 // menuItem is one entry of a dbusmenu layout.
@@ -344,8 +312,8 @@ func TestTrayIconActivates(t *testing.T) {
 		t.Skip("xwininfo is not installed (scripts/deps.sh test installs x11-utils)")
 	}
 	conn, item := trayConn(t)
-	if ids := appWindows(t); len(ids) != 0 {
-		t.Fatalf("with only the tray shown, the app has X windows %v; want none", ids)
+	if wins, err := display.Windows("Convergence"); err != nil || len(wins) != 0 {
+		t.Fatalf("with only the tray shown, the app has X windows %v (%v); want none", wins, err)
 	}
 	obj := conn.Object(item, "/StatusNotifierItem")
 	v, err := obj.GetProperty("org.kde.StatusNotifierItem.ItemIsMenu")
@@ -359,30 +327,10 @@ func TestTrayIconActivates(t *testing.T) {
 		t.Fatalf("Activate: %v", err)
 	}
 	for range 100 { // about 10 s
-		for _, id := range appWindows(t) {
-			out, err := exec.Command("xwininfo", "-id", id).Output()
-			if err == nil && strings.Contains(string(out), "Map State: IsViewable") {
-				return
-			}
+		if shown, _ := display.Shown("Convergence"); shown {
+			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("activating the tray icon did not show the window within 10 s")
-}
-
-// appWindows lists the X windows whose title starts with "Convergence".
-func appWindows(t *testing.T) []string {
-	t.Helper()
-	out, err := exec.Command("xwininfo", "-root", "-tree").Output()
-	if err != nil {
-		t.Fatalf("xwininfo -root -tree: %v", err)
-	}
-	var ids []string
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && strings.HasPrefix(f[0], "0x") && strings.HasPrefix(f[1], "\"Convergence") {
-			ids = append(ids, f[0])
-		}
-	}
-	return ids
 }
