@@ -26,8 +26,6 @@ const (
 	undoFor = 8 * time.Second
 	// trayAlerts is how many recent alerts the tray menu lists.
 	trayAlerts = 5
-	// quitAfter is how long Quit waits between hiding the window and quitting.
-	quitAfter = 100 * time.Millisecond
 )
 
 // Options tune New. The zero value is valid: no tray, default limits.
@@ -204,14 +202,13 @@ func (u *UI) Show() {
 	}
 }
 
-// Quit hides the window, then quits the app a moment later, on the UI goroutine. Fyne's
-// Quit closes every window before it stops its loop, and a pointer event that reaches a
-// closing window in between crashes it (fyne issue 5981). A hidden window gets no new
-// pointer events, and the pause lets the loop handle those already queued (it polls
-// events every 1/60 s).
+// Quit ends the app: it stops Fyne's loop, which takes the windows down with it. Not
+// the app's Quit: that closes each window first, and a pointer event that reaches a
+// closing window before the loop stops crashes Fyne (fyne issue 5981; it did in the
+// tray test, with the window open under the pointer). Quitting twice (Fyne also stops
+// its loop on SIGTERM) is harmless.
 func (u *UI) Quit() {
-	u.win.Hide()
-	time.AfterFunc(quitAfter, func() { u.onUI(u.app.Quit) })
+	u.app.Driver().Quit()
 }
 
 // ShowSetup shows the main window on the Setup tab (main calls it on a first run).
