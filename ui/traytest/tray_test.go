@@ -28,7 +28,7 @@ var (
 	theUI      *ui.UI
 	items      = make(chan string, 8) // unique bus names that registered a tray item
 
-	display        *xvfb.Display // the app's private X display
+	display *xvfb.Display // the app's private X display
 
 	registered     sync.Once // reads the first registration from items
 	registeredName string    // the tray's unique bus name; set by registered
