@@ -345,3 +345,39 @@ func TestScenario7_RevokedNotary_NotAskedAndItsVouchingDropped(t *testing.T) {
 		t.Errorf("notary list does not show the liar revoked:\n%s", list)
 	}
 }
+
+// TestScenario8_KilledApp_RestartsFromItsStore: the app is killed with SIGKILL right
+// after a verdict (no clean shutdown: nothing flushed or closed). Started again, it opens
+// its store as it was, with no recovery, and serves the site from the cached verdict
+// without asking the notaries again.
+func TestScenario8_KilledApp_RestartsFromItsStore(t *testing.T) {
+	w := newWorld(t, "n1", "n2", "n3")
+	w.startShop()
+	w.startNotaries("n1", "n2", "n3")
+	w.startApp()
+
+	if p := w.app.curl(shopURL, ""); p.status != 200 || !strings.Contains(p.body, "hello from shop") {
+		t.Fatalf("first visit: HTTP %d, body %q; want the shop's page", p.status, p.body)
+	}
+	expectVerdict(t, w.app.verdict(shop+":443", 1), map[string]string{"outcome": "trusted", "source": "notaries"})
+	for _, n := range w.notaries { // each was asked once; its log line may trail its answer
+		n.proc.waitFor(t, regexp.MustCompile(`"msg":"request".*"kind":"v[12]"`), 1, 10*time.Second)
+	}
+	asked := w.queries()
+
+	if err := w.app.proc.cmd.Process.Kill(); err != nil {
+		t.Fatalf("failed to kill the app: %v", err)
+	}
+	<-w.app.proc.done
+	w.app.start()
+	if moved := w.app.lines("the database could not be used; it was moved aside and a new one started", ""); len(moved) != 0 {
+		t.Fatalf("after SIGKILL the app set its database aside: %v", moved)
+	}
+	if p := w.app.curl(shopURL, ""); p.status != 200 || !strings.Contains(p.body, "hello from shop") {
+		t.Fatalf("visit after the restart: HTTP %d, body %q; want the shop's page", p.status, p.body)
+	}
+	expectVerdict(t, w.app.verdict(shop+":443", 1), map[string]string{"outcome": "trusted", "source": "cache"})
+	if got := w.queries(); !slices.Equal(got, asked) {
+		t.Errorf("notary queries before the kill %v, after the restart %v; want none more", asked, got)
+	}
+}
