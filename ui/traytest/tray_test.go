@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/app"
 	"github.com/godbus/dbus/v5"
 
+	"github.com/convergence-ng/convergence/internal/dbusmenu"
 	"github.com/convergence-ng/convergence/internal/xvfb"
 	"github.com/convergence-ng/convergence/ui"
 	"github.com/convergence-ng/convergence/verifier"
@@ -111,63 +112,16 @@ func run(m *testing.M) (int, error) {
 	return code, nil
 }
 
-// menuItem is one entry of a dbusmenu layout.
-type menuItem struct {
-	ID    int32
-	Label string
-}
-
-// layout reads the tray menu's items, in order, from the item's dbusmenu.
-func layout(t *testing.T, conn *dbus.Conn, item string) []menuItem {
+// waitFor reads the tray menu until cond holds on its labels; at most about 10 s.
+func waitFor(t *testing.T, conn *dbus.Conn, item string, cond func([]string) bool) []dbusmenu.Item {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var rev uint32
-	var root struct {
-		ID       int32
-		Props    map[string]dbus.Variant
-		Children []dbus.Variant
-	}
-	err := conn.Object(item, "/StatusNotifierMenu").CallWithContext(ctx, "com.canonical.dbusmenu.GetLayout", 0,
-		int32(0), int32(-1), []string{}).Store(&rev, &root)
+	got, err := dbusmenu.WaitFor(ctx, conn, item, cond)
 	if err != nil {
-		t.Fatalf("GetLayout: %v", err)
+		t.Fatal(err)
 	}
-	var out []menuItem
-	for _, c := range root.Children {
-		fields, ok := c.Value().([]any)
-		if !ok || len(fields) < 2 {
-			t.Fatalf("menu child %v is not (id, props, children)", c)
-		}
-		id, _ := fields[0].(int32)
-		props, _ := fields[1].(map[string]dbus.Variant)
-		label, _ := props["label"].Value().(string)
-		out = append(out, menuItem{id, label})
-	}
-	return out
-}
-
-func labels(items []menuItem) []string {
-	var out []string
-	for _, it := range items {
-		out = append(out, it.Label)
-	}
-	return out
-}
-
-// waitFor reads the layout until cond holds, at most 100 times over about 10 s.
-func waitFor(t *testing.T, conn *dbus.Conn, item string, cond func([]string) bool) []menuItem {
-	t.Helper()
-	var got []menuItem
-	for range 100 {
-		got = layout(t, conn, item)
-		if cond(labels(got)) {
-			return got
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("tray menu never matched; last: %q", labels(got))
-	return nil
+	return got
 }
 
 func iconPixmap(t *testing.T, conn *dbus.Conn, item string) string {
@@ -225,8 +179,8 @@ func TestTrayMenuOnDBus(t *testing.T) {
 
 	menu := waitFor(t, conn, item, func(l []string) bool { return slices.Contains(l, "Pause protection") })
 	for _, want := range []string{"Protecting (proxy on 127.0.0.1:8118)", "Open Convergence", "Pause protection", "Quit"} {
-		if !slices.Contains(labels(menu), want) {
-			t.Errorf("tray menu lacks %q: %q", want, labels(menu))
+		if !slices.Contains(dbusmenu.Labels(menu), want) {
+			t.Errorf("tray menu lacks %q: %q", want, dbusmenu.Labels(menu))
 		}
 	}
 	before := iconPixmap(t, conn, item)
@@ -236,16 +190,11 @@ func TestTrayMenuOnDBus(t *testing.T) {
 	// changes; so does this test, if a rebuild raced with its click.
 	clicked := false
 	for attempt := 0; attempt < 5 && !clicked; attempt++ {
-		var pause int32
-		for _, it := range layout(t, conn, item) {
-			if it.Label == "Pause protection" {
-				pause = it.ID
-			}
-		}
-		err := conn.Object(item, "/StatusNotifierMenu").Call("com.canonical.dbusmenu.Event", 0,
-			pause, "clicked", dbus.MakeVariant(int32(0)), uint32(0)).Err
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := dbusmenu.Click(ctx, conn, item, "Pause protection")
+		cancel()
 		if err != nil {
-			t.Fatalf("Event clicked: %v", err)
+			t.Fatal(err)
 		}
 		select {
 		case p := <-backend.pauses:
