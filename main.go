@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"github.com/godbus/dbus/v5"
 
@@ -144,10 +143,11 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	b := &backend{c: c}
 	tray := hasSessionBus()
 	notices := startupNotices(c)
-	u := ui.New(a, b, ui.Options{Tray: tray, Notices: notices, AutostartExec: loginCommand(o.dataDirFlag)})
+	inTray := o.background && tray && len(notices) == 0
+	u := ui.New(a, b, ui.Options{Tray: tray, InTray: inTray, Notices: notices, AutostartExec: loginCommand(o.dataDirFlag)})
 	c.Subscribe(u.Publish)
 	if inst != nil { // a second start shows this window
-		inst.OnActivate(func() { fyne.Do(u.Show) })
+		inst.OnActivate(func() { u.Do(u.Show) })
 	}
 
 	proxyCtx, stopProxy := context.WithCancel(context.Background())
@@ -159,21 +159,26 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 		if err := c.Serve(proxyCtx); err != nil {
 			log.Error("proxy stopped", "err", err)
 			b.setProxyErr(err.Error())
-			fyne.Do(u.Reload)
+			u.Do(u.Reload)
 		}
 	}()
 	quit := make(chan struct{})
 	go func() { // quits the app on SIGINT/SIGTERM; ends then or when the app quits
 		select {
 		case <-ctx.Done():
-			fyne.Do(u.Quit)
+			u.Do(u.Quit)
 		case <-quit:
 		}
 	}()
-	if !o.background || !tray || len(notices) > 0 {
+	run := true
+	if inTray {
+		run = u.RunInTray(ctx) // until a window is needed; false: the app ended first
+	} else {
 		u.Show()
 	}
-	a.Run()
+	if run {
+		a.Run()
+	}
 	close(quit)
 	stopProxy()
 	<-served

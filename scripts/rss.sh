@@ -13,8 +13,9 @@
 # with SIGTERM and checks a clean exit. Builds the history seeder
 # (internal/tools/seedhistory) unless CONVERGENCE_SEEDHISTORY names a built one; never
 # builds the app. Prints benchstat lines `BenchmarkAppRSS/<state> 1 N MB-rss A MB-anon
-# F MB-file`, then a summary line per state (its largest VmRSS) and `rss-idle-MB: N`
-# (the tray state's).
+# F MB-file` and `BenchmarkAppIdleCPU/<state> 1 P pct-core` (the CPU it used while
+# sampled), then a summary line per state (its largest VmRSS) and `rss-idle-MB: N` (the
+# tray state's).
 # Usage: scripts/rss.sh PATH/TO/convergence
 set -euo pipefail
 
@@ -126,7 +127,7 @@ settle() {
 # measure STATE ARGS SEED: runs the app with ARGS on a fresh data dir holding SEED
 # verdicts, prints its benchstat lines, and appends its summary line to $scratch/summary.
 measure() {
-  local state=$1 args=$2 seed=$3 dir="$scratch/$1" port pac up='' max=0 mx_anon=0 mx_file=0 line mb anon file status=0
+  local state=$1 args=$2 seed=$3 dir="$scratch/$1" port pac up='' max=0 mx_anon=0 mx_file=0 line mb anon file status=0 ticks0 ticks1 ns0 ns1 cpu
   mkdir -p "$dir/data" "$dir/cache" "$dir/config"
   log="$dir/app.log"
   if [ "$seed" -gt 0 ]; then
@@ -150,6 +151,7 @@ measure() {
   done
   [ -n "$up" ] || fail "the app's proxy ($state) did not answer $pac within 30 s"
   settle
+  ticks0=$(cpu_ticks) ns0=$(date +%s%N)
   for i in $(seq 1 "$samples"); do
     # VmRSS, and its anonymous part (heaps: Go's and the C libraries') and its file-backed
     # part (the binary and shared libraries such as Mesa's, shared with other processes).
@@ -161,7 +163,13 @@ measure() {
     if awk -v a="$max" -v b="$mb" 'BEGIN { exit !(b > a) }'; then max=$mb mx_anon=$anon mx_file=$file; fi
     [ "$i" -lt "$samples" ] && sleep 1
   done
-  echo "rss-MB $state: $max (anon $mx_anon, file $mx_file)" >>"$scratch/summary"
+  # The CPU it used meanwhile, idle: a share of one core (Fyne's loop, when it runs, wakes
+  # 60 times a second even with no window).
+  ticks1=$(cpu_ticks) ns1=$(date +%s%N)
+  cpu=$(awk -v t=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK 2>/dev/null || echo 100)" -v ns=$((ns1 - ns0)) \
+    'BEGIN { printf "%.1f", 100 * (t / hz) / (ns / 1e9) }')
+  echo "BenchmarkAppIdleCPU/$state 1 $cpu pct-core"
+  echo "rss-MB $state: $max (anon $mx_anon, file $mx_file); cpu $cpu% of a core" >>"$scratch/summary"
   [ "$state" = tray ] && echo "rss-idle-MB: $max" >>"$scratch/summary"
 
   # Stop it as a user's session would, and check that it quits cleanly.

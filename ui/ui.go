@@ -41,6 +41,9 @@ type Options struct {
 	// Notices are what went wrong at start without stopping the app (a database moved
 	// aside, no keyring), each in plain words with its fix; shown once, at the first Show.
 	Notices []string
+	// InTray, with Tray, says the app starts with only its tray shown: the caller runs
+	// RunInTray on the main goroutine, and starts the Fyne app only when it returns true.
+	InTray bool
 }
 
 // UI is the desktop app's face: main window, tray and notifications. Build it with
@@ -64,7 +67,8 @@ type UI struct {
 	settings *settingsTab
 	setup    *setupTab
 
-	onUI    func(func()) // runs a function on the UI goroutine (fyne.Do)
+	onUI    func(func()) // runs a function on the UI goroutine (loop.do, or the tests' queue)
+	loop    *trayLoop    // nil in tests
 	tray    *sysTray     // used only with Options.Tray; UI goroutine only
 	trayKey string       // what the tray shows now; UI goroutine only
 	// noticesShown is set once Options.Notices were shown; UI goroutine only.
@@ -94,7 +98,10 @@ type UI struct {
 // notification sender, and starts loading the backend's state in the background. It
 // does not block on the backend. Call Close when the app quits.
 func New(a fyne.App, backend Backend, opts Options) *UI {
-	return newUI(a, backend, opts, defaultNotifier(a), fyne.Do)
+	loop := newTrayLoop(opts.InTray && opts.Tray)
+	u := newUI(a, backend, opts, defaultNotifier(a), loop.do)
+	u.loop = loop
+	return u
 }
 
 // newUI is New with the notifier and the way to run code on the UI goroutine chosen by
@@ -193,6 +200,9 @@ func (u *UI) Window() fyne.Window { return u.win }
 // Activity list with the verdicts of earlier runs: an app that only sits in the tray
 // does not keep them in memory.
 func (u *UI) Show() {
+	if u.loop != nil && u.loop.inTray() {
+		u.loop.handOver() // the caller of RunInTray starts Fyne's loop next
+	}
 	u.win.Show()
 	u.win.RequestFocus()
 	u.showNotices()
@@ -208,8 +218,27 @@ func (u *UI) Show() {
 // tray test, with the window open under the pointer). Quitting twice (Fyne also stops
 // its loop on SIGTERM) is harmless.
 func (u *UI) Quit() {
+	if u.loop != nil && u.loop.inTray() {
+		u.loop.stop() // Fyne's loop never ran: RunInTray returns false
+		return
+	}
 	u.app.Driver().Quit()
 }
+
+// RunInTray runs the UI on the calling goroutine, which must be the main one, while the
+// app shows only its tray (Options.InTray), so that Fyne's loop, which wakes 60 times a
+// second, does not run then. It returns true when a window was shown (the caller then
+// runs the Fyne app), false when the app is to end (Quit, or ctx done). Without InTray
+// it returns true at once.
+func (u *UI) RunInTray(ctx context.Context) bool {
+	if u.loop == nil || !u.loop.inTray() {
+		return true
+	}
+	return u.loop.run(ctx)
+}
+
+// Do runs f on the UI goroutine; safe from any goroutine, it never blocks.
+func (u *UI) Do(f func()) { u.onUI(f) }
 
 // ShowSetup shows the main window on the Setup tab (main calls it on a first run).
 func (u *UI) ShowSetup() {
