@@ -182,11 +182,8 @@ func (c *client) queryV2(ctx context.Context, e endpoint, t Target, leaf *x509.C
 		s := Sighting{FingerprintSHA256: o.SHA256, FirstSeen: time.Unix(o.FirstSeen, 0), LastSeen: time.Unix(o.LastSeen, 0)}
 		if o.SHA256 == fp {
 			s.FingerprintSHA1 = sha1
-			if a.AgreedSince.IsZero() || s.FirstSeen.Before(a.AgreedSince) {
-				a.AgreedSince = s.FirstSeen
-			}
 		}
-		a.Seen = append(a.Seen, s)
+		a.see(s, o.SHA256 == fp)
 	}
 	switch ans.Status {
 	case protocol.StatusConfirmed:
@@ -228,11 +225,8 @@ func (c *client) queryV1(ctx context.Context, e endpoint, t Target, leaf *x509.C
 		s := Sighting{FingerprintSHA1: en.Fingerprint, FirstSeen: time.Unix(en.Start, 0), LastSeen: time.Unix(en.Finish, 0)}
 		if en.Fingerprint == fp {
 			s.FingerprintSHA256 = sha256
-			if a.AgreedSince.IsZero() || s.FirstSeen.Before(a.AgreedSince) {
-				a.AgreedSince = s.FirstSeen
-			}
 		}
-		a.Seen = append(a.Seen, s)
+		a.see(s, en.Fingerprint == fp)
 	}
 	if status == http.StatusConflict {
 		a.Kind, a.AgreedSince = AnswerDisagree, time.Time{}
@@ -258,4 +252,13 @@ func excerpt(b []byte) string {
 		s = s[:200] + "..."
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// see records one sighting in the answer; a sighting of the certificate asked about
+// (same) also moves AgreedSince back to its first sight.
+func (a *NotaryAnswer) see(s Sighting, same bool) {
+	if same && (a.AgreedSince.IsZero() || s.FirstSeen.Before(a.AgreedSince)) {
+		a.AgreedSince = s.FirstSeen
+	}
+	a.Seen = append(a.Seen, s)
 }
