@@ -31,7 +31,12 @@ With no command, starts the desktop app (or, with --headless, the proxy alone).
 
 commands:
   check HOST[:PORT]            ask the notaries about the certificate HOST presents; exit 1 unless trusted
-  notary add FILE|URL [--yes]  import a .notary bundle (--yes trusts a notary you revoked before)
+  notary add FILE|URL [--fingerprint SHA256] [--yes]
+                               show what a .notary bundle pins (host certificates' SHA-256,
+                               v2 key) and trust it; a bundle from a URL is trusted only with
+                               --fingerprint (one of its certificates, hex, colons allowed) or
+                               --yes (trust what is shown); --yes also trusts again a notary
+                               you revoked before
   notary list                  list notaries and their state
   notary refresh               fetch each notary's bundle again from its https location; exit 1 if any failed
   notary revoke NAME           stop trusting a notary, and drop verdicts that needed it
@@ -183,6 +188,10 @@ func hint(err error) string {
 	switch {
 	case errors.Is(err, verifier.ErrPreviouslyRevoked):
 		return "you revoked this notary before; run the command again with --yes to trust it again"
+	case errors.Is(err, errNotConfirmed):
+		return "compare the fingerprints above with ones you got from the notary's operator another way, then run the command again with --fingerprint SHA256 (one of them), or with --yes to trust what is shown"
+	case errors.Is(err, errFingerprintMismatch):
+		return "the bundle at this address pins other certificates (listed above) than the one you named: ask the notary's operator which is right, and run the command again with --fingerprint set to it"
 	case errors.Is(err, verifier.ErrBundleSource):
 		return "give the path of a .notary file or an https:// URL"
 	case errors.Is(err, localproxy.ErrCAIncomplete), errors.Is(err, localproxy.ErrCAMismatch):

@@ -49,36 +49,6 @@ func notaryCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 	return fmt.Errorf("%w: unknown notary command %q", ErrUsage, args[0])
 }
 
-func notaryAdd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
-	var src string
-	var opts verifier.ImportOptions
-	for _, a := range args {
-		switch {
-		case a == "--yes" || a == "-y":
-			opts.ConfirmRevoked = true
-		case strings.HasPrefix(a, "-"):
-			return fmt.Errorf("%w: unknown flag %q for notary add", ErrUsage, a)
-		case src != "":
-			return fmt.Errorf("%w: notary add takes one FILE or URL", ErrUsage)
-		default:
-			src = a
-		}
-	}
-	if src == "" {
-		return fmt.Errorf("%w: notary add needs a FILE or URL", ErrUsage)
-	}
-	n, err := c.Verifier.ImportBundle(ctx, src, opts)
-	if err != nil {
-		return err
-	}
-	hosts := make([]string, len(n.Hosts))
-	for i, h := range n.Hosts {
-		hosts[i] = net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort))
-	}
-	fmt.Fprintf(out, "added notary %q (%s) with hosts %s\n", n.Name, orDash(n.Region), strings.Join(hosts, ", "))
-	return nil
-}
-
 // notaryRefresh fetches every notary's bundle again from its https location and
 // prints what changed; it fails when any notary failed.
 func notaryRefresh(ctx context.Context, c *core.Core, out io.Writer) error {
