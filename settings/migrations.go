@@ -79,6 +79,34 @@ CREATE TABLE events (
 	detail TEXT NOT NULL DEFAULT ''
 ) STRICT;
 `,
+	// 2: the per-install secret, and a change counter that every write to what a
+	// running app holds in memory (settings, notaries, pins, cache removals) bumps,
+	// whichever process makes it: the app watches it (Store.Changes).
+	`
+CREATE TABLE install (
+	key   TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE changes (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	n  INTEGER NOT NULL
+) STRICT;
+INSERT INTO changes(id, n) VALUES (1, 0);
+CREATE TRIGGER settings_insert_changes AFTER INSERT ON settings BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER settings_update_changes AFTER UPDATE ON settings BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER settings_delete_changes AFTER DELETE ON settings BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER notaries_insert_changes AFTER INSERT ON notaries BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER notaries_update_changes AFTER UPDATE ON notaries BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER notaries_delete_changes AFTER DELETE ON notaries BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER notary_hosts_insert_changes AFTER INSERT ON notary_hosts BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER notary_hosts_update_changes AFTER UPDATE ON notary_hosts BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER notary_hosts_delete_changes AFTER DELETE ON notary_hosts BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER pins_insert_changes AFTER INSERT ON pins BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER pins_update_changes AFTER UPDATE ON pins BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER pins_delete_changes AFTER DELETE ON pins BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER cache_delete_changes AFTER DELETE ON cache BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+`,
 }
 
 // migrate applies the missing steps, each in its own transaction together with the

@@ -19,15 +19,10 @@ type cacheKey struct {
 // cached is a trusted verdict kept for reuse.
 type cached struct {
 	vouchers []string // notaries that vouched, sorted
-	// against is how many counted notaries did not vouch; only meaningful when
-	// againstKnown (entries read back from SQLite do not carry it).
-	against      int
-	againstKnown bool
-	answers      []NotaryAnswer
-	reason       string
-	asked        int
-	created      time.Time
-	expires      time.Time
+	answers  []NotaryAnswer
+	reason   string
+	created  time.Time
+	expires  time.Time
 }
 
 // memCache is a bounded map of trusted verdicts in front of the store. Safe for
@@ -109,37 +104,31 @@ func (c *memCache) len() int {
 	return len(c.m)
 }
 
-// stillPasses reports whether a cached trusted verdict would still pass policy p if
-// the notaries in gone had not vouched (they were revoked). The vouchers are counted as
-// old-enough agreements. When the number of notaries that did not vouch is unknown
-// (an entry read back from the store), it assumes the narrowest margin the verdict
-// could have passed with under p: for a majority, one fewer than the vouchers; for
-// the other rules the number does not matter (all: none can have been against).
-func stillPasses(vouchers []string, against int, againstKnown bool, gone map[string]bool, p Policy) bool {
-	left := 0
-	for _, v := range vouchers {
-		if !gone[v] {
-			left++
+// recount applies the snapshot's rule to a cached verdict as if it were asked now:
+// its vouchers among the notaries a check of t would ask now vouch, every other
+// notary asked now is a missing vote. A notary disabled, removed or revoked since the
+// verdict was made is not asked now, so its word no longer counts; one added since has
+// not vouched. The vouchers were old enough when they vouched.
+func (s *snapshot) recount(t Target, vouchers []string) Decision {
+	asked := s.askedFor(t)
+	answers := make([]NotaryAnswer, 0, len(asked))
+	for _, n := range asked {
+		kind := AnswerNotAsked
+		if slices.Contains(vouchers, n.Name) {
+			kind = AnswerAgree
 		}
+		answers = append(answers, NotaryAnswer{Notary: n.Name, Kind: kind})
 	}
-	if !againstKnown {
-		against = 0
-		if p.Threshold != ThresholdAll && p.Threshold != ThresholdOne && p.Threshold != ThresholdKOfN {
-			against = max(len(vouchers)-1, 0)
-		}
-	}
-	// Revoked notaries that vouched now abstain: they leave both counts.
-	answers := make([]NotaryAnswer, 0, left+against)
-	for range left {
-		answers = append(answers, NotaryAnswer{Kind: AnswerAgree})
-	}
-	for range against {
-		answers = append(answers, NotaryAnswer{Kind: AnswerDisagree})
-	}
-	q := p
-	q.MinAgreeAge = 0 // the vouchers were old enough when they vouched
-	q.NoAnswer = ""   // nobody left to vouch is never a pass
-	d := Decide(answers, q, time.Time{})
+	q := s.policy
+	q.MinAgreeAge = 0          // the vouchers were old enough when they vouched
+	q.NoAnswer = NoAnswerBlock // a verdict short of votes is no verdict to reuse
+	return Decide(answers, q, time.Time{})
+}
+
+// stillPasses reports whether a cached verdict for t with these vouchers still meets
+// the snapshot's rule (recount).
+func (s *snapshot) stillPasses(t Target, vouchers []string) bool {
+	d := s.recount(t, vouchers)
 	return d.Outcome == OutcomeTrusted && d.Warning == ""
 }
 
@@ -147,7 +136,7 @@ func stillPasses(vouchers []string, against int, againstKnown bool, gone map[str
 func sortedVouchers(answers []NotaryAnswer, p Policy, now time.Time) []string {
 	var out []string
 	for _, a := range answers {
-		if classify([]NotaryAnswer{a}, p, now).vouch == 1 {
+		if classOf(a, p, now).vouch == 1 {
 			out = append(out, a.Notary)
 		}
 	}

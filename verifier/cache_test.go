@@ -122,30 +122,44 @@ func TestMemCacheBound(t *testing.T) {
 	}
 }
 
-func TestStillPasses(t *testing.T) {
+// TestRecountCachedVerdict: a cached verdict is counted again against the notaries a
+// check would ask now: a voucher no longer asked (disabled, removed, revoked) no longer
+// counts, and one added since is a missing vote.
+func TestRecountCachedVerdict(t *testing.T) {
 	maj := Policy{Threshold: ThresholdMajority}
-	gone := map[string]bool{"a": true}
+	names := func(ns ...string) []notaryInfo {
+		out := make([]notaryInfo, len(ns))
+		for i, n := range ns {
+			out[i] = notaryInfo{Name: n}
+		}
+		return out
+	}
 	cases := []struct {
 		name     string
 		vouchers []string
-		against  int
-		known    bool
+		now      []notaryInfo // the notaries asked now
+		max      int
 		p        Policy
 		want     bool
 	}{
-		{"majority 3 of 3 keeps 2 of 2", []string{"a", "b", "c"}, 0, true, maj, true},
-		{"majority 2 of 3 drops to 1 of 2", []string{"a", "b"}, 1, true, maj, false},
-		{"majority unknown margin drops", []string{"a", "b", "c"}, 0, false, maj, false},
-		{"not needed", []string{"b", "c"}, 1, true, maj, true},
-		{"one keeps with another voucher", []string{"a", "b"}, 5, false, Policy{Threshold: ThresholdOne}, true},
-		{"one drops the only voucher", []string{"a"}, 0, false, Policy{Threshold: ThresholdOne}, false},
-		{"k of n", []string{"a", "b", "c"}, 0, false, Policy{Threshold: ThresholdKOfN, K: 3}, false},
-		{"all keeps the rest", []string{"a", "b"}, 0, false, Policy{Threshold: ThresholdAll}, true},
-		{"no-answer allow never keeps", []string{"a"}, 0, true, Policy{Threshold: ThresholdOne, NoAnswer: NoAnswerAllowWarn}, false},
+		{"majority 3 of 3, one gone: 2 of 2", []string{"a", "b", "c"}, names("b", "c"), 0, maj, true},
+		{"majority 2 of 3, a voucher gone: 1 of 2", []string{"a", "b"}, names("b", "c"), 0, maj, false},
+		{"majority 2 of 3, the dissenter gone: 2 of 2", []string{"a", "b"}, names("a", "b"), 0, maj, true},
+		{"majority 2 of 3, a notary added: 2 of 4", []string{"a", "b"}, names("a", "b", "c", "d"), 0, maj, false},
+		{"one keeps with another voucher", []string{"a", "b"}, names("b", "c", "d"), 0, Policy{Threshold: ThresholdOne}, true},
+		{"one drops the only voucher", []string{"a"}, names("b", "c"), 0, Policy{Threshold: ThresholdOne}, false},
+		{"3 of n with one voucher gone", []string{"a", "b", "c"}, names("b", "c", "d"), 0, Policy{Threshold: ThresholdKOfN, K: 3}, false},
+		{"all keeps the rest", []string{"a", "b", "c"}, names("b", "c"), 0, Policy{Threshold: ThresholdAll}, true},
+		{"all with a notary added", []string{"a", "b"}, names("a", "b", "c"), 0, Policy{Threshold: ThresholdAll}, false},
+		{"a voucher whose name is reused by nobody asked", []string{"x"}, names("a"), 0, Policy{Threshold: ThresholdOne}, false},
+		{"no-answer allow never keeps a short verdict", []string{"a"}, names("a", "b", "c"), 0, Policy{Threshold: ThresholdMajority, NoAnswer: NoAnswerAllowWarn}, false},
+		{"no notary left", []string{"a"}, nil, 0, Policy{Threshold: ThresholdOne, NoAnswer: NoAnswerAllowWarn}, false},
 	}
 	for _, c := range cases {
-		if got := stillPasses(c.vouchers, c.against, c.known, gone, c.p); got != c.want {
-			t.Errorf("%s: stillPasses = %v, want %v", c.name, got, c.want)
+		s := &snapshot{notaries: c.now, policy: c.p, subsetKey: make([]byte, 32)}
+		s.settings.MaxNotaries = c.max
+		if got := s.stillPasses(Target{Host: "shop.test", Port: 443}, c.vouchers); got != c.want {
+			t.Errorf("%s: stillPasses = %v, want %v (%s)", c.name, got, c.want, s.recount(Target{Host: "shop.test", Port: 443}, c.vouchers).Reason)
 		}
 	}
 }

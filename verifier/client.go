@@ -37,7 +37,7 @@ type client struct {
 
 // query asks notary n about leaf for t, racing its physical hosts: the first host with
 // a usable answer wins and the others are cancelled. It never fails: every problem is
-// recorded in the answer as AnswerUnreachable or AnswerInvalid. It returns when ctx is
+// recorded in the answer as AnswerUnreachable, AnswerInvalid or AnswerUnauthentic. It returns when ctx is
 // done at the latest, after every host goroutine has ended.
 func (c *client) query(ctx context.Context, n notaryInfo, t Target, leaf *x509.Certificate) NotaryAnswer {
 	start := c.now()
@@ -54,13 +54,14 @@ func (c *client) query(ctx context.Context, n notaryInfo, t Target, leaf *x509.C
 	got := 0
 	for ; got < len(n.Endpoints); got++ {
 		a := <-results
-		if a.Kind != AnswerUnreachable && a.Kind != AnswerInvalid {
+		if failureRank[a.Kind] == 0 {
 			best = a
 			got++
 			break
 		}
-		// Keep the most telling failure: an invalid answer says more than silence.
-		if best.Kind == "" || (a.Kind == AnswerInvalid && best.Kind != AnswerInvalid) {
+		// Keep the most telling failure: an impostor says more than a broken answer,
+		// which says more than silence.
+		if best.Kind == "" || failureRank[a.Kind] > failureRank[best.Kind] {
 			best = a
 		}
 	}
@@ -72,6 +73,10 @@ func (c *client) query(ctx context.Context, n notaryInfo, t Target, leaf *x509.C
 	best.Latency = c.now().Sub(start)
 	return best
 }
+
+// failureRank orders the answers that are no vote by how much they tell; usable
+// answers are not in it.
+var failureRank = map[AnswerKind]int{AnswerUnreachable: 1, AnswerInvalid: 2, AnswerUnauthentic: 3}
 
 // queryHost asks one physical host, in v2 when it can and else in v1.
 func (c *client) queryHost(ctx context.Context, e endpoint, t Target, leaf *x509.Certificate) NotaryAnswer {
@@ -124,18 +129,43 @@ func (c *client) post(ctx context.Context, e endpoint, path, contentType string,
 // noRedirects stops redirects: a notary answers where it was asked.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// failure classifies a transport or read error: a wrong pin or an oversized body is an
-// invalid answer, anything else is the notary being unreachable.
+// failure classifies a transport or read error: a wrong pin is an unauthentic answer
+// (someone else answered for the notary), an oversized body an invalid one, anything
+// else is the notary being unreachable.
 func failure(err error) NotaryAnswer {
 	kind := AnswerUnreachable
-	if errors.Is(err, errPinMismatch) || errors.Is(err, protocol.ErrTooLarge) {
+	switch {
+	case errors.Is(err, errPinMismatch):
+		kind = AnswerUnauthentic
+	case errors.Is(err, protocol.ErrTooLarge):
 		kind = AnswerInvalid
 	}
 	return NotaryAnswer{Kind: kind, Err: describeErr(err)}
 }
 
+// rejectedAnswer classifies an answer that failed the protocol's checks: a signature
+// that does not verify, or a signed answer to another question (nonce, target or
+// fingerprint), is unauthentic: over the pinned connection only an impostor, or a
+// replay, gives one. A malformed answer is invalid: the notary itself is broken.
+func rejectedAnswer(err error) NotaryAnswer {
+	if errors.Is(err, protocol.ErrBadSignature) || errors.Is(err, protocol.ErrMismatch) {
+		return NotaryAnswer{Kind: AnswerUnauthentic, Err: err.Error()}
+	}
+	return NotaryAnswer{Kind: AnswerInvalid, Err: err.Error()}
+}
+
 func invalid(format string, args ...any) NotaryAnswer {
 	return NotaryAnswer{Kind: AnswerInvalid, Err: fmt.Sprintf(format, args...)}
+}
+
+// httpFailure is the answer for an HTTP status that carries no vote. A busy notary
+// (429, 503) is unreachable for now, and the verdict says so.
+func httpFailure(status int, body []byte, proto int) NotaryAnswer {
+	why := fmt.Sprintf("notary answered HTTP %d: %s", status, excerpt(body))
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		why = fmt.Sprintf("the notary is busy or could not answer now (HTTP %d), so it gave no vote: %s", status, excerpt(body))
+	}
+	return NotaryAnswer{Kind: AnswerUnreachable, Protocol: proto, Err: why}
 }
 
 // queryV2 asks in protocol v2. It returns errFallBackToV1 when the host does not serve it.
@@ -160,14 +190,14 @@ func (c *client) queryV2(ctx context.Context, e endpoint, t Target, leaf *x509.C
 	case http.StatusForbidden:
 		return NotaryAnswer{Kind: AnswerNoOpinion, Protocol: 2, Err: "the notary refused to check this target: " + excerpt(data)}, nil
 	default:
-		return NotaryAnswer{Kind: AnswerUnreachable, Protocol: 2, Err: fmt.Sprintf("notary answered HTTP %d: %s", status, excerpt(data))}, nil
+		return httpFailure(status, data, 2), nil
 	}
 	ans, err := protocol.VerifyV2(data, e.V2Key)
 	if err != nil {
-		return withProto(invalid("%v", err), 2), nil
+		return withProto(rejectedAnswer(err), 2), nil
 	}
 	if err := ans.Answers(req); err != nil {
-		return withProto(invalid("%v", err), 2), nil
+		return withProto(rejectedAnswer(err), 2), nil
 	}
 	skew := c.now().Sub(time.Unix(ans.Time, 0))
 	if skew > c.maxSkew || -skew > c.maxSkew {
@@ -210,14 +240,14 @@ func (c *client) queryV1(ctx context.Context, e endpoint, t Target, leaf *x509.C
 	}
 	switch status {
 	case http.StatusOK, http.StatusConflict:
-	case http.StatusServiceUnavailable, http.StatusSeeOther, http.StatusForbidden:
+	case http.StatusSeeOther, http.StatusForbidden:
 		return NotaryAnswer{Kind: AnswerNoOpinion, Protocol: 1, Err: fmt.Sprintf("the notary could not decide (HTTP %d): %s", status, excerpt(data))}
 	default:
-		return NotaryAnswer{Kind: AnswerUnreachable, Protocol: 1, Err: fmt.Sprintf("notary answered HTTP %d: %s", status, excerpt(data))}
+		return httpFailure(status, data, 1)
 	}
 	ans, err := protocol.VerifyV1(data, e.Pinned.PublicKey)
 	if err != nil {
-		return withProto(invalid("%v", err), 1)
+		return withProto(rejectedAnswer(err), 1)
 	}
 	a := NotaryAnswer{Protocol: 1}
 	sha256 := protocol.SHA256Fingerprint(leaf.Raw)
@@ -233,8 +263,9 @@ func (c *client) queryV1(ctx context.Context, e endpoint, t Target, leaf *x509.C
 		return a
 	}
 	if a.AgreedSince.IsZero() {
-		// A signed "yes" that does not list the certificate asked about is no yes.
-		return withProto(invalid("the notary said yes but its signed list lacks %q", fp), 1)
+		// A signed "yes" that does not list the certificate asked about is no yes: an
+		// answer to another question, replayed.
+		return NotaryAnswer{Kind: AnswerUnauthentic, Protocol: 1, Err: fmt.Sprintf("the notary said yes but its signed list lacks %q", fp)}
 	}
 	a.Kind = AnswerAgree
 	return a

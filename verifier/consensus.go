@@ -2,27 +2,30 @@ package verifier
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
 // ThresholdKind names how many notaries must vouch for a certificate.
 type ThresholdKind string
 
-// The thresholds a user can pick. The values match the settings store's.
+// The thresholds a user can pick. The values match the settings store's. Every rule is
+// counted against the notaries asked, not the ones that answered: a notary that could
+// not be reached is a vote that is missing, never one that is not needed.
 const (
-	ThresholdAll      ThresholdKind = "all"      // every counted notary must vouch
-	ThresholdMajority ThresholdKind = "majority" // strictly more than half of the counted notaries
+	ThresholdAll      ThresholdKind = "all"      // every notary asked must vouch
+	ThresholdMajority ThresholdKind = "majority" // strictly more than half of the notaries asked
 	ThresholdOne      ThresholdKind = "one"      // at least one notary
 	ThresholdKOfN     ThresholdKind = "k-of-n"   // at least Policy.K notaries
 )
 
-// NoAnswerPolicy says what to do when no notary gave a usable answer.
+// NoAnswerPolicy says what to do when too few notaries could be reached to decide.
 type NoAnswerPolicy string
 
-// The choices for a certificate no notary could speak about.
+// The choices for a certificate too few notaries could speak about.
 const (
 	NoAnswerBlock     NoAnswerPolicy = "block"      // reject (the default)
-	NoAnswerAllowWarn NoAnswerPolicy = "allow-warn" // trust, with a warning in the verdict
+	NoAnswerAllowWarn NoAnswerPolicy = "allow-warn" // let it through, with a warning, never cached
 )
 
 // Policy is the consensus rule: the user's threshold settings.
@@ -35,134 +38,208 @@ type Policy struct {
 	// (NotaryAnswer.AgreedSince) for its agreement to count as vouching. A younger
 	// agreement counts against, like a disagreement (Perspectives' quorum duration).
 	MinAgreeAge time.Duration
-	// UnreachableCountsAgainst makes unreachable and invalid answers count as votes
-	// against; by default they abstain.
+	// UnreachableCountsAgainst makes unreachable answers count as votes against; by
+	// default they are votes missing, which leave the verdict undecided.
 	UnreachableCountsAgainst bool
-	// NoAnswer decides when no notary agreed or disagreed (all failed, none asked, or
-	// none could see the site). Empty means NoAnswerBlock.
+	// NoAnswer decides an undecided verdict: too few notaries could be reached to meet
+	// the rule, and those that answered did not rule it out. Empty means NoAnswerBlock.
 	NoAnswer NoAnswerPolicy
-}
-
-// DefaultPolicy returns the defaults: majority, no minimum age, unreachable notaries
-// abstain, block when no notary answers.
-func DefaultPolicy() Policy {
-	return Policy{Threshold: ThresholdMajority, K: 1, NoAnswer: NoAnswerBlock}
 }
 
 // Decision is the outcome of the consensus rule with the counts behind it.
 type Decision struct {
 	Outcome Outcome
 	Reason  string // one line in plain words
-	Warning string // set when trusted despite no notary answering
-	Agreed  int    // notaries that vouched
-	Against int    // notaries that counted against (disagree, too young, failed if counted)
-	Failed  int    // notaries that were unreachable or answered invalidly
+	Warning string // set when let through although undecided (NoAnswerAllowWarn)
+	// Undecided is set when the rule was not met because notaries could not be
+	// reached, not because the answers ruled the certificate out.
+	Undecided bool
+	Asked     int // notaries asked
+	Needed    int // vouches the rule needs out of Asked
+	Agreed    int // notaries that vouched
+	Against   int // notaries that counted against (disagree, too young, unauthentic, failed if counted)
+	Failed    int // notaries that gave no usable answer (unreachable, broken, no opinion, not waited for)
+	// Unauthentic is how many answers failed authentication: evidence that someone
+	// impersonates those notaries on this network. They are counted in Against.
+	Unauthentic int
 }
 
 // tally holds the counts the rule depends on: every answer falls in one class.
 type tally struct {
-	vouch   int // agreed, old enough
-	young   int // agreed, but not seen for MinAgreeAge
-	against int // disagreed
-	failed  int // unreachable or invalid
-	// no-opinion and not-asked answers abstain and are not counted
+	vouch       int // agreed, old enough
+	young       int // agreed, but not seen for MinAgreeAge
+	against     int // disagreed
+	unauthentic int // failed authentication: counts against
+	unreachable int // no answer, a broken answer, busy (429/503): counts against when the policy says so
+	silent      int // no opinion, or not waited for: never counts against
+}
+
+func (t tally) asked() int {
+	return t.vouch + t.young + t.against + t.unauthentic + t.unreachable + t.silent
+}
+
+// classOf returns the tally of one answer under p at time now.
+func classOf(a NotaryAnswer, p Policy, now time.Time) tally {
+	switch a.Kind {
+	case AnswerAgree:
+		if p.MinAgreeAge > 0 && (a.AgreedSince.IsZero() || now.Sub(a.AgreedSince) < p.MinAgreeAge) {
+			return tally{young: 1}
+		}
+		return tally{vouch: 1}
+	case AnswerDisagree:
+		return tally{against: 1}
+	case AnswerUnauthentic:
+		return tally{unauthentic: 1}
+	case AnswerUnreachable, AnswerInvalid:
+		return tally{unreachable: 1}
+	}
+	return tally{silent: 1} // no opinion, not asked (not waited for)
 }
 
 // classify returns the tally of answers under p at time now.
 func classify(answers []NotaryAnswer, p Policy, now time.Time) tally {
 	var t tally
 	for _, a := range answers {
-		switch a.Kind {
-		case AnswerAgree:
-			if p.MinAgreeAge > 0 && (a.AgreedSince.IsZero() || now.Sub(a.AgreedSince) < p.MinAgreeAge) {
-				t.young++
-			} else {
-				t.vouch++
-			}
-		case AnswerDisagree:
-			t.against++
-		case AnswerUnreachable, AnswerInvalid:
-			t.failed++
-		}
+		c := classOf(a, p, now)
+		t.vouch += c.vouch
+		t.young += c.young
+		t.against += c.against
+		t.unauthentic += c.unauthentic
+		t.unreachable += c.unreachable
+		t.silent += c.silent
 	}
 	return t
 }
 
-// Decide applies the consensus rule p to the notaries' answers at time now. It is a
-// pure function: no I/O, and now is the only clock it reads.
+// needed is how many vouches p needs out of asked notaries.
+func needed(p Policy, asked int) int {
+	switch p.Threshold {
+	case ThresholdAll:
+		return asked
+	case ThresholdOne:
+		return 1
+	case ThresholdKOfN:
+		return max(p.K, 1)
+	default: // ThresholdMajority, and anything unknown gets the default
+		return asked/2 + 1
+	}
+}
+
+// ruleText names what p needs out of asked notaries, in plain words.
+func ruleText(p Policy, asked int) string {
+	switch p.Threshold {
+	case ThresholdAll:
+		return fmt.Sprintf("all %d", asked)
+	case ThresholdOne:
+		return "at least one"
+	case ThresholdKOfN:
+		return fmt.Sprintf("at least %d", max(p.K, 1))
+	default:
+		return fmt.Sprintf("more than half: %d of %d", needed(p, asked), asked)
+	}
+}
+
+// Decide applies the consensus rule p to the answers of every notary asked, at time
+// now. It is a pure function: no I/O, and now is the only clock it reads.
 //
-// Agreements count as vouching (if old enough), disagreements count against,
-// unreachable and invalid answers abstain unless p.UnreachableCountsAgainst, and
-// no-opinion and not-asked answers abstain. When no notary agreed or disagreed,
-// p.NoAnswer decides.
+// The rule is met when enough notaries vouch out of those asked (Needed of Asked).
+// When it is not, the verdict is rejected if the answers rule the certificate out
+// whatever the missing notaries would have said, and undecided otherwise: then
+// p.NoAnswer decides (block, or let through with a warning). An agreement younger
+// than p.MinAgreeAge, a disagreement and an answer that failed authentication count
+// against; an unreachable notary is a missing vote (against with
+// p.UnreachableCountsAgainst); a notary with no opinion is a missing vote.
 func Decide(answers []NotaryAnswer, p Policy, now time.Time) Decision {
 	return decideTally(classify(answers, p, now), p)
 }
 
 func decideTally(t tally, p Policy) Decision {
-	d := Decision{Agreed: t.vouch, Against: t.against + t.young, Failed: t.failed}
+	asked := t.asked()
+	d := Decision{
+		Asked: asked, Needed: needed(p, asked), Agreed: t.vouch, Unauthentic: t.unauthentic,
+		Against: t.against + t.young + t.unauthentic, Failed: t.unreachable + t.silent,
+	}
+	missing := t.unreachable + t.silent // votes that could still have been vouches
 	if p.UnreachableCountsAgainst {
-		d.Against += t.failed
+		d.Against += t.unreachable
+		missing = t.silent
 	}
-	if t.vouch+t.young+t.against == 0 {
-		if p.NoAnswer == NoAnswerAllowWarn {
-			d.Outcome = OutcomeTrusted
-			d.Reason = "no notary answered; allowed by the no-answer setting"
-			d.Warning = fmt.Sprintf("not verified: no notary answered (%d failed)", t.failed)
-			return d
-		}
-		d.Outcome = OutcomeRejected
-		d.Reason = fmt.Sprintf("no notary answered (%d failed)", t.failed)
-		return d
-	}
-	counted := d.Agreed + d.Against
-	var ok bool
-	var rule string
-	switch p.Threshold {
-	case ThresholdAll:
-		ok, rule = d.Agreed == counted, "all"
-	case ThresholdOne:
-		ok, rule = d.Agreed >= 1, "at least one"
-	case ThresholdKOfN:
-		k := max(p.K, 1)
-		ok, rule = d.Agreed >= k, fmt.Sprintf("at least %d", k)
-	default: // ThresholdMajority, and anything unknown gets the default
-		ok, rule = 2*d.Agreed > counted, "a majority"
-	}
-	if ok {
+	rule := ruleText(p, asked)
+	switch {
+	case asked > 0 && d.Agreed >= d.Needed:
 		d.Outcome = OutcomeTrusted
-		d.Reason = fmt.Sprintf("%d of %d notaries vouched (needed %s)", d.Agreed, counted, rule)
-	} else {
+		d.Reason = fmt.Sprintf("%d of %d notaries vouched (the rule needs %s)", d.Agreed, asked, rule)
+		return d
+	case asked == 0:
+		d.Undecided = true
+		d.Reason = "undecided: no notary was asked"
+	case d.Needed > asked:
+		d.Undecided = true
+		d.Reason = fmt.Sprintf("undecided: the rule needs %s, but only %d notaries are asked", rule, asked)
+	case d.Agreed+missing >= d.Needed:
+		d.Undecided = true
+		if d.Agreed+d.Against == 0 {
+			d.Reason = fmt.Sprintf("undecided: no notary answered (%d of %d could not be reached)", d.Failed, asked)
+		} else {
+			d.Reason = fmt.Sprintf("undecided: %d of %d notaries vouched and %d could not be reached (the rule needs %s)", d.Agreed, asked, d.Failed, rule)
+		}
+	default:
 		d.Outcome = OutcomeRejected
-		d.Reason = fmt.Sprintf("only %d of %d notaries vouched (needed %s)", d.Agreed, counted, rule)
+		d.Reason = fmt.Sprintf("only %d of %d notaries vouched (the rule needs %s)", d.Agreed, asked, rule)
 		if t.young > 0 {
 			d.Reason += fmt.Sprintf("; %d had seen it for less than %s", t.young, p.MinAgreeAge)
 		}
 	}
+	if t.unauthentic > 0 {
+		d.Reason += fmt.Sprintf("; %d answers failed authentication: someone may be impersonating those notaries on this network", t.unauthentic)
+	}
+	if d.Undecided && p.NoAnswer == NoAnswerAllowWarn && t.unauthentic == 0 {
+		d.Outcome = OutcomeTrusted
+		d.Warning = "not verified: " + strings.TrimPrefix(d.Reason, "undecided: ")
+		d.Reason += "; allowed by the no-answer setting"
+		return d
+	}
+	d.Outcome = OutcomeRejected
 	return d
 }
 
 // Settled reports whether the decision can no longer change whatever the pending
-// notaries answer, and returns it. It enumerates every way the pending answers can
-// fall (vouch, disagreement or young agreement, failure, no opinion): the outcome and the
+// notaries answer, and returns it. answers are the answers heard so far and pending
+// the notaries asked that have not answered yet: the rule counts them all. It
+// enumerates every way the pending answers can fall (vouch; disagreement, young
+// agreement or unauthentic answer; unreachable; no opinion): the outcome and the
 // presence of a warning must be the same for all of them. When settled, the returned
-// decision is Decide over answers (the pending ones left out), which is one of those
-// completions. pending below 0 counts as 0.
+// decision counts the pending notaries as not waited for (no opinion), which is one
+// of those completions. pending below 0 counts as 0.
 func Settled(answers []NotaryAnswer, pending int, p Policy, now time.Time) (Decision, bool) {
 	base := classify(answers, p, now)
-	cur := decideTally(base, p)
-	if pending <= 0 {
-		return cur, true
+	pending = max(pending, 0)
+	at := func(v, a, f, s int) tally {
+		t := base
+		t.vouch += v
+		t.against += a
+		t.unreachable += f
+		t.silent += s
+		return t
 	}
-	// A young agreement counts exactly like a disagreement, and a no-opinion answer
-	// like none at all, so three counts cover every completion.
+	cur := decideTally(at(0, 0, 0, pending), p)
+	// A young agreement counts exactly like a disagreement; an unauthentic answer does
+	// too, except that it also rules out allow-warn: covered by a completion with one
+	// unauthentic answer below.
 	for v := 0; v <= pending; v++ {
 		for a := 0; v+a <= pending; a++ {
 			for f := 0; v+a+f <= pending; f++ {
-				t := tally{vouch: base.vouch + v, young: base.young, against: base.against + a, failed: base.failed + f}
-				d := decideTally(t, p)
-				if d.Outcome != cur.Outcome || (d.Warning == "") != (cur.Warning == "") {
+				s := pending - v - a - f
+				t := at(v, a, f, s)
+				if d := decideTally(t, p); d.Outcome != cur.Outcome || (d.Warning == "") != (cur.Warning == "") {
 					return cur, false
+				}
+				if a > 0 {
+					t.against--
+					t.unauthentic++
+					if d := decideTally(t, p); d.Outcome != cur.Outcome || (d.Warning == "") != (cur.Warning == "") {
+						return cur, false
+					}
 				}
 			}
 		}

@@ -24,7 +24,7 @@ func FuzzDecide(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string, pending int, th byte, k int, age, against, allow bool) {
 		spec := make([]byte, 0, 12)
 		for i := 0; i < len(raw) && len(spec) < 12; i++ {
-			spec = append(spec, "AYDUINX"[int(raw[i])%7])
+			spec = append(spec, "AYDUINXF"[int(raw[i])%8])
 		}
 		pending = ((pending % 4) + 4) % 4
 		p := Policy{
@@ -47,10 +47,21 @@ func FuzzDecide(f *testing.F) {
 		if r := Decide(rev, p, decideNow); r.Outcome != d.Outcome || r.Agreed != d.Agreed || r.Warning != d.Warning {
 			t.Fatalf("order changed the decision for %q: %+v vs %+v", spec, d, r)
 		}
-		// Not-asked answers do not count.
-		more := append(slices.Clone(answers), ans("XX")...)
-		if m := Decide(more, p, decideNow); m.Outcome != d.Outcome || m.Warning != d.Warning {
-			t.Fatalf("not-asked answers changed the decision for %q", spec)
+		// The rule counts every notary asked: one more notary that did not answer
+		// never turns a rejection or an undecided verdict into trust, and never
+		// improves the vouches counted.
+		more := append(slices.Clone(answers), ans("XU")...)
+		if m := Decide(more, p, decideNow); d.Outcome != OutcomeTrusted && m.Outcome == OutcomeTrusted && m.Warning == "" {
+			t.Fatalf("missing answers turned %q into trust under %+v", spec, p)
+		}
+		// An answer that failed authentication never leaves the certificate let
+		// through unverified.
+		if slices.Contains(spec, 'F') && d.Warning != "" {
+			t.Fatalf("let through with a warning over an unauthentic answer for %q", spec)
+		}
+		// Trust needs the vouches out of those asked.
+		if d.Outcome == OutcomeTrusted && d.Warning == "" && d.Agreed < needed(p, len(answers)) {
+			t.Fatalf("trusted %q with %d vouches of %d asked, the rule needs %d", spec, d.Agreed, len(answers), needed(p, len(answers)))
 		}
 		// A trust without a warning needs at least one vouching notary, and never
 		// exceeds the counted notaries.

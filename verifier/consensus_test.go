@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -9,7 +10,7 @@ var decideNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // ans builds answers from a compact spec: one letter per notary.
 // A agree (seen for 30 days), Y agree (seen 1 hour ago), D disagree, U unreachable,
-// I invalid, N no opinion, X not asked.
+// I invalid, F failed authentication (unauthentic), N no opinion, X not waited for.
 func ans(spec string) []NotaryAnswer {
 	out := make([]NotaryAnswer, 0, len(spec))
 	for i, c := range spec {
@@ -25,6 +26,8 @@ func ans(spec string) []NotaryAnswer {
 			a.Kind = AnswerUnreachable
 		case 'I':
 			a.Kind = AnswerInvalid
+		case 'F':
+			a.Kind = AnswerUnauthentic
 		case 'N':
 			a.Kind = AnswerNoOpinion
 		case 'X':
@@ -38,57 +41,80 @@ func ans(spec string) []NotaryAnswer {
 }
 
 type decideCase struct {
-	name    string
-	spec    string
-	policy  Policy
-	trusted bool
-	warning bool
-	agreed  int
+	name      string
+	spec      string
+	policy    Policy
+	trusted   bool
+	warning   bool
+	agreed    int
+	undecided bool
 }
 
 func pol(th ThresholdKind, k int, age time.Duration, against bool, na NoAnswerPolicy) Policy {
 	return Policy{Threshold: th, K: k, MinAgreeAge: age, UnreachableCountsAgainst: against, NoAnswer: na}
 }
 
+var (
+	all      = pol(ThresholdAll, 0, 0, false, "")
+	majority = pol(ThresholdMajority, 0, 0, false, "")
+	allow    = NoAnswerAllowWarn
+)
+
+// decideCases is the consensus rule as a table, over every rule. Every rule counts
+// against the notaries asked: an answer that is missing (unreachable, broken, no
+// opinion, not waited for) is a vote the rule lacks, never one it does not need.
+// These rows are the README's table ("How the notaries' answers are counted").
 var decideCases = []decideCase{
-	// all
-	{"all agree", "AAA", pol(ThresholdAll, 0, 0, false, ""), true, false, 3},
-	{"all one disagrees", "AAD", pol(ThresholdAll, 0, 0, false, ""), false, false, 2},
-	{"all unreachable abstains", "AAU", pol(ThresholdAll, 0, 0, false, ""), true, false, 2},
-	{"all unreachable counts against", "AAU", pol(ThresholdAll, 0, 0, true, ""), false, false, 2},
-	{"all invalid counts against", "AAI", pol(ThresholdAll, 0, 0, true, ""), false, false, 2},
-	{"all no-opinion abstains even when failures count", "AAN", pol(ThresholdAll, 0, 0, true, ""), true, false, 2},
-	// majority: strictly more than half
-	{"majority 2 of 3", "AAD", pol(ThresholdMajority, 0, 0, false, ""), true, false, 2},
-	{"majority half is not enough", "AADD", pol(ThresholdMajority, 0, 0, false, ""), false, false, 2},
-	{"majority 1 of 1 with abstentions", "AUU", pol(ThresholdMajority, 0, 0, false, ""), true, false, 1},
-	{"majority 1 of 3 when failures count", "AUU", pol(ThresholdMajority, 0, 0, true, ""), false, false, 1},
-	{"majority 1 of 2 is not enough", "AD", pol(ThresholdMajority, 0, 0, false, ""), false, false, 1},
-	{"majority not-asked ignored", "AXX", pol(ThresholdMajority, 0, 0, false, ""), true, false, 1},
-	{"unknown threshold is majority", "AD", pol("weird", 0, 0, false, ""), false, false, 1},
+	// all: every notary asked vouches
+	{"all agree", "AAA", all, true, false, 3, false},
+	{"all one disagrees", "AAD", all, false, false, 2, false},
+	{"all one unreachable: undecided", "AAU", all, false, false, 2, true},
+	{"all one unreachable allow-warn", "AAU", pol(ThresholdAll, 0, 0, false, allow), true, true, 2, true},
+	{"all unreachable counts against", "AAU", pol(ThresholdAll, 0, 0, true, ""), false, false, 2, false},
+	{"all invalid counts against when failures do", "AAI", pol(ThresholdAll, 0, 0, true, ""), false, false, 2, false},
+	{"all no opinion is a missing vote", "AAN", pol(ThresholdAll, 0, 0, true, ""), false, false, 2, true},
+	{"all unauthentic rejects", "AAF", all, false, false, 2, false},
+	{"all quorum of one: the others cut off", "AUU", all, false, false, 1, true},
+	// majority: strictly more than half of those asked
+	{"majority 2 of 3", "AAD", majority, true, false, 2, false},
+	{"majority 2 of 3 with one unreachable", "AAU", majority, true, false, 2, false},
+	{"majority half is not enough", "AADD", majority, false, false, 2, false},
+	{"majority quorum of one: 1 of 3 is undecided", "AUU", majority, false, false, 1, true},
+	{"majority quorum of one allow-warn", "AUU", pol(ThresholdMajority, 0, 0, false, allow), true, true, 1, true},
+	{"majority 1 of 3 when failures count", "AUU", pol(ThresholdMajority, 0, 0, true, ""), false, false, 1, false},
+	{"majority two impostors reject", "AFF", majority, false, false, 1, false},
+	{"majority impostors reject even under allow-warn", "AFF", pol(ThresholdMajority, 0, 0, false, allow), false, false, 1, false},
+	{"majority impostor and unreachable: undecided, never allowed", "AFU", pol(ThresholdMajority, 0, 0, false, allow), false, false, 1, true},
+	{"majority 1 of 2 is not enough", "AD", majority, false, false, 1, false},
+	{"majority not waited for is a missing vote", "AXX", majority, false, false, 1, true},
+	{"majority busy notaries are missing votes", "AAUUU", majority, false, false, 2, true},
+	{"unknown threshold is majority", "AD", pol("weird", 0, 0, false, ""), false, false, 1, false},
 	// one
-	{"one of three", "ADD", pol(ThresholdOne, 0, 0, false, ""), true, false, 1},
-	{"one none agree", "DDD", pol(ThresholdOne, 0, 0, false, ""), false, false, 0},
+	{"one of three", "ADD", pol(ThresholdOne, 0, 0, false, ""), true, false, 1, false},
+	{"one none agree", "DDD", pol(ThresholdOne, 0, 0, false, ""), false, false, 0, false},
+	{"one none reached", "UUN", pol(ThresholdOne, 0, 0, false, ""), false, false, 0, true},
 	// k of n
-	{"2 of n met", "AADDD", pol(ThresholdKOfN, 2, 0, false, ""), true, false, 2},
-	{"3 of n not met", "AADDD", pol(ThresholdKOfN, 3, 0, false, ""), false, false, 2},
-	{"k below 1 counts as 1", "ADD", pol(ThresholdKOfN, 0, 0, false, ""), true, false, 1},
-	{"k larger than n", "AA", pol(ThresholdKOfN, 3, 0, false, ""), false, false, 2},
+	{"2 of n met", "AADDD", pol(ThresholdKOfN, 2, 0, false, ""), true, false, 2, false},
+	{"3 of n not met", "AADDD", pol(ThresholdKOfN, 3, 0, false, ""), false, false, 2, false},
+	{"3 of n short of answers", "AAUDD", pol(ThresholdKOfN, 3, 0, false, ""), false, false, 2, true},
+	{"k below 1 counts as 1", "ADD", pol(ThresholdKOfN, 0, 0, false, ""), true, false, 1, false},
+	{"k larger than n", "AA", pol(ThresholdKOfN, 3, 0, false, ""), false, false, 2, true},
 	// minimum agreement age
-	{"age met", "AAY", pol(ThresholdMajority, 0, 24*time.Hour, false, ""), true, false, 2},
-	{"age young counts against", "AYY", pol(ThresholdMajority, 0, 24*time.Hour, false, ""), false, false, 1},
-	{"age all young", "YYY", pol(ThresholdOne, 0, 24*time.Hour, false, ""), false, false, 0},
-	{"age zero means no rule", "YYY", pol(ThresholdAll, 0, 0, false, ""), true, false, 3},
+	{"age met", "AAY", pol(ThresholdMajority, 0, 24*time.Hour, false, ""), true, false, 2, false},
+	{"age young counts against", "AYY", pol(ThresholdMajority, 0, 24*time.Hour, false, ""), false, false, 1, false},
+	{"age all young", "YYY", pol(ThresholdOne, 0, 24*time.Hour, false, ""), false, false, 0, false},
+	{"age zero means no rule", "YYY", all, true, false, 3, false},
 	// no answer at all
-	{"nothing answered blocks", "UUI", pol(ThresholdMajority, 0, 0, false, ""), false, false, 0},
-	{"nothing answered blocks explicitly", "UUU", pol(ThresholdMajority, 0, 0, false, NoAnswerBlock), false, false, 0},
-	{"nothing answered allow-warn", "UUU", pol(ThresholdMajority, 0, 0, false, NoAnswerAllowWarn), true, true, 0},
-	{"no notaries allow-warn", "", pol(ThresholdAll, 0, 0, false, NoAnswerAllowWarn), true, true, 0},
-	{"no notaries block", "", pol(ThresholdAll, 0, 0, false, ""), false, false, 0},
-	{"only no-opinion allow-warn", "NN", pol(ThresholdAll, 0, 0, true, NoAnswerAllowWarn), true, true, 0},
-	{"failures counted but nothing answered allow-warn", "UU", pol(ThresholdAll, 0, 0, true, NoAnswerAllowWarn), true, true, 0},
-	{"a disagreement is an answer", "UUD", pol(ThresholdMajority, 0, 0, false, NoAnswerAllowWarn), false, false, 0},
-	{"a young agreement is an answer", "UY", pol(ThresholdMajority, 0, time.Hour*24, false, NoAnswerAllowWarn), false, false, 0},
+	{"nothing answered blocks", "UUI", majority, false, false, 0, true},
+	{"nothing answered blocks explicitly", "UUU", pol(ThresholdMajority, 0, 0, false, NoAnswerBlock), false, false, 0, true},
+	{"nothing answered allow-warn", "UUU", pol(ThresholdMajority, 0, 0, false, allow), true, true, 0, true},
+	{"no notaries allow-warn", "", pol(ThresholdAll, 0, 0, false, allow), true, true, 0, true},
+	{"no notaries block", "", all, false, false, 0, true},
+	{"only no-opinion allow-warn", "NN", pol(ThresholdAll, 0, 0, true, allow), true, true, 0, true},
+	{"failures counted and nothing answered: rejected", "UU", pol(ThresholdAll, 0, 0, true, allow), false, false, 0, false},
+	{"disagreements rule it out", "UDD", pol(ThresholdMajority, 0, 0, false, allow), false, false, 0, false},
+	{"a disagreement with missing votes is undecided", "UUD", pol(ThresholdMajority, 0, 0, false, allow), true, true, 0, true},
+	{"a young agreement counts against", "UY", pol(ThresholdMajority, 0, time.Hour*24, false, allow), false, false, 0, false},
 }
 
 func TestDecide(t *testing.T) {
@@ -103,6 +129,15 @@ func TestDecide(t *testing.T) {
 			}
 			if d.Agreed != c.agreed {
 				t.Errorf("Decide(%q) agreed = %d, want %d", c.spec, d.Agreed, c.agreed)
+			}
+			if d.Undecided != c.undecided {
+				t.Errorf("Decide(%q) undecided = %v, want %v (reason %q)", c.spec, d.Undecided, c.undecided, d.Reason)
+			}
+			if d.Asked != len(c.spec) {
+				t.Errorf("Decide(%q) asked = %d, want every notary asked: %d", c.spec, d.Asked, len(c.spec))
+			}
+			if d.Unauthentic > 0 && !strings.Contains(d.Reason, "impersonating") {
+				t.Errorf("Decide(%q) reason %q does not say a notary may be impersonated", c.spec, d.Reason)
 			}
 			if d.Reason == "" {
 				t.Errorf("Decide(%q) gave no reason", c.spec)
@@ -121,19 +156,21 @@ type settledCase struct {
 }
 
 var settledCases = []settledCase{
-	{"majority 2 of 3 settled", "AA", 1, pol(ThresholdMajority, 0, 0, false, ""), true, true},
-	{"majority 1 of 3 open", "A", 2, pol(ThresholdMajority, 0, 0, false, ""), false, false},
-	{"majority 2 against of 3 settled", "DD", 1, pol(ThresholdMajority, 0, 0, false, ""), true, false},
-	{"all one disagreement settles", "D", 4, pol(ThresholdAll, 0, 0, false, ""), true, false},
-	{"all agreement open", "AAAA", 1, pol(ThresholdAll, 0, 0, false, ""), false, true},
+	{"majority 2 of 3 settled", "AA", 1, majority, true, true},
+	{"majority 1 of 3 open", "A", 2, majority, false, false},
+	{"majority 2 against of 3 settled", "DD", 1, majority, true, false},
+	{"all one disagreement settles", "D", 4, all, true, false},
+	{"all agreement open", "AAAA", 1, all, false, true},
 	{"one agreement settles", "A", 9, pol(ThresholdOne, 0, 0, false, ""), true, true},
 	{"k of n reached settles", "DAA", 3, pol(ThresholdKOfN, 2, 0, false, ""), true, true},
-	{"k of n unreachable settles", "DDD", 1, pol(ThresholdKOfN, 2, 0, false, ""), true, false},
-	{"nothing yet open", "", 3, pol(ThresholdMajority, 0, 0, false, ""), false, false},
-	{"failures so far open under allow-warn", "UU", 1, pol(ThresholdMajority, 0, 0, false, NoAnswerAllowWarn), false, true},
-	{"no pending always settled", "AD", 0, pol(ThresholdMajority, 0, 0, false, ""), true, false},
-	{"majority with abstention open", "AAU", 2, pol(ThresholdMajority, 0, 0, false, ""), false, true},
+	{"k of n out of reach settles", "DDD", 1, pol(ThresholdKOfN, 2, 0, false, ""), true, false},
+	{"nothing yet open", "", 3, majority, false, false},
+	{"failures so far open under allow-warn", "UU", 1, pol(ThresholdMajority, 0, 0, false, allow), false, true},
+	{"no pending always settled", "AD", 0, majority, true, false},
+	{"majority with abstention open", "AAU", 2, majority, false, true},
+	{"majority two unreachable of three settles blocked", "UU", 1, majority, true, false},
 	{"majority failures counted open", "AAUU", 1, pol(ThresholdMajority, 0, 0, true, ""), false, false},
+	{"allow-warn waits: an impostor would block", "AU", 1, pol(ThresholdMajority, 0, 0, false, allow), false, true},
 }
 
 func TestSettled(t *testing.T) {
@@ -152,7 +189,7 @@ func TestSettled(t *testing.T) {
 }
 
 // completionLetters are the answer classes a pending notary can end up in.
-const completionLetters = "AYDUIN"
+const completionLetters = "AYDUINF"
 
 // checkSettledAgainstCompletions enumerates every completion of the pending answers
 // and checks that a settled decision is the final decision for each of them, and that

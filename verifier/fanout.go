@@ -1,24 +1,45 @@
 package verifier
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 
 	"github.com/convergence-ng/convergence/settings"
 )
 
-// pickNotaries returns all notaries, or a random subset of at most max when max is
-// positive (privacy: no notary sees every site; load: fewer queries).
-func pickNotaries(all []notaryInfo, max int) []notaryInfo {
+// pickNotaries returns all notaries, or at most max of them when max is positive
+// (privacy: no notary sees every site; load: fewer queries). The subset is the site's
+// own and stable: the max notaries whose keyed hash of (site, notary) ranks lowest,
+// keyed with the install's secret (rendezvous hashing). Every check of a site asks the
+// same notaries, so retrying a page until the draw favours a hijacked notary cannot
+// work, and adding or removing a notary moves only the sites it ranks for. The
+// secret keeps an observer from computing which notaries see which site.
+func pickNotaries(all []notaryInfo, max int, key []byte, t Target) []notaryInfo {
 	if max <= 0 || len(all) <= max {
 		return slices.Clone(all)
 	}
+	type ranked struct {
+		n    notaryInfo
+		rank []byte
+	}
+	rs := make([]ranked, len(all))
+	site := t.String()
+	for i, n := range all {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(site))
+		m.Write([]byte{0})
+		m.Write([]byte(n.Name))
+		rs[i] = ranked{n, m.Sum(nil)}
+	}
+	slices.SortFunc(rs, func(a, b ranked) int { return bytes.Compare(a.rank, b.rank) })
 	out := make([]notaryInfo, 0, max)
-	for _, i := range rand.Perm(len(all))[:max] {
-		out = append(out, all[i])
+	for _, r := range rs[:max] {
+		out = append(out, r.n)
 	}
 	return out
 }
@@ -34,7 +55,7 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 	if err != nil {
 		return Verdict{}, err
 	}
-	notaries := pickNotaries(snap.notaries, snap.settings.MaxNotaries)
+	notaries := snap.askedFor(base.Target)
 	policy := snap.policy
 
 	// The queries belong to the verifier, not to the caller: they may outlive this
@@ -80,7 +101,7 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 
 	vd := base
 	vd.Source = SourceNotaries
-	vd.Outcome, vd.Reason, vd.Warning = dec.Outcome, dec.Reason, dec.Warning
+	vd.Outcome, vd.Reason, vd.Warning, vd.Undecided = dec.Outcome, dec.Reason, dec.Warning, dec.Undecided
 	vd.Answers, vd.Agreed, vd.Asked = answers, dec.Agreed, len(notaries)
 	vd.Time = v.now()
 	if len(notaries) == 0 {
@@ -110,16 +131,19 @@ type notaryResult struct {
 }
 
 // followUp collects the answers that came after the verdict was settled. The verdict
-// stands (it could no longer change), but a notary that saw another certificate is
-// still news the user must hear: when the late answers reveal a disagreement that the
-// verdict did not show, it reports EventDisagree with every answer filled in.
+// stands (it could no longer change), but a late answer can still be news the user
+// must hear: a notary that saw another certificate, when the verdict did not show a
+// disagreement, is reported as EventDisagree with every answer filled in; an answer
+// that failed authentication as EventNotaryImpersonated.
 func (v *Verifier) followUp(vd Verdict, heard []bool, pending int, results <-chan notaryResult) {
 	full := vd
 	full.Answers = slices.Clone(vd.Answers)
+	var late []NotaryAnswer
 	for ; pending > 0; pending-- {
 		r := <-results // every query sends once, by its deadline at the latest
 		full.Answers[r.i] = r.a
 		heard[r.i] = true
+		late = append(late, r.a)
 	}
 	full.Agreed = 0
 	for _, a := range full.Answers {
@@ -127,18 +151,28 @@ func (v *Verifier) followUp(vd Verdict, heard []bool, pending int, results <-cha
 			full.Agreed++
 		}
 	}
-	if vd.Disagreement() || !full.Disagreement() || v.cfg.OnEvent == nil {
+	if v.cfg.OnEvent == nil {
 		return
 	}
-	v.cfg.OnEvent(Event{Kind: EventDisagree, Verdict: full, Time: v.now()})
+	at := v.now()
+	for _, a := range late {
+		if a.Kind == AnswerUnauthentic {
+			v.cfg.OnEvent(Event{Kind: EventNotaryImpersonated, Verdict: full, Notary: a.Notary, Time: at})
+		}
+	}
+	if vd.Disagreement() || !full.Disagreement() {
+		return
+	}
+	v.cfg.OnEvent(Event{Kind: EventDisagree, Verdict: full, Time: at})
 }
 
 // storeVerdict caches a trusted verdict that notaries vouched for, until the earlier
-// of the cache TTL and the certificate's expiry. Rejections and verdicts allowed only
-// by the no-answer setting are never cached: the next visit asks again.
+// of the cache TTL and the certificate's expiry. Rejections, undecided verdicts and
+// verdicts let through by the no-answer setting are never cached: the next visit asks
+// again.
 func (v *Verifier) storeVerdict(ctx context.Context, vd Verdict, dec Decision, leaf *x509.Certificate, snap *snapshot) {
 	ttl := snap.settings.CacheTTL
-	if vd.Outcome != OutcomeTrusted || vd.Warning != "" || ttl <= 0 || dec.Agreed == 0 {
+	if vd.Outcome != OutcomeTrusted || vd.Warning != "" || dec.Undecided || ttl <= 0 || dec.Agreed == 0 {
 		return
 	}
 	now := v.now()
@@ -150,24 +184,19 @@ func (v *Verifier) storeVerdict(ctx context.Context, vd Verdict, dec Decision, l
 		return
 	}
 	e := cached{
-		vouchers:     sortedVouchers(vd.Answers, snap.policy, now),
-		against:      dec.Against,
-		againstKnown: true,
-		answers:      vd.Answers,
-		reason:       vd.Reason,
-		asked:        vd.Asked,
-		created:      now,
-		expires:      expires,
+		vouchers: sortedVouchers(vd.Answers, snap.policy, now),
+		answers:  vd.Answers,
+		reason:   vd.Reason,
+		created:  now,
+		expires:  expires,
 	}
-	// A notary revoked while this check ran must not have its word kept, nor a verdict
-	// made under a rule the user has changed since (Reload cleared the cache then).
+	// A notary revoked or switched off while this check ran must not have its word
+	// kept, nor a verdict made under a rule the user has changed since (Reload cleared
+	// the cache then).
 	v.mu.Lock()
 	cur := v.snap
 	v.mu.Unlock()
-	if cur.policy != snap.policy {
-		return
-	}
-	if gone := goneVouchers(e.vouchers, cur.revoked); len(gone) > 0 && !stillPasses(e.vouchers, e.against, true, gone, cur.policy) {
+	if cur.policy != snap.policy || !cur.stillPasses(vd.Target, e.vouchers) {
 		return
 	}
 	k := cacheKey{vd.Target.Host, vd.Target.Port, vd.FingerprintSHA256}
@@ -177,34 +206,21 @@ func (v *Verifier) storeVerdict(ctx context.Context, vd Verdict, dec Decision, l
 		Host: k.host, Port: k.port, FingerprintSHA256: k.fp,
 		Vouchers: e.vouchers, Created: now, Expires: expires,
 	})
-	// A Reload that swapped the rule after the check above may have cleared the cache
-	// before the put: take the entry back out.
+	// A Reload that swapped the rule or the notaries after the check above may have
+	// purged the cache before the put: take the entry back out.
 	v.mu.Lock()
 	cur = v.snap
 	v.mu.Unlock()
-	if cur.policy != snap.policy {
+	if cur.policy != snap.policy || !cur.stillPasses(vd.Target, e.vouchers) {
 		v.cache.deleteWhere(func(ck cacheKey, _ cached) bool { return ck == k })
 		_ = v.store.DeleteCacheEntry(ctx, k.host, k.port, k.fp)
 	}
 }
 
-// goneVouchers returns the vouchers that are in revoked.
-func goneVouchers(vouchers []string, revoked map[string]bool) map[string]bool {
-	var gone map[string]bool
-	for _, n := range vouchers {
-		if revoked[n] {
-			if gone == nil {
-				gone = map[string]bool{}
-			}
-			gone[n] = true
-		}
-	}
-	return gone
-}
-
 // emitVerdict reports a verdict to the listener: verified or rejected, notaries
-// disagree when they were split, and one notary-unreachable event per notary that
-// failed (unreachable or an invalid answer). No lock is held.
+// disagree when they were split, one notary-unreachable event per notary that gave no
+// usable answer, and one notary-impersonated event per answer that failed
+// authentication. No lock is held.
 func (v *Verifier) emitVerdict(vd Verdict) {
 	if v.cfg.OnEvent == nil {
 		return
@@ -219,24 +235,30 @@ func (v *Verifier) emitVerdict(vd Verdict) {
 		v.cfg.OnEvent(Event{Kind: EventDisagree, Verdict: vd, Time: at})
 	}
 	for _, a := range vd.Answers {
-		if a.Kind == AnswerUnreachable || a.Kind == AnswerInvalid {
+		switch a.Kind {
+		case AnswerUnreachable, AnswerInvalid:
 			v.cfg.OnEvent(Event{Kind: EventNotaryUnreachable, Verdict: vd, Notary: a.Notary, Time: at})
+		case AnswerUnauthentic:
+			v.cfg.OnEvent(Event{Kind: EventNotaryImpersonated, Verdict: vd, Notary: a.Notary, Time: at})
 		}
 	}
 }
 
-// cachedVerdict builds the verdict for a cache hit.
-func cachedVerdict(base Verdict, e cached) Verdict {
+// cachedVerdict builds the verdict for a cache hit: agreed counts the vouchers among
+// the notaries a check would ask now.
+func cachedVerdict(base Verdict, e cached, agreed, asked int) Verdict {
 	vd := base
 	vd.Outcome, vd.Source = OutcomeTrusted, SourceCache
 	vd.Reason = "checked before: " + e.reason
 	vd.Answers = slices.Clone(e.answers)
-	vd.Agreed, vd.Asked = len(e.vouchers), e.asked
+	vd.Agreed, vd.Asked = agreed, asked
 	return vd
 }
 
 // lookupCache returns the cached verdict for the certificate, from memory or else
-// from the store (then kept in memory). A failing store counts as a miss.
+// from the store (then kept in memory), when it still meets the rule counting only
+// the notaries a check would ask now: a notary disabled, removed or revoked since no
+// longer vouches. A failing store counts as a miss.
 func (v *Verifier) lookupCache(ctx context.Context, base Verdict, snap *snapshot) (Verdict, bool) {
 	ttl := snap.settings.CacheTTL
 	if ttl <= 0 {
@@ -250,7 +272,7 @@ func (v *Verifier) lookupCache(ctx context.Context, base Verdict, snap *snapshot
 		if err != nil {
 			return Verdict{}, false
 		}
-		e = cached{vouchers: ce.Vouchers, asked: len(ce.Vouchers), created: ce.Created, expires: ce.Expires, reason: fmt.Sprintf("%d notaries vouched", len(ce.Vouchers))}
+		e = cached{vouchers: ce.Vouchers, created: ce.Created, expires: ce.Expires, reason: fmt.Sprintf("%d notaries vouched", len(ce.Vouchers))}
 		for _, n := range ce.Vouchers {
 			e.answers = append(e.answers, NotaryAnswer{Notary: n, Kind: AnswerAgree})
 		}
@@ -259,9 +281,10 @@ func (v *Verifier) lookupCache(ctx context.Context, base Verdict, snap *snapshot
 	if !now.Before(e.created.Add(ttl)) {
 		return Verdict{}, false // the TTL was shortened since the entry was made
 	}
-	if gone := goneVouchers(e.vouchers, snap.revoked); len(gone) > 0 && !stillPasses(e.vouchers, e.against, e.againstKnown, gone, snap.policy) {
+	d := snap.recount(base.Target, e.vouchers)
+	if d.Outcome != OutcomeTrusted || d.Warning != "" {
 		v.cache.deleteWhere(func(ck cacheKey, _ cached) bool { return ck == k })
 		return Verdict{}, false
 	}
-	return cachedVerdict(base, e), true
+	return cachedVerdict(base, e, d.Agreed, d.Asked), true
 }

@@ -105,37 +105,21 @@ func (v *Verifier) Revoke(ctx context.Context, name string) (int, error) {
 	if err := v.store.RevokeNotary(ctx, name); err != nil {
 		return 0, fmt.Errorf("failed to revoke notary %q: %w", name, err)
 	}
-	v.mu.Lock()
-	p := v.snap.policy
-	v.mu.Unlock()
-	n, err := v.purgeFor(ctx, map[string]bool{name: true}, p)
+	// The reload stops asking the notary and purges the verdicts that needed it.
+	n, err := v.reload(ctx)
 	if err != nil {
 		return n, fmt.Errorf("failed to revoke notary %q: %w", name, err)
 	}
-	// The reload stops asking the notary, and purges again whatever a check that was
-	// running meanwhile may have cached.
-	m, err := v.reload(ctx)
-	if err != nil {
-		return n + m, fmt.Errorf("failed to revoke notary %q: %w", name, err)
-	}
-	return n + m, nil
+	return n, nil
 }
 
-// purgeFor drops every cached verdict that would no longer pass policy p without the
-// votes of the notaries in gone, in memory and in the store, and returns how many
-// distinct verdicts it dropped.
-func (v *Verifier) purgeFor(ctx context.Context, gone map[string]bool, p Policy) (int, error) {
-	needed := func(vouchers []string) bool {
-		return slices.ContainsFunc(vouchers, func(n string) bool { return gone[n] })
-	}
+// purgeStale drops every cached verdict, in memory and in the store, that no longer
+// meets snapshot s's rule counting only the notaries it would ask now (recount), and
+// returns how many distinct verdicts it dropped.
+func (v *Verifier) purgeStale(ctx context.Context, s *snapshot) (int, error) {
 	dropped := map[cacheKey]bool{}
-	known := map[cacheKey]bool{} // entries memory could judge with full counts
 	v.cache.deleteWhere(func(k cacheKey, e cached) bool {
-		if !needed(e.vouchers) {
-			return false
-		}
-		known[k] = true
-		if stillPasses(e.vouchers, e.against, e.againstKnown, gone, p) {
+		if s.stillPasses(Target{Host: k.host, Port: k.port}, e.vouchers) {
 			return false
 		}
 		dropped[k] = true
@@ -148,13 +132,7 @@ func (v *Verifier) purgeFor(ctx context.Context, gone map[string]bool, p Policy)
 	var errs []error
 	for _, e := range entries {
 		k := cacheKey{e.Host, e.Port, e.FingerprintSHA256}
-		if !needed(e.Vouchers) {
-			continue
-		}
-		if known[k] && !dropped[k] {
-			continue // memory knew the full counts: it still passes
-		}
-		if !known[k] && stillPasses(e.Vouchers, 0, false, gone, p) {
+		if s.stillPasses(Target{Host: k.host, Port: k.port}, e.Vouchers) {
 			continue
 		}
 		if err := v.store.DeleteCacheEntry(ctx, e.Host, e.Port, e.FingerprintSHA256); err != nil && !errors.Is(err, settings.ErrNotFound) {

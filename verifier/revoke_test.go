@@ -12,10 +12,10 @@ import (
 	"github.com/convergence-ng/convergence/settings"
 )
 
-// TestRevocationPurgeAndReimport: under "all", site one is vouched by a, b and c, and
-// site two by a alone (b and c cannot reach it). Revoking a must keep site one's
-// verdict (b and c still vouch), drop site two's, stop asking a at once, and make a
-// re-import of a's bundle ask for confirmation.
+// TestRevocationPurgeAndReimport: under "2 of n", site one is vouched by b and c (a
+// cannot reach it), and site two by a and b (c cannot reach it). Revoking a must keep
+// site one's verdict (b and c still vouch), drop site two's (b alone), stop asking a at
+// once, and make a re-import of a's bundle ask for confirmation.
 func TestRevocationPurgeAndReimport(t *testing.T) {
 	for _, restart := range []bool{false, true} {
 		name := "in memory"
@@ -23,7 +23,7 @@ func TestRevocationPurgeAndReimport(t *testing.T) {
 			name = "after restart" // the verdicts come back from SQLite without their counts
 		}
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, func(s *settings.Settings) { s.Threshold = settings.ThresholdAll })
+			e := newEnv(t, func(s *settings.Settings) { s.Threshold, s.ThresholdK = settings.ThresholdKOfN, 2 })
 			e.start(Config{})
 			old := time.Now().Add(-30 * 24 * time.Hour)
 			one := Target{Host: "one.example", Port: 443}
@@ -31,7 +31,7 @@ func TestRevocationPurgeAndReimport(t *testing.T) {
 			a := startNotary(t, "a", modeHonest, e.real, old)
 			b := startNotary(t, "b", modeHonest, e.real, old)
 			c := startNotary(t, "c", modeHonest, e.real, old)
-			b.views = map[string]*x509.Certificate{"two.example": nil}
+			a.views = map[string]*x509.Certificate{"one.example": nil}
 			c.views = map[string]*x509.Certificate{"two.example": nil}
 			for _, n := range []*testNotary{a, b, c} {
 				e.importNotary(n)
@@ -45,11 +45,11 @@ func TestRevocationPurgeAndReimport(t *testing.T) {
 				wantOutcome(t, vd, want, src)
 				return vd
 			}
-			if vd := check(one, OutcomeTrusted, SourceNotaries); vd.Agreed != 3 {
-				t.Fatalf("site one agreed %d, want 3", vd.Agreed)
+			if vd := check(one, OutcomeTrusted, SourceNotaries); vd.Agreed != 2 {
+				t.Fatalf("site one agreed %d, want 2 (b and c)", vd.Agreed)
 			}
-			if vd := check(two, OutcomeTrusted, SourceNotaries); vd.Agreed != 1 {
-				t.Fatalf("site two agreed %d, want 1", vd.Agreed)
+			if vd := check(two, OutcomeTrusted, SourceNotaries); vd.Agreed != 2 {
+				t.Fatalf("site two agreed %d, want 2 (a and b)", vd.Agreed)
 			}
 			if restart {
 				e.v.Close()
@@ -66,7 +66,7 @@ func TestRevocationPurgeAndReimport(t *testing.T) {
 			}
 			aAsked := a.requests.Load()
 			check(one, OutcomeTrusted, SourceCache)
-			vd := check(two, OutcomeRejected, SourceNotaries) // b and c cannot see it; a is gone
+			vd := check(two, OutcomeRejected, SourceNotaries) // b alone of 2: c cannot see it; a is gone
 			if a.requests.Load() != aAsked || vd.Asked != 2 {
 				t.Fatalf("the revoked notary was asked again (asked %d)", vd.Asked)
 			}

@@ -20,7 +20,15 @@ type snapshot struct {
 	revoked  map[string]bool  // names of revoked notaries
 	pins     map[pinKey]bool  // the user's exceptions
 	skipped  map[string]error // enabled notaries that could not be used, and why
-	loaded   time.Time
+	// subsetKey picks each site's notaries when not all are asked (pickNotaries).
+	subsetKey []byte
+	loaded    time.Time
+}
+
+// askedFor returns the notaries a check of t asks: every usable notary, or the
+// site's own stable subset of them (pickNotaries).
+func (s *snapshot) askedFor(t Target) []notaryInfo {
+	return pickNotaries(s.notaries, s.settings.MaxNotaries, s.subsetKey, t)
 }
 
 // pinKey names one pinned certificate for one site.
@@ -55,13 +63,18 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*snapshot, erro
 	if err != nil {
 		return nil, fmt.Errorf("failed to load pins: %w", err)
 	}
+	key, err := st.SubsetKey(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s := &snapshot{
-		settings: set,
-		policy:   policyFrom(set),
-		revoked:  map[string]bool{},
-		pins:     make(map[pinKey]bool, len(pins)),
-		skipped:  map[string]error{},
-		loaded:   now,
+		settings:  set,
+		policy:    policyFrom(set),
+		revoked:   map[string]bool{},
+		pins:      make(map[pinKey]bool, len(pins)),
+		skipped:   map[string]error{},
+		subsetKey: key,
+		loaded:    now,
 	}
 	for _, n := range ns {
 		if n.Revoked {

@@ -10,9 +10,12 @@ import (
 // The verifier owns the small interfaces it needs from the settings store;
 // *settings.Store satisfies all of them (a compile-time check is in verifier_test.go).
 
-// SettingsSource reads the user's settings.
+// SettingsSource reads the user's settings and the install's subset key.
 type SettingsSource interface {
 	Settings(ctx context.Context) (settings.Settings, error)
+	// SubsetKey is the per-install secret that picks which notaries are asked about a
+	// site when not all are (Settings.MaxNotaries).
+	SubsetKey(ctx context.Context) ([]byte, error)
 }
 
 // NotaryStore keeps the notaries: imported, enabled, revoked.

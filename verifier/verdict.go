@@ -51,6 +51,9 @@ const (
 	SourceExempt   Source = "exempt"   // loopback or (by setting) a private address
 	SourceCache    Source = "cache"    // an earlier verdict that has not expired
 	SourceNotaries Source = "notaries" // asked the notaries now
+	// SourceCleartext marks the proxy's own verdict on a tunnel that is not TLS: refused,
+	// or let through unchecked because the user allows cleartext to that host:port.
+	SourceCleartext Source = "cleartext"
 )
 
 // AnswerKind classifies one notary's answer.
@@ -61,9 +64,14 @@ const (
 	AnswerAgree       AnswerKind = "agree"       // the notary sees the same certificate
 	AnswerDisagree    AnswerKind = "disagree"    // the notary sees a different certificate
 	AnswerUnreachable AnswerKind = "unreachable" // no answer in time, or a network error
-	AnswerInvalid     AnswerKind = "invalid"     // an answer that failed checks (signature, nonce, garbage)
+	AnswerInvalid     AnswerKind = "invalid"     // an authentic answer that is unusable (garbage, too large, clock off)
 	AnswerNoOpinion   AnswerKind = "no-opinion"  // the notary could not reach the site, or cannot decide
 	AnswerNotAsked    AnswerKind = "not-asked"   // the verdict was settled before this notary answered
+	// AnswerUnauthentic is an answer that failed authentication: the notary's host
+	// presented another certificate than its pinned one, or the signature, nonce,
+	// target or fingerprint is wrong. It is evidence that someone on this network
+	// impersonates the notary: it counts against, and raises EventNotaryImpersonated.
+	AnswerUnauthentic AnswerKind = "unauthentic"
 )
 
 // Sighting is one key a notary reports having seen for the target, with when.
@@ -100,7 +108,10 @@ type Verdict struct {
 	Answers           []NotaryAnswer // empty unless Source is SourceNotaries or SourceCache
 	Agreed            int            // notaries that vouched for the certificate
 	Asked             int            // notaries asked
-	Time              time.Time
+	// Undecided is set when the rule was not met because too few notaries could be
+	// reached (the no-answer setting decided), not because the answers ruled it out.
+	Undecided bool
+	Time      time.Time
 }
 
 // Allowed reports whether the certificate may be used.
@@ -132,12 +143,15 @@ const (
 	EventRejected          EventKind = "rejected"
 	EventDisagree          EventKind = "notaries-disagree"
 	EventNotaryUnreachable EventKind = "notary-unreachable"
+	// EventNotaryImpersonated reports an answer that failed authentication (Notary
+	// names whom): someone on this network is impersonating that notary.
+	EventNotaryImpersonated EventKind = "notary-impersonated"
 )
 
 // Event is one report from the verifier to the UI, the proxy's log and the history.
 type Event struct {
 	Kind    EventKind
 	Verdict Verdict
-	Notary  string // for EventNotaryUnreachable: which notary
+	Notary  string // for EventNotaryUnreachable and EventNotaryImpersonated: which notary
 	Time    time.Time
 }

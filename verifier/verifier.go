@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,8 +136,10 @@ func (v *Verifier) begin() bool {
 	return true
 }
 
-// Reload re-reads settings, notaries and pins from the store now. A notary revoked
-// since the last load (e.g. by another process) has its cached verdicts purged.
+// Reload re-reads settings, notaries and pins from the store now. When a notary left
+// the ones asked since the last load (revoked, disabled or removed, e.g. by another
+// process), the cached verdicts that needed its vote are purged; when the rule
+// changed, every cached verdict is.
 func (v *Verifier) Reload(ctx context.Context) error {
 	_, err := v.reload(ctx)
 	return err
@@ -159,20 +162,23 @@ func (v *Verifier) reload(ctx context.Context) (int, error) {
 	}
 	if old.policy != s.policy {
 		// A stricter rule must not be bypassed by verdicts made under the old one.
-		if _, err := v.ClearCache(ctx); err != nil {
-			return 0, err
-		}
+		return v.ClearCache(ctx)
 	}
-	gone := map[string]bool{}
-	for name := range s.revoked {
-		if !old.revoked[name] {
-			gone[name] = true
-		}
-	}
-	if len(gone) == 0 {
+	if !notaryLeft(old, s) {
 		return 0, nil
 	}
-	return v.purgeFor(ctx, gone, s.policy)
+	return v.purgeStale(ctx, s)
+}
+
+// notaryLeft reports whether a notary usable in old is not in cur: revoked, disabled,
+// removed, or no longer usable.
+func notaryLeft(old, cur *snapshot) bool {
+	for _, o := range old.notaries {
+		if !slices.ContainsFunc(cur.notaries, func(n notaryInfo) bool { return n.Name == o.Name }) {
+			return true
+		}
+	}
+	return false
 }
 
 // reloadIfStale reloads unless another caller did while this one waited for the lock.
