@@ -139,7 +139,7 @@ func (b *backend) CAPEM() []byte { return b.c.CA().CertPEM() }
 // system store when running as root; otherwise it shows the command to run.
 func (b *backend) InstallCA(ctx context.Context) ([]ui.TrustStoreResult, error) {
 	caFile := filepath.Join(b.c.DataDir, "ca.pem")
-	if err := os.WriteFile(caFile, b.CAPEM(), 0o644); err != nil {
+	if err := os.WriteFile(caFile, b.CAPEM(), settings.PrivateFileMode); err != nil {
 		return nil, fmt.Errorf("failed to write the CA certificate to %q: %w", caFile, err)
 	}
 	home, _ := os.UserHomeDir()

@@ -54,11 +54,16 @@ type CA struct {
 	leaves  *leafCache
 }
 
-// LoadOrCreateCA loads the CA from dataDir/ca.pem and the key from secrets, or creates
-// both when neither exists. When only one half exists it returns an error wrapping
-// ErrCAIncomplete and changes nothing: the caller decides whether to RegenerateCA.
+// LoadOrCreateCA loads the CA from dataDir/ca.pem (made private, 0600, when readable by
+// others) and the key from secrets, or creates both when neither exists. When only one
+// half exists it returns an error wrapping ErrCAIncomplete and changes nothing: the
+// caller decides whether to RegenerateCA.
 func LoadOrCreateCA(dataDir string, secrets settings.Secrets) (*CA, error) {
 	certPath := filepath.Join(dataDir, CACertFile)
+	// Versions before made it 0644; everything in the data dir is private now.
+	if err := settings.Restrict(certPath); err != nil {
+		return nil, fmt.Errorf("failed to restrict CA certificate %q: %w", certPath, err)
+	}
 	certPEM, certErr := os.ReadFile(certPath)
 	if certErr != nil && !errors.Is(certErr, fs.ErrNotExist) {
 		return nil, fmt.Errorf("failed to read CA certificate %q: %w", certPath, certErr)
@@ -93,7 +98,7 @@ func LoadOrCreateCA(dataDir string, secrets settings.Secrets) (*CA, error) {
 // secrets and dataDir. Leaves minted by the old CA are no longer trusted by clients
 // that trust only the new one; the proxy must be given the new CA (Proxy.SetCA).
 func RegenerateCA(dataDir string, secrets settings.Secrets) (*CA, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	if err := os.MkdirAll(dataDir, settings.PrivateDirMode); err != nil {
 		return nil, fmt.Errorf("failed to create data dir %q: %w", dataDir, err)
 	}
 	certPEM, keyPEM, err := newCAMaterial()
@@ -110,7 +115,7 @@ func RegenerateCA(dataDir string, secrets settings.Secrets) (*CA, error) {
 		return nil, fmt.Errorf("failed to store CA key %q: %w", CAKeySecret, err)
 	}
 	certPath := filepath.Join(dataDir, CACertFile)
-	if err := writeFileAtomic(certPath, certPEM, 0o644); err != nil {
+	if err := writeFileAtomic(certPath, certPEM, settings.PrivateFileMode); err != nil {
 		return nil, fmt.Errorf("failed to write CA certificate %q: %w", certPath, err)
 	}
 	return ca, nil

@@ -58,7 +58,7 @@ func DataDir(override string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("failed to resolve data dir %q: %w", dir, err)
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	if err := os.MkdirAll(abs, PrivateDirMode); err != nil {
 		return "", &DirError{Dir: abs, Op: "create", Err: err, Hint: dirHint(abs)}
 	}
 	return abs, nil

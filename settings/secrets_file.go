@@ -10,6 +10,9 @@ import (
 	"sync"
 )
 
+// secretsDirName is the folder, in the data dir, of the secrets kept as files.
+const secretsDirName = "secrets"
+
 // fileSecrets keeps each secret in dir/secrets/<name>, mode 0600, the folder 0700.
 type fileSecrets struct {
 	dir string     // dir/secrets
@@ -21,7 +24,7 @@ type fileSecrets struct {
 // fallback when no keyring works: anyone who can read the user's files can read them.
 // Safe for concurrent use.
 func NewFileSecrets(dir string) Secrets {
-	return &fileSecrets{dir: filepath.Join(dir, "secrets")}
+	return &fileSecrets{dir: filepath.Join(dir, secretsDirName)}
 }
 
 // secretName keeps names to one plain path element.
@@ -58,11 +61,11 @@ func (f *fileSecrets) Set(name string, value []byte) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := os.MkdirAll(f.dir, 0o700); err != nil {
+	if err := os.MkdirAll(f.dir, PrivateDirMode); err != nil {
 		return fmt.Errorf("failed to create secrets dir %q: %w", f.dir, err)
 	}
 	// The folder may predate us with looser bits; secrets need it private.
-	if err := os.Chmod(f.dir, 0o700); err != nil {
+	if err := os.Chmod(f.dir, PrivateDirMode); err != nil {
 		return fmt.Errorf("failed to restrict secrets dir %q: %w", f.dir, err)
 	}
 	tmp, err := os.CreateTemp(f.dir, "."+name+".tmp-*") // CreateTemp makes it 0600

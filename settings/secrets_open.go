@@ -37,7 +37,7 @@ func OpenSecrets(dir string) (Secrets, *Fallback) {
 }
 
 func openSecrets(dir string, kr keyringAPI, timeout time.Duration) (Secrets, *Fallback) {
-	files := &fileSecrets{dir: filepath.Join(dir, "secrets")}
+	files := &fileSecrets{dir: filepath.Join(dir, secretsDirName)}
 	if err := probeKeyring(kr, timeout); err != nil {
 		return files, &Fallback{Err: err, Hint: keyringHint(err, files.dir), Dir: files.dir}
 	}

@@ -83,7 +83,9 @@ func dsn(path string) string {
 var sqliteMagic = []byte("SQLite format 3\x00")
 
 // Open opens dir/convergence.db, creating it (and dir, mode 0700) when missing, and
-// brings its schema up to date. A file that is not a database or fails its integrity
+// brings its schema up to date. The database and its companion files are created 0600;
+// a dir or database files readable by others (made by earlier versions) are made
+// private first (Restrict). A file that is not a database or fails its integrity
 // check gives ErrCorrupt; a schema newer than this build gives ErrNewerSchema; in both
 // cases the file is left as it was (OpenOrRecover moves it aside). A dir that cannot
 // be written gives a *DirError naming the fix.
@@ -96,8 +98,13 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		// The driver splits its name at the first '?'.
 		return nil, &DirError{Dir: abs, Op: "use", Err: errors.New("the path contains '?'"), Hint: "choose a data dir without '?' in its path with --data-dir or " + EnvHome}
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
+	if err := os.MkdirAll(abs, PrivateDirMode); err != nil {
 		return nil, &DirError{Dir: abs, Op: "create", Err: err, Hint: dirHint(abs)}
+	}
+	// Before anything is read or written: earlier versions left the dir and its files
+	// readable by others.
+	if err := restrictDataDir(abs); err != nil {
+		return nil, err
 	}
 	if err := checkWritable(abs); err != nil {
 		return nil, err
@@ -105,6 +112,9 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	path := filepath.Join(abs, DBName)
 	if err := checkFile(path); err != nil {
 		return nil, err
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("failed to create database %q: %w", path, err)
 	}
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
