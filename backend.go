@@ -58,10 +58,8 @@ func (b *backend) Unrevoke(ctx context.Context, name string) error {
 }
 
 func (b *backend) SetNotaryEnabled(ctx context.Context, name string, enabled bool) error {
-	if err := b.c.Store.SetNotaryEnabled(ctx, name, enabled); err != nil {
-		return err
-	}
-	return b.c.Verifier.Reload(ctx)
+	_, err := b.c.Verifier.SetEnabled(ctx, name, enabled)
+	return err
 }
 
 func (b *backend) Settings(ctx context.Context) (settings.Settings, error) {

@@ -103,15 +103,20 @@ func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, er
 		switch ev.Kind {
 		case verifier.EventVerified, verifier.EventRejected:
 			log.Info("verdict", "site", v.Target.String(), "outcome", v.Outcome.String(), "source", string(v.Source),
-				"agreed", v.Agreed, "asked", v.Asked, "reason", v.Reason)
+				"agreed", v.Agreed, "asked", v.Asked, "undecided", v.Undecided, "reason", v.Reason)
 		case verifier.EventDisagree:
 			log.Warn("notaries disagree", "site", v.Target.String(), "agreed", v.Agreed, "asked", v.Asked)
 		case verifier.EventNotaryUnreachable:
 			log.Warn("notary failed", "notary", ev.Notary, "site", v.Target.String())
+		case verifier.EventNotaryImpersonated:
+			log.Warn("notary impersonated", "notary", ev.Notary, "site", v.Target.String(),
+				"alert", fmt.Sprintf("someone is impersonating notary %q on this network", ev.Notary))
 		}
 	})
 	// Refreshes the notaries' bundles about daily; ends with ctx, or at c.Close.
 	go c.RunBundleRefresh(ctx)
+	// Applies what the terminal changes in the store; ends with ctx, or at c.Close.
+	go c.RunStoreWatch(ctx)
 	log.Info("proxy listening", "addr", c.Listen, "pac", "http://"+c.Listen+"/proxy.pac", "data_dir", c.DataDir)
 	if err := c.Serve(ctx); err != nil {
 		return fail(err)
@@ -153,6 +158,10 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	proxyCtx, stopProxy := context.WithCancel(context.Background())
 	// Refreshes the notaries' bundles about daily; ends with proxyCtx, or at c.Close.
 	go c.RunBundleRefresh(proxyCtx)
+	// Applies what the terminal changes in the store, and shows it; ends with proxyCtx,
+	// or at c.Close.
+	c.OnStoreChange(func() { u.Do(u.Reload) })
+	go c.RunStoreWatch(proxyCtx)
 	served := make(chan struct{})
 	go func() { // ends when proxyCtx is cancelled, after the app quits
 		defer close(served)

@@ -60,10 +60,11 @@ func (s *Store) Changes(ctx context.Context) (int64, error) {
 const DefaultWatchInterval = 250 * time.Millisecond
 
 // WatchChanges calls changed every time the change counter has moved since the last
-// look, every interval (DefaultWatchInterval when not positive), until ctx is done;
-// then it returns. A failing read is passed to failed (when not nil) and retried at
-// the next tick. changed runs on the watcher's goroutine: the next look waits for it.
-func (s *Store) WatchChanges(ctx context.Context, interval time.Duration, changed func(), failed func(error)) {
+// change it applied, every interval (DefaultWatchInterval when not positive), until
+// ctx is done; then it returns. An error, from reading the counter or from changed, is
+// passed to failed (when not nil), and the change is tried again at the next tick.
+// changed runs on the watcher's goroutine: the next look waits for it.
+func (s *Store) WatchChanges(ctx context.Context, interval time.Duration, changed func() error, failed func(error)) {
 	if interval <= 0 {
 		interval = DefaultWatchInterval
 	}
@@ -78,16 +79,18 @@ func (s *Store) WatchChanges(ctx context.Context, interval time.Duration, change
 		case <-tick.C:
 		}
 		n, err := s.Changes(ctx)
+		if err == nil && known && n == last {
+			continue
+		}
+		if err == nil {
+			err = changed()
+		}
 		if err != nil {
 			if failed != nil && ctx.Err() == nil {
 				failed(err)
 			}
 			continue
 		}
-		if known && n == last {
-			continue
-		}
 		last, known = n, true
-		changed()
 	}
 }

@@ -113,6 +113,35 @@ func (v *Verifier) Revoke(ctx context.Context, name string) (int, error) {
 	return n, nil
 }
 
+// SetEnabled asks, or stops asking, a notary without revoking it. Switched off, its
+// past vouching no longer counts: the cached verdicts that needed it are dropped at
+// once, as on revocation. It returns how many were dropped.
+func (v *Verifier) SetEnabled(ctx context.Context, name string, enabled bool) (int, error) {
+	verb := map[bool]string{true: "enable", false: "disable"}[enabled]
+	if err := v.store.SetNotaryEnabled(ctx, name, enabled); err != nil {
+		return 0, fmt.Errorf("failed to %s notary %q: %w", verb, name, err)
+	}
+	n, err := v.reload(ctx)
+	if err != nil {
+		return n, fmt.Errorf("failed to %s notary %q: %w", verb, name, err)
+	}
+	return n, nil
+}
+
+// Remove forgets a notary altogether (a later import of its bundle is a new notary,
+// with no question asked). The cached verdicts that needed it are dropped at once. It
+// returns how many were dropped.
+func (v *Verifier) Remove(ctx context.Context, name string) (int, error) {
+	if err := v.store.DeleteNotary(ctx, name); err != nil {
+		return 0, fmt.Errorf("failed to remove notary %q: %w", name, err)
+	}
+	n, err := v.reload(ctx)
+	if err != nil {
+		return n, fmt.Errorf("failed to remove notary %q: %w", name, err)
+	}
+	return n, nil
+}
+
 // purgeStale drops every cached verdict, in memory and in the store, that no longer
 // meets snapshot s's rule counting only the notaries it would ask now (recount), and
 // returns how many distinct verdicts it dropped.
@@ -161,6 +190,12 @@ func (v *Verifier) ClearCache(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("failed to clear the verdict cache: %w", err)
 	}
 	return n, nil
+}
+
+// ForgetMemoryCache drops the verdicts kept in memory, not those in the store: the
+// next lookups read the store again. For when another process changed the store.
+func (v *Verifier) ForgetMemoryCache() {
+	v.cache.deleteWhere(func(cacheKey, cached) bool { return true })
 }
 
 // ClearCacheSite forgets the cached verdicts for one site (every certificate).

@@ -25,6 +25,8 @@ type NotaryStore interface {
 	PutNotary(ctx context.Context, n settings.Notary) (settings.Notary, error)
 	RevokeNotary(ctx context.Context, name string) error
 	UnrevokeNotary(ctx context.Context, name string) error
+	SetNotaryEnabled(ctx context.Context, name string, enabled bool) error
+	DeleteNotary(ctx context.Context, name string) error
 }
 
 // CacheStore keeps verdicts across restarts, behind the verifier's memory cache.

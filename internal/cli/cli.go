@@ -40,7 +40,10 @@ commands:
   notary list                  list notaries and their state
   notary refresh               fetch each notary's bundle again from its https location; exit 1 if any failed
   notary revoke NAME           stop trusting a notary, and drop verdicts that needed it
-  notary enable|disable NAME   ask, or stop asking, a notary without revoking it
+  notary enable|disable NAME   ask, or stop asking, a notary without revoking it (disable drops
+                               the cached verdicts that needed it)
+  notary remove NAME           forget a notary (a later import is a new notary), and drop
+                               the cached verdicts that needed it
   cache list                   list cached verdicts
   cache clear [HOST[:PORT]]    forget cached verdicts (all, or one site's)
   ca export                    print the local CA certificate (PEM) to trust in browsers

@@ -15,7 +15,7 @@ import (
 
 func notaryCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: notary needs add, list, refresh, revoke, enable or disable", ErrUsage)
+		return fmt.Errorf("%w: notary needs add, list, refresh, revoke, enable, disable or remove", ErrUsage)
 	}
 	switch args[0] {
 	case "add":
@@ -27,24 +27,27 @@ func notaryCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 			return fmt.Errorf("%w: notary refresh takes no arguments", ErrUsage)
 		}
 		return notaryRefresh(ctx, c, out)
-	case "revoke", "enable", "disable":
+	case "revoke", "enable", "disable", "remove":
 		if len(args) != 2 {
 			return fmt.Errorf("%w: notary %s takes one NAME", ErrUsage, args[0])
 		}
 		name := args[1]
-		if args[0] == "revoke" {
-			n, err := c.Verifier.Revoke(ctx, name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "revoked %q; %d cached verdicts that needed it were dropped\n", name, n)
-			return nil
+		var n int
+		var err error
+		switch args[0] {
+		case "revoke":
+			n, err = c.Verifier.Revoke(ctx, name)
+		case "remove":
+			n, err = c.Verifier.Remove(ctx, name)
+		default:
+			n, err = c.Verifier.SetEnabled(ctx, name, args[0] == "enable")
 		}
-		if err := c.Store.SetNotaryEnabled(ctx, name, args[0] == "enable"); err != nil {
-			return fmt.Errorf("failed to %s notary %q: %w", args[0], name, err)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(out, "%sd %q\n", args[0], name)
-		return c.Verifier.Reload(ctx)
+		verb := map[string]string{"revoke": "revoked", "remove": "removed", "enable": "enabled", "disable": "disabled"}[args[0]]
+		fmt.Fprintf(out, "%s %q; %d cached verdicts that needed it were dropped\n", verb, name, n)
+		return nil
 	}
 	return fmt.Errorf("%w: unknown notary command %q", ErrUsage, args[0])
 }

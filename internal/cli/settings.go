@@ -43,7 +43,7 @@ var settingKeys = []setting{
 			s.Threshold, s.ThresholdK = settings.ThresholdKOfN, n
 			return nil
 		}},
-	{"unreachable", "abstain | against: how a notary that cannot be reached counts",
+	{"unreachable", "abstain | against: a notary that cannot be reached is a missing vote (abstain) or a vote against",
 		func(s settings.Settings) string {
 			if s.UnreachableCountsAgainst {
 				return "against"
@@ -58,7 +58,7 @@ var settingKeys = []setting{
 			}
 			return fmt.Errorf("%w: unreachable must be abstain or against, not %q", ErrUsage, v)
 		}},
-	{"no-answer", "block | allow-warn: what to do when no notary answers",
+	{"no-answer", "block | allow-warn: what to do when too few notaries can be reached to decide",
 		func(s settings.Settings) string { return string(s.NoAnswerPolicy) },
 		func(s *settings.Settings, v string) error { s.NoAnswerPolicy = settings.NoAnswerPolicy(v); return nil }},
 	{"cache-ttl", "how long a verdict is reused, e.g. 24h; 0 turns the cache off",
@@ -67,7 +67,7 @@ var settingKeys = []setting{
 	{"min-agree-age", "agreeing notaries must have seen the key this long, e.g. 72h; 0 is off",
 		func(s settings.Settings) string { return s.MinAgreeAge.String() },
 		durationSetter(func(s *settings.Settings, d time.Duration) { s.MinAgreeAge = d })},
-	{"max-notaries", "ask a random subset of at most N notaries; 0 asks all",
+	{"max-notaries", "ask at most N notaries per site, always the same ones for a site; 0 asks all",
 		func(s settings.Settings) string { return strconv.Itoa(s.MaxNotaries) },
 		func(s *settings.Settings, v string) error {
 			n, err := strconv.Atoi(v)

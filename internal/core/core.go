@@ -43,10 +43,12 @@ type Core struct {
 	paused atomic.Bool
 	certs  certMemory
 
-	mu        sync.Mutex // protects ca, listeners, closed; orders bg.Add before Close's bg.Wait
+	mu        sync.Mutex // protects ca, listeners, changeListeners, closed; orders bg.Add before Close's bg.Wait
 	ca        *localproxy.CA
 	listeners []func(verifier.Event)
-	closed    bool
+	// changeListeners run after a change made to the store elsewhere was applied.
+	changeListeners []func()
+	closed          bool
 
 	// closing ends when Close is called: it ends the background loops (RunBundleRefresh)
 	// that Close then waits for through bg.

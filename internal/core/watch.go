@@ -1,0 +1,77 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"github.com/convergence-ng/convergence/settings"
+)
+
+// OnStoreChange registers fn to run after a change to the store has been applied
+// (see RunStoreWatch), e.g. for the window to show it. fn runs on the watcher's
+// goroutine and must return quickly.
+func (c *Core) OnStoreChange(fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.changeListeners = append(c.changeListeners, fn)
+}
+
+// RunStoreWatch applies what another process (the terminal, a second window) changes
+// in the store while the app runs: settings, pause, notaries, pins and removals from
+// the cache take effect within settings.DefaultWatchInterval. Without it the running
+// proxy would keep acting on what it read at start: `convergence set paused off`
+// would leave sites passing unchecked. It blocks until ctx is done or Close is called
+// (Close waits for it); run it on its own goroutine.
+func (c *Core) RunStoreWatch(ctx context.Context) {
+	c.runWatch(ctx, settings.DefaultWatchInterval)
+}
+
+func (c *Core) runWatch(ctx context.Context, interval time.Duration) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.bg.Add(1)
+	c.mu.Unlock()
+	defer c.bg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.closing, cancel)()
+
+	failing := false // warn once per run of failures, not at every tick
+	c.Store.WatchChanges(ctx, interval, func() error {
+		if err := c.applyStore(ctx); err != nil {
+			return err
+		}
+		failing = false
+		c.mu.Lock()
+		ls := append([]func(){}, c.changeListeners...)
+		c.mu.Unlock()
+		for _, fn := range ls {
+			fn()
+		}
+		return nil
+	}, func(err error) {
+		if !failing {
+			c.log.Warn("failed to apply a change made to the store by another process; retrying", "err", err)
+		}
+		failing = true
+	})
+}
+
+// applyStore re-reads what the running parts hold in memory: the verifier's settings,
+// notaries and pins (purging cached verdicts a change no longer allows, and dropping
+// the memory cache, which a removal elsewhere may have outdated) and the pause.
+func (c *Core) applyStore(ctx context.Context) error {
+	st, err := c.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	c.paused.Store(st.Paused)
+	if err := c.Verifier.Reload(ctx); err != nil {
+		return err
+	}
+	c.Verifier.ForgetMemoryCache()
+	return nil
+}
