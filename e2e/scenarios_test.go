@@ -199,8 +199,10 @@ func TestScenario5_NotariesUnreachable_NoAnswerPolicyAppliedWithinDeadline(t *te
 	if took > queryTimeout+15*time.Second {
 		t.Errorf(`no-answer "block" took %s; want the verdict within the %s deadline (plus start-up slack)`, took, queryTimeout)
 	}
-	if n := len(w.app.lines("notary failed", shop+":443")); n != 3 {
-		t.Errorf("%d notary-failed events; want 3", n)
+	// Once two of the three have failed a majority of those asked is out of reach: the
+	// verdict may be taken before the third times out too.
+	if n := len(w.app.lines("notary failed", shop+":443")); n < 2 || n > 3 {
+		t.Errorf("%d notary-failed events; want 2 or 3", n)
 	}
 
 	w.app.restart([]string{"set", "no-answer", "allow-warn"})
