@@ -88,12 +88,21 @@ func summary(ev verifier.Event) string {
 	switch {
 	case ev.Kind == verifier.EventNotaryUnreachable:
 		return "notary " + ev.Notary + " did not answer"
+	case ev.Kind == verifier.EventNotaryImpersonated:
+		return "notary " + ev.Notary + " impersonated: its answer failed authentication"
 	case v.Source == verifier.SourcePin:
 		return v.Outcome.String() + ": you trust this certificate here"
 	case v.Source == verifier.SourceExempt:
 		return v.Outcome.String() + ": not checked (" + v.Reason + ")"
+	case v.Source == verifier.SourceCleartext && v.Allowed():
+		return "let through unchecked: not TLS (cleartext you allow to this host and port)"
+	case v.Source == verifier.SourceCleartext:
+		return "refused: not TLS, so it cannot be checked"
 	case ev.Kind == verifier.EventDisagree:
 		return fmt.Sprintf("%s: notaries disagree, %d of %d agreed", v.Outcome, v.Agreed, v.Asked)
+	}
+	if v.Undecided {
+		return fmt.Sprintf("%s: too few notaries reached, %d of %d agreed", v.Outcome, v.Agreed, v.Asked)
 	}
 	s := fmt.Sprintf("%s: %d of %d notaries agreed", v.Outcome, v.Agreed, v.Asked)
 	if v.Source == verifier.SourceCache {

@@ -149,7 +149,9 @@ func answerWords(k verifier.AnswerKind) string {
 	case verifier.AnswerUnreachable:
 		return "did not answer"
 	case verifier.AnswerInvalid:
-		return "gave an answer that failed its checks"
+		return "gave an answer that could not be used"
+	case verifier.AnswerUnauthentic:
+		return "failed authentication: someone may be impersonating it on this network"
 	case verifier.AnswerNoOpinion:
 		return "could not tell"
 	case verifier.AnswerNotAsked:

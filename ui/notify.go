@@ -14,10 +14,11 @@ import (
 )
 
 // isAlert reports whether an event deserves the user's attention: notaries disagreed,
-// or the notaries (not a pin or an exemption) rejected the site.
+// someone impersonated a notary, or the notaries (not a pin or an exemption) rejected
+// the site.
 func isAlert(ev verifier.Event) bool {
 	switch ev.Kind {
-	case verifier.EventDisagree:
+	case verifier.EventDisagree, verifier.EventNotaryImpersonated:
 		return true
 	case verifier.EventRejected:
 		return ev.Verdict.Source == verifier.SourceNotaries || ev.Verdict.Source == verifier.SourceCache
@@ -68,6 +69,21 @@ func notificationFor(ev verifier.Event) notification {
 	count := fmt.Sprintf("%d of %d notaries saw the same certificate as you.", v.Agreed, v.Asked)
 	if v.Asked == 0 {
 		count = "No notary could vouch for its certificate."
+	}
+	if ev.Kind == verifier.EventNotaryImpersonated {
+		return notification{
+			Title: "Someone is impersonating notary " + ev.Notary,
+			Body: "While checking " + site + ", an answer in the name of " + ev.Notary + " failed authentication: " +
+				"someone on this network is pretending to be that notary, and may be intercepting your connections. " +
+				"Convergence counted it against the site. Try another network, or open Convergence for details.",
+		}
+	}
+	if v.Undecided && !v.Allowed() {
+		return notification{
+			Title: "Convergence blocked " + site,
+			Body: fmt.Sprintf("Too few of your notaries could be reached to check it (%d of %d vouched). ", v.Agreed, v.Asked) +
+				"Someone may be cutting you off from them: try another network, or open Convergence to see each notary's answer.",
+		}
 	}
 	if v.Allowed() && ev.Kind == verifier.EventVerified && v.Warning != "" {
 		return notification{

@@ -163,6 +163,29 @@ func TestNotificationText(t *testing.T) {
 	if isAlert(unverified) {
 		t.Error("an ordinary verified site is an alert")
 	}
+
+	// Undecided (too few notaries reached), blocked: says so, not "someone saw another".
+	undecided := verifier.Event{Kind: verifier.EventRejected, Time: time.Now(), Verdict: verifier.Verdict{
+		Target: verifier.Target{Host: "bank.example", Port: 443}, Outcome: verifier.OutcomeRejected,
+		Source: verifier.SourceNotaries, Agreed: 1, Asked: 3, Undecided: true}}
+	if n := notificationFor(undecided); n.Title != "Convergence blocked bank.example" || !strings.Contains(n.Body, "Too few of your notaries could be reached") || !strings.Contains(n.Body, "1 of 3") {
+		t.Errorf("undecided: %+v", n)
+	}
+	if s := summary(undecided); !strings.Contains(s, "too few notaries reached") {
+		t.Errorf("undecided Activity row %q", s)
+	}
+
+	// An impersonated notary: an alert of its own that names the notary.
+	imp := verifier.Event{Kind: verifier.EventNotaryImpersonated, Notary: "Nordic Notary", Time: time.Now(), Verdict: undecided.Verdict}
+	if !isAlert(imp) {
+		t.Error("an impersonated notary is not an alert")
+	}
+	if n := notificationFor(imp); n.Title != "Someone is impersonating notary Nordic Notary" || !strings.Contains(n.Body, "bank.example") || !strings.Contains(n.Body, "failed authentication") {
+		t.Errorf("impersonated: %+v", n)
+	}
+	if s := summary(imp); !strings.Contains(s, "Nordic Notary impersonated") {
+		t.Errorf("impersonated Activity row %q", s)
+	}
 }
 
 func TestNotaryStats(t *testing.T) {

@@ -22,7 +22,7 @@ func (s *notaryStats) record(a verifier.NotaryAnswer, at time.Time) {
 	if a.Kind == verifier.AnswerNotAsked {
 		return
 	}
-	ok := a.Kind != verifier.AnswerUnreachable && a.Kind != verifier.AnswerInvalid
+	ok := a.Kind != verifier.AnswerUnreachable && a.Kind != verifier.AnswerInvalid && a.Kind != verifier.AnswerUnauthentic
 	s.answered = appendBounded(s.answered, ok)
 	if ok {
 		if at.After(s.lastAnswer) {

@@ -18,6 +18,7 @@ type historyDetail struct {
 	Fingerprint string                  `json:"fingerprint_sha256,omitempty"`
 	Agreed      int                     `json:"agreed"`
 	Asked       int                     `json:"asked"`
+	Undecided   bool                    `json:"undecided,omitempty"`
 	Notary      string                  `json:"notary,omitempty"`
 	Answers     []verifier.NotaryAnswer `json:"answers,omitempty"`
 }
@@ -29,7 +30,7 @@ func HistoryEvent(ev verifier.Event) settings.Event {
 	v := ev.Verdict
 	d, _ := json.Marshal(historyDetail{ // a struct of plain fields always marshals
 		Outcome: v.Outcome.String(), Source: string(v.Source), Reason: v.Reason, Warning: v.Warning,
-		Fingerprint: v.FingerprintSHA256, Agreed: v.Agreed, Asked: v.Asked, Notary: ev.Notary,
+		Fingerprint: v.FingerprintSHA256, Agreed: v.Agreed, Asked: v.Asked, Undecided: v.Undecided, Notary: ev.Notary,
 		Answers: v.Answers,
 	})
 	return settings.Event{Time: ev.Time, Kind: string(ev.Kind), Host: v.Target.Host, Port: v.Target.Port, Detail: string(d)}
@@ -53,7 +54,7 @@ func (c *Core) History(ctx context.Context, limit int) ([]verifier.Event, error)
 		v := verifier.Verdict{
 			Target: verifier.Target{Host: r.Host, Port: r.Port}, FingerprintSHA256: d.Fingerprint,
 			Source: verifier.Source(d.Source), Reason: d.Reason, Warning: d.Warning,
-			Answers: d.Answers, Agreed: d.Agreed, Asked: d.Asked, Time: r.Time,
+			Answers: d.Answers, Agreed: d.Agreed, Asked: d.Asked, Undecided: d.Undecided, Time: r.Time,
 		}
 		if d.Outcome == verifier.OutcomeTrusted.String() {
 			v.Outcome = verifier.OutcomeTrusted
