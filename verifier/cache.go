@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/convergence-ng/convergence/settings"
 )
 
 // DefaultMemoryCacheSize bounds the in-memory verdict cache.
@@ -120,8 +122,8 @@ func (s *snapshot) recount(t Target, vouchers []string) Decision {
 		answers = append(answers, NotaryAnswer{Notary: n.Name, Kind: kind})
 	}
 	q := s.policy
-	q.MinAgreeAge = 0          // the vouchers were old enough when they vouched
-	q.NoAnswer = NoAnswerBlock // a verdict short of votes is no verdict to reuse
+	q.MinAgreeAge = 0                   // the vouchers were old enough when they vouched
+	q.NoAnswer = settings.NoAnswerBlock // a verdict short of votes is no verdict to reuse
 	return Decide(answers, q, time.Time{})
 }
 

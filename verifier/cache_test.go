@@ -126,7 +126,7 @@ func TestMemCacheBound(t *testing.T) {
 // check would ask now: a voucher no longer asked (disabled, removed, revoked) no longer
 // counts, and one added since is a missing vote.
 func TestRecountCachedVerdict(t *testing.T) {
-	maj := Policy{Threshold: ThresholdMajority}
+	maj := Policy{Threshold: settings.ThresholdMajority}
 	names := func(ns ...string) []notaryInfo {
 		out := make([]notaryInfo, len(ns))
 		for i, n := range ns {
@@ -146,14 +146,14 @@ func TestRecountCachedVerdict(t *testing.T) {
 		{"majority 2 of 3, a voucher gone: 1 of 2", []string{"a", "b"}, names("b", "c"), 0, maj, false},
 		{"majority 2 of 3, the dissenter gone: 2 of 2", []string{"a", "b"}, names("a", "b"), 0, maj, true},
 		{"majority 2 of 3, a notary added: 2 of 4", []string{"a", "b"}, names("a", "b", "c", "d"), 0, maj, false},
-		{"one keeps with another voucher", []string{"a", "b"}, names("b", "c", "d"), 0, Policy{Threshold: ThresholdOne}, true},
-		{"one drops the only voucher", []string{"a"}, names("b", "c"), 0, Policy{Threshold: ThresholdOne}, false},
-		{"3 of n with one voucher gone", []string{"a", "b", "c"}, names("b", "c", "d"), 0, Policy{Threshold: ThresholdKOfN, K: 3}, false},
-		{"all keeps the rest", []string{"a", "b", "c"}, names("b", "c"), 0, Policy{Threshold: ThresholdAll}, true},
-		{"all with a notary added", []string{"a", "b"}, names("a", "b", "c"), 0, Policy{Threshold: ThresholdAll}, false},
-		{"a voucher whose name is reused by nobody asked", []string{"x"}, names("a"), 0, Policy{Threshold: ThresholdOne}, false},
-		{"no-answer allow never keeps a short verdict", []string{"a"}, names("a", "b", "c"), 0, Policy{Threshold: ThresholdMajority, NoAnswer: NoAnswerAllowWarn}, false},
-		{"no notary left", []string{"a"}, nil, 0, Policy{Threshold: ThresholdOne, NoAnswer: NoAnswerAllowWarn}, false},
+		{"one keeps with another voucher", []string{"a", "b"}, names("b", "c", "d"), 0, Policy{Threshold: settings.ThresholdOne}, true},
+		{"one drops the only voucher", []string{"a"}, names("b", "c"), 0, Policy{Threshold: settings.ThresholdOne}, false},
+		{"3 of n with one voucher gone", []string{"a", "b", "c"}, names("b", "c", "d"), 0, Policy{Threshold: settings.ThresholdKOfN, K: 3}, false},
+		{"all keeps the rest", []string{"a", "b", "c"}, names("b", "c"), 0, Policy{Threshold: settings.ThresholdAll}, true},
+		{"all with a notary added", []string{"a", "b"}, names("a", "b", "c"), 0, Policy{Threshold: settings.ThresholdAll}, false},
+		{"a voucher whose name is reused by nobody asked", []string{"x"}, names("a"), 0, Policy{Threshold: settings.ThresholdOne}, false},
+		{"no-answer allow never keeps a short verdict", []string{"a"}, names("a", "b", "c"), 0, Policy{Threshold: settings.ThresholdMajority, NoAnswer: settings.NoAnswerAllowWarn}, false},
+		{"no notary left", []string{"a"}, nil, 0, Policy{Threshold: settings.ThresholdOne, NoAnswer: settings.NoAnswerAllowWarn}, false},
 	}
 	for _, c := range cases {
 		s := &snapshot{notaries: c.now, policy: c.p, subsetKey: make([]byte, 32)}

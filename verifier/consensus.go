@@ -4,34 +4,19 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/convergence-ng/convergence/settings"
 )
 
-// ThresholdKind names how many notaries must vouch for a certificate.
-type ThresholdKind string
-
-// The thresholds a user can pick. The values match the settings store's. Every rule is
-// counted against the notaries asked, not the ones that answered: a notary that could
-// not be reached is a vote that is missing, never one that is not needed.
-const (
-	ThresholdAll      ThresholdKind = "all"      // every notary asked must vouch
-	ThresholdMajority ThresholdKind = "majority" // strictly more than half of the notaries asked
-	ThresholdOne      ThresholdKind = "one"      // at least one notary
-	ThresholdKOfN     ThresholdKind = "k-of-n"   // at least Policy.K notaries
-)
-
-// NoAnswerPolicy says what to do when too few notaries could be reached to decide.
-type NoAnswerPolicy string
-
-// The choices for a certificate too few notaries could speak about.
-const (
-	NoAnswerBlock     NoAnswerPolicy = "block"      // reject (the default)
-	NoAnswerAllowWarn NoAnswerPolicy = "allow-warn" // let it through, with a warning, never cached
-)
+// The rules and the no-answer choices are the settings store's types (one definition:
+// settings.Threshold and settings.NoAnswerPolicy). Every rule is counted against the
+// notaries asked, not the ones that answered: a notary that could not be reached is a
+// vote that is missing, never one that is not needed.
 
 // Policy is the consensus rule: the user's threshold settings.
 type Policy struct {
-	Threshold ThresholdKind
-	// K is the number of vouching notaries needed with ThresholdKOfN; values below 1
+	Threshold settings.Threshold
+	// K is the number of vouching notaries needed with settings.ThresholdKOfN; values below 1
 	// count as 1.
 	K int
 	// MinAgreeAge, when positive, is how long a notary must have seen the certificate
@@ -42,15 +27,15 @@ type Policy struct {
 	// default they are votes missing, which leave the verdict undecided.
 	UnreachableCountsAgainst bool
 	// NoAnswer decides an undecided verdict: too few notaries could be reached to meet
-	// the rule, and those that answered did not rule it out. Empty means NoAnswerBlock.
-	NoAnswer NoAnswerPolicy
+	// the rule, and those that answered did not rule it out. Empty means settings.NoAnswerBlock.
+	NoAnswer settings.NoAnswerPolicy
 }
 
 // Decision is the outcome of the consensus rule with the counts behind it.
 type Decision struct {
 	Outcome Outcome
 	Reason  string // one line in plain words
-	Warning string // set when let through although undecided (NoAnswerAllowWarn)
+	Warning string // set when let through although undecided (settings.NoAnswerAllowWarn)
 	// Undecided is set when the rule was not met because notaries could not be
 	// reached, not because the answers ruled the certificate out.
 	Undecided bool
@@ -114,13 +99,13 @@ func classify(answers []NotaryAnswer, p Policy, now time.Time) tally {
 // needed is how many vouches p needs out of asked notaries.
 func needed(p Policy, asked int) int {
 	switch p.Threshold {
-	case ThresholdAll:
+	case settings.ThresholdAll:
 		return asked
-	case ThresholdOne:
+	case settings.ThresholdOne:
 		return 1
-	case ThresholdKOfN:
+	case settings.ThresholdKOfN:
 		return max(p.K, 1)
-	default: // ThresholdMajority, and anything unknown gets the default
+	default: // settings.ThresholdMajority, and anything unknown gets the default
 		return asked/2 + 1
 	}
 }
@@ -128,11 +113,11 @@ func needed(p Policy, asked int) int {
 // ruleText names what p needs out of asked notaries, in plain words.
 func ruleText(p Policy, asked int) string {
 	switch p.Threshold {
-	case ThresholdAll:
+	case settings.ThresholdAll:
 		return fmt.Sprintf("all %d", asked)
-	case ThresholdOne:
+	case settings.ThresholdOne:
 		return "at least one"
-	case ThresholdKOfN:
+	case settings.ThresholdKOfN:
 		return fmt.Sprintf("at least %d", max(p.K, 1))
 	default:
 		return fmt.Sprintf("more than half: %d of %d", needed(p, asked), asked)
@@ -193,7 +178,7 @@ func decideTally(t tally, p Policy) Decision {
 	if t.unauthentic > 0 {
 		d.Reason += fmt.Sprintf("; %d answers failed authentication: someone may be impersonating those notaries on this network", t.unauthentic)
 	}
-	if d.Undecided && p.NoAnswer == NoAnswerAllowWarn && t.unauthentic == 0 {
+	if d.Undecided && p.NoAnswer == settings.NoAnswerAllowWarn && t.unauthentic == 0 {
 		d.Outcome = OutcomeTrusted
 		d.Warning = "not verified: " + strings.TrimPrefix(d.Reason, "undecided: ")
 		d.Reason += "; allowed by the no-answer setting"

@@ -4,14 +4,16 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/convergence-ng/convergence/settings"
 )
 
 // FuzzDecide checks the consensus rule's invariants on arbitrary answer sets, seeded
 // from the table tests.
 func FuzzDecide(f *testing.F) {
 	enc := func(p Policy) (byte, int, bool, bool, bool) {
-		th := map[ThresholdKind]byte{ThresholdAll: 0, ThresholdMajority: 1, ThresholdOne: 2, ThresholdKOfN: 3}[p.Threshold]
-		return th, p.K, p.MinAgreeAge > 0, p.UnreachableCountsAgainst, p.NoAnswer == NoAnswerAllowWarn
+		th := map[settings.Threshold]byte{settings.ThresholdAll: 0, settings.ThresholdMajority: 1, settings.ThresholdOne: 2, settings.ThresholdKOfN: 3}[p.Threshold]
+		return th, p.K, p.MinAgreeAge > 0, p.UnreachableCountsAgainst, p.NoAnswer == settings.NoAnswerAllowWarn
 	}
 	for _, c := range decideCases {
 		th, k, age, against, allow := enc(c.policy)
@@ -28,7 +30,7 @@ func FuzzDecide(f *testing.F) {
 		}
 		pending = ((pending % 4) + 4) % 4
 		p := Policy{
-			Threshold:                []ThresholdKind{ThresholdAll, ThresholdMajority, ThresholdOne, ThresholdKOfN}[th%4],
+			Threshold:                []settings.Threshold{settings.ThresholdAll, settings.ThresholdMajority, settings.ThresholdOne, settings.ThresholdKOfN}[th%4],
 			K:                        k % 16,
 			UnreachableCountsAgainst: against,
 		}
@@ -36,7 +38,7 @@ func FuzzDecide(f *testing.F) {
 			p.MinAgreeAge = 24 * time.Hour
 		}
 		if allow {
-			p.NoAnswer = NoAnswerAllowWarn
+			p.NoAnswer = settings.NoAnswerAllowWarn
 		}
 		answers := ans(string(spec))
 		d := Decide(answers, p, decideNow)
@@ -72,7 +74,7 @@ func FuzzDecide(f *testing.F) {
 			t.Fatalf("rejected with a warning for %q", spec)
 		}
 		// "all" never trusts over a disagreement.
-		if p.Threshold == ThresholdAll && d.Outcome == OutcomeTrusted && slices.Contains(spec, 'D') {
+		if p.Threshold == settings.ThresholdAll && d.Outcome == OutcomeTrusted && slices.Contains(spec, 'D') {
 			t.Fatalf("all-threshold trusted over a disagreement for %q", spec)
 		}
 		// Turning a disagreement into a vouch never turns trust into rejection.

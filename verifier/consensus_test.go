@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convergence-ng/convergence/settings"
 )
 
 var decideNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -50,14 +52,14 @@ type decideCase struct {
 	undecided bool
 }
 
-func pol(th ThresholdKind, k int, age time.Duration, against bool, na NoAnswerPolicy) Policy {
+func pol(th settings.Threshold, k int, age time.Duration, against bool, na settings.NoAnswerPolicy) Policy {
 	return Policy{Threshold: th, K: k, MinAgreeAge: age, UnreachableCountsAgainst: against, NoAnswer: na}
 }
 
 var (
-	all      = pol(ThresholdAll, 0, 0, false, "")
-	majority = pol(ThresholdMajority, 0, 0, false, "")
-	allow    = NoAnswerAllowWarn
+	all      = pol(settings.ThresholdAll, 0, 0, false, "")
+	majority = pol(settings.ThresholdMajority, 0, 0, false, "")
+	allow    = settings.NoAnswerAllowWarn
 )
 
 // decideCases is the consensus rule as a table, over every rule. Every rule counts
@@ -69,10 +71,10 @@ var decideCases = []decideCase{
 	{"all agree", "AAA", all, true, false, 3, false},
 	{"all one disagrees", "AAD", all, false, false, 2, false},
 	{"all one unreachable: undecided", "AAU", all, false, false, 2, true},
-	{"all one unreachable allow-warn", "AAU", pol(ThresholdAll, 0, 0, false, allow), true, true, 2, true},
-	{"all unreachable counts against", "AAU", pol(ThresholdAll, 0, 0, true, ""), false, false, 2, false},
-	{"all invalid counts against when failures do", "AAI", pol(ThresholdAll, 0, 0, true, ""), false, false, 2, false},
-	{"all no opinion is a missing vote", "AAN", pol(ThresholdAll, 0, 0, true, ""), false, false, 2, true},
+	{"all one unreachable allow-warn", "AAU", pol(settings.ThresholdAll, 0, 0, false, allow), true, true, 2, true},
+	{"all unreachable counts against", "AAU", pol(settings.ThresholdAll, 0, 0, true, ""), false, false, 2, false},
+	{"all invalid counts against when failures do", "AAI", pol(settings.ThresholdAll, 0, 0, true, ""), false, false, 2, false},
+	{"all no opinion is a missing vote", "AAN", pol(settings.ThresholdAll, 0, 0, true, ""), false, false, 2, true},
 	{"all unauthentic rejects", "AAF", all, false, false, 2, false},
 	{"all quorum of one: the others cut off", "AUU", all, false, false, 1, true},
 	// majority: strictly more than half of those asked
@@ -80,41 +82,41 @@ var decideCases = []decideCase{
 	{"majority 2 of 3 with one unreachable", "AAU", majority, true, false, 2, false},
 	{"majority half is not enough", "AADD", majority, false, false, 2, false},
 	{"majority quorum of one: 1 of 3 is undecided", "AUU", majority, false, false, 1, true},
-	{"majority quorum of one allow-warn", "AUU", pol(ThresholdMajority, 0, 0, false, allow), true, true, 1, true},
-	{"majority 1 of 3 when failures count", "AUU", pol(ThresholdMajority, 0, 0, true, ""), false, false, 1, false},
+	{"majority quorum of one allow-warn", "AUU", pol(settings.ThresholdMajority, 0, 0, false, allow), true, true, 1, true},
+	{"majority 1 of 3 when failures count", "AUU", pol(settings.ThresholdMajority, 0, 0, true, ""), false, false, 1, false},
 	{"majority two impostors reject", "AFF", majority, false, false, 1, false},
-	{"majority impostors reject even under allow-warn", "AFF", pol(ThresholdMajority, 0, 0, false, allow), false, false, 1, false},
-	{"majority impostor and unreachable: undecided, never allowed", "AFU", pol(ThresholdMajority, 0, 0, false, allow), false, false, 1, true},
+	{"majority impostors reject even under allow-warn", "AFF", pol(settings.ThresholdMajority, 0, 0, false, allow), false, false, 1, false},
+	{"majority impostor and unreachable: undecided, never allowed", "AFU", pol(settings.ThresholdMajority, 0, 0, false, allow), false, false, 1, true},
 	{"majority 1 of 2 is not enough", "AD", majority, false, false, 1, false},
 	{"majority not waited for is a missing vote", "AXX", majority, false, false, 1, true},
 	{"majority busy notaries are missing votes", "AAUUU", majority, false, false, 2, true},
 	{"unknown threshold is majority", "AD", pol("weird", 0, 0, false, ""), false, false, 1, false},
 	// one
-	{"one of three", "ADD", pol(ThresholdOne, 0, 0, false, ""), true, false, 1, false},
-	{"one none agree", "DDD", pol(ThresholdOne, 0, 0, false, ""), false, false, 0, false},
-	{"one none reached", "UUN", pol(ThresholdOne, 0, 0, false, ""), false, false, 0, true},
+	{"one of three", "ADD", pol(settings.ThresholdOne, 0, 0, false, ""), true, false, 1, false},
+	{"one none agree", "DDD", pol(settings.ThresholdOne, 0, 0, false, ""), false, false, 0, false},
+	{"one none reached", "UUN", pol(settings.ThresholdOne, 0, 0, false, ""), false, false, 0, true},
 	// k of n
-	{"2 of n met", "AADDD", pol(ThresholdKOfN, 2, 0, false, ""), true, false, 2, false},
-	{"3 of n not met", "AADDD", pol(ThresholdKOfN, 3, 0, false, ""), false, false, 2, false},
-	{"3 of n short of answers", "AAUDD", pol(ThresholdKOfN, 3, 0, false, ""), false, false, 2, true},
-	{"k below 1 counts as 1", "ADD", pol(ThresholdKOfN, 0, 0, false, ""), true, false, 1, false},
-	{"k larger than n", "AA", pol(ThresholdKOfN, 3, 0, false, ""), false, false, 2, true},
+	{"2 of n met", "AADDD", pol(settings.ThresholdKOfN, 2, 0, false, ""), true, false, 2, false},
+	{"3 of n not met", "AADDD", pol(settings.ThresholdKOfN, 3, 0, false, ""), false, false, 2, false},
+	{"3 of n short of answers", "AAUDD", pol(settings.ThresholdKOfN, 3, 0, false, ""), false, false, 2, true},
+	{"k below 1 counts as 1", "ADD", pol(settings.ThresholdKOfN, 0, 0, false, ""), true, false, 1, false},
+	{"k larger than n", "AA", pol(settings.ThresholdKOfN, 3, 0, false, ""), false, false, 2, true},
 	// minimum agreement age
-	{"age met", "AAY", pol(ThresholdMajority, 0, 24*time.Hour, false, ""), true, false, 2, false},
-	{"age young counts against", "AYY", pol(ThresholdMajority, 0, 24*time.Hour, false, ""), false, false, 1, false},
-	{"age all young", "YYY", pol(ThresholdOne, 0, 24*time.Hour, false, ""), false, false, 0, false},
+	{"age met", "AAY", pol(settings.ThresholdMajority, 0, 24*time.Hour, false, ""), true, false, 2, false},
+	{"age young counts against", "AYY", pol(settings.ThresholdMajority, 0, 24*time.Hour, false, ""), false, false, 1, false},
+	{"age all young", "YYY", pol(settings.ThresholdOne, 0, 24*time.Hour, false, ""), false, false, 0, false},
 	{"age zero means no rule", "YYY", all, true, false, 3, false},
 	// no answer at all
 	{"nothing answered blocks", "UUI", majority, false, false, 0, true},
-	{"nothing answered blocks explicitly", "UUU", pol(ThresholdMajority, 0, 0, false, NoAnswerBlock), false, false, 0, true},
-	{"nothing answered allow-warn", "UUU", pol(ThresholdMajority, 0, 0, false, allow), true, true, 0, true},
-	{"no notaries allow-warn", "", pol(ThresholdAll, 0, 0, false, allow), true, true, 0, true},
+	{"nothing answered blocks explicitly", "UUU", pol(settings.ThresholdMajority, 0, 0, false, settings.NoAnswerBlock), false, false, 0, true},
+	{"nothing answered allow-warn", "UUU", pol(settings.ThresholdMajority, 0, 0, false, allow), true, true, 0, true},
+	{"no notaries allow-warn", "", pol(settings.ThresholdAll, 0, 0, false, allow), true, true, 0, true},
 	{"no notaries block", "", all, false, false, 0, true},
-	{"only no-opinion allow-warn", "NN", pol(ThresholdAll, 0, 0, true, allow), true, true, 0, true},
-	{"failures counted and nothing answered: rejected", "UU", pol(ThresholdAll, 0, 0, true, allow), false, false, 0, false},
-	{"disagreements rule it out", "UDD", pol(ThresholdMajority, 0, 0, false, allow), false, false, 0, false},
-	{"a disagreement with missing votes is undecided", "UUD", pol(ThresholdMajority, 0, 0, false, allow), true, true, 0, true},
-	{"a young agreement counts against", "UY", pol(ThresholdMajority, 0, time.Hour*24, false, allow), false, false, 0, false},
+	{"only no-opinion allow-warn", "NN", pol(settings.ThresholdAll, 0, 0, true, allow), true, true, 0, true},
+	{"failures counted and nothing answered: rejected", "UU", pol(settings.ThresholdAll, 0, 0, true, allow), false, false, 0, false},
+	{"disagreements rule it out", "UDD", pol(settings.ThresholdMajority, 0, 0, false, allow), false, false, 0, false},
+	{"a disagreement with missing votes is undecided", "UUD", pol(settings.ThresholdMajority, 0, 0, false, allow), true, true, 0, true},
+	{"a young agreement counts against", "UY", pol(settings.ThresholdMajority, 0, time.Hour*24, false, allow), false, false, 0, false},
 }
 
 func TestDecide(t *testing.T) {
@@ -161,16 +163,16 @@ var settledCases = []settledCase{
 	{"majority 2 against of 3 settled", "DD", 1, majority, true, false},
 	{"all one disagreement settles", "D", 4, all, true, false},
 	{"all agreement open", "AAAA", 1, all, false, true},
-	{"one agreement settles", "A", 9, pol(ThresholdOne, 0, 0, false, ""), true, true},
-	{"k of n reached settles", "DAA", 3, pol(ThresholdKOfN, 2, 0, false, ""), true, true},
-	{"k of n out of reach settles", "DDD", 1, pol(ThresholdKOfN, 2, 0, false, ""), true, false},
+	{"one agreement settles", "A", 9, pol(settings.ThresholdOne, 0, 0, false, ""), true, true},
+	{"k of n reached settles", "DAA", 3, pol(settings.ThresholdKOfN, 2, 0, false, ""), true, true},
+	{"k of n out of reach settles", "DDD", 1, pol(settings.ThresholdKOfN, 2, 0, false, ""), true, false},
 	{"nothing yet open", "", 3, majority, false, false},
-	{"failures so far open under allow-warn", "UU", 1, pol(ThresholdMajority, 0, 0, false, allow), false, true},
+	{"failures so far open under allow-warn", "UU", 1, pol(settings.ThresholdMajority, 0, 0, false, allow), false, true},
 	{"no pending always settled", "AD", 0, majority, true, false},
 	{"majority with abstention open", "AAU", 2, majority, false, true},
 	{"majority two unreachable of three settles blocked", "UU", 1, majority, true, false},
-	{"majority failures counted open", "AAUU", 1, pol(ThresholdMajority, 0, 0, true, ""), false, false},
-	{"allow-warn waits: an impostor would block", "AU", 1, pol(ThresholdMajority, 0, 0, false, allow), false, true},
+	{"majority failures counted open", "AAUU", 1, pol(settings.ThresholdMajority, 0, 0, true, ""), false, false},
+	{"allow-warn waits: an impostor would block", "AU", 1, pol(settings.ThresholdMajority, 0, 0, false, allow), false, true},
 }
 
 func TestSettled(t *testing.T) {

@@ -41,11 +41,11 @@ type pinKey struct {
 // policyFrom turns the stored settings into the consensus rule.
 func policyFrom(s settings.Settings) Policy {
 	return Policy{
-		Threshold:                ThresholdKind(s.Threshold),
+		Threshold:                s.Threshold,
 		K:                        s.ThresholdK,
 		MinAgreeAge:              s.MinAgreeAge,
 		UnreachableCountsAgainst: s.UnreachableCountsAgainst,
-		NoAnswer:                 NoAnswerPolicy(s.NoAnswerPolicy),
+		NoAnswer:                 s.NoAnswerPolicy,
 	}
 }
 
