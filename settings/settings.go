@@ -68,6 +68,11 @@ type Settings struct {
 	UpstreamProxy string `json:"upstream_proxy"`
 	// Paused turns checking off: the proxy passes traffic through unchecked.
 	Paused bool `json:"paused"`
+	// CleartextAllow lists the "host:port" destinations to which the proxy opens a
+	// tunnel that is not TLS (plain TCP, or a protocol that starts TLS later such as
+	// XMPP, PostgreSQL or LDAP with STARTTLS), unchecked; every other such tunnel is
+	// refused. Stored canonical (CanonicalHostPort), sorted; empty by default.
+	CleartextAllow []string `json:"cleartext_allow"`
 }
 
 // Defaults returns the settings a new install starts with.
@@ -125,6 +130,7 @@ func (s Settings) Validate() error {
 	if err := validateUpstream(s.UpstreamProxy); err != nil {
 		bad("upstream proxy %q: %v", s.UpstreamProxy, err)
 	}
+	errs = append(errs, validateCleartextAllow(s.CleartextAllow)...)
 	return errors.Join(errs...)
 }
 
@@ -222,11 +228,13 @@ func mergeSettings(stored map[string]json.RawMessage) Settings {
 	return cur
 }
 
-// SaveSettings validates st and stores it whole, in one transaction.
+// SaveSettings validates st and stores it whole, in one transaction, with
+// CleartextAllow in canonical form.
 func (s *Store) SaveSettings(ctx context.Context, st Settings) error {
 	if err := st.Validate(); err != nil {
 		return fmt.Errorf("failed to save settings: %w", err)
 	}
+	st.CleartextAllow, _ = NormalizeCleartextAllow(st.CleartextAllow) // Validate checked every entry
 	b, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("failed to encode settings: %w", err)

@@ -3,6 +3,7 @@ package settings
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func TestDefaults(t *testing.T) {
 	d := Defaults()
 	want := Settings{Threshold: ThresholdMajority, NoAnswerPolicy: NoAnswerBlock, CacheTTL: 24 * time.Hour,
 		Notifications: true, ListenAddr: "127.0.0.1:8118"}
-	if d != want {
+	if !reflect.DeepEqual(d, want) {
 		t.Errorf("Defaults() = %+v, want %+v", d, want)
 	}
 }
@@ -77,7 +78,7 @@ func TestSettingsRoundTripAndFallback(t *testing.T) {
 	s := openTest(t, t.TempDir())
 	ctx := testCtx(t)
 	got, err := s.Settings(ctx)
-	if err != nil || got != Defaults() {
+	if err != nil || !reflect.DeepEqual(got, Defaults()) {
 		t.Fatalf("empty store: %+v, %v; want the defaults", got, err)
 	}
 	bad := Defaults()
@@ -85,7 +86,7 @@ func TestSettingsRoundTripAndFallback(t *testing.T) {
 	if err := s.SaveSettings(ctx, bad); !errors.Is(err, ErrInvalidSettings) {
 		t.Fatalf("SaveSettings of invalid settings: %v", err)
 	}
-	if got, _ := s.Settings(ctx); got != Defaults() {
+	if got, _ := s.Settings(ctx); !reflect.DeepEqual(got, Defaults()) {
 		t.Fatal("an invalid save changed the settings")
 	}
 	want := Settings{Threshold: ThresholdKOfN, ThresholdK: 3, MinAgreeAge: 48 * time.Hour, UnreachableCountsAgainst: true,
@@ -94,7 +95,7 @@ func TestSettingsRoundTripAndFallback(t *testing.T) {
 	if err := s.SaveSettings(ctx, want); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := s.Settings(ctx); err != nil || got != want {
+	if got, err := s.Settings(ctx); err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("Settings = %+v, %v; want %+v", got, err, want)
 	}
 
@@ -116,7 +117,7 @@ func TestSettingsRoundTripAndFallback(t *testing.T) {
 	}
 	exp := want
 	exp.MaxNotaries, exp.ListenAddr, exp.CacheTTL = 0, Defaults().ListenAddr, Defaults().CacheTTL
-	if got != exp {
+	if !reflect.DeepEqual(got, exp) {
 		t.Errorf("after damage: %+v\nwant %+v", got, exp)
 	}
 	if err := got.Validate(); err != nil {

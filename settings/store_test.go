@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -112,7 +113,7 @@ func TestReopenKeepsData(t *testing.T) {
 
 	s = openTest(t, dir)
 	got, err := s.Settings(ctx)
-	if err != nil || got != st {
+	if err != nil || !reflect.DeepEqual(got, st) {
 		t.Errorf("Settings after reopen = %+v, %v; want %+v", got, err, st)
 	}
 	n, err := s.Notary(ctx, "alpha")
