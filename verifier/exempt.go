@@ -7,28 +7,33 @@ import (
 
 // exempt reports whether t is a destination that is never checked, and why: loopback
 // always (notaries cannot see it), private addresses when exemptPrivate is on
-// (intranet sites outside notaries' view). Names are judged by t.Addr when the caller
-// knows the address it connected to, and "localhost" names by themselves.
+// (intranet sites outside notaries' view). t.Host must be normalised.
+//
+// The decision is about where the connection goes, not what it is called: when the
+// caller knows the address it connected to (t.Addr), that address alone decides, so a
+// certificate name that says "localhost" or "10.0.0.1" (the SNI) on a connection to
+// another host is checked like any other. Only when no address is known do the names
+// decide: "localhost" and names under it, and IP literals.
 func exempt(t Target, exemptPrivate bool) (string, bool) {
-	h := strings.ToLower(t.Host)
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+	var a netip.Addr
+	switch {
+	case t.Addr.IsValid():
+		a = t.Addr
+	case t.Host == "localhost" || strings.HasSuffix(t.Host, ".localhost"):
+		return "loopback destinations are not checked", true
+	default:
+		ip, err := netip.ParseAddr(t.Host)
+		if err != nil {
+			return "", false
+		}
+		a = ip
+	}
+	a = a.Unmap()
+	if a.IsLoopback() {
 		return "loopback destinations are not checked", true
 	}
-	addrs := make([]netip.Addr, 0, 2)
-	if a, err := netip.ParseAddr(h); err == nil {
-		addrs = append(addrs, a)
-	}
-	if t.Addr.IsValid() {
-		addrs = append(addrs, t.Addr)
-	}
-	for _, a := range addrs {
-		a = a.Unmap()
-		if a.IsLoopback() {
-			return "loopback destinations are not checked", true
-		}
-		if exemptPrivate && (a.IsPrivate() || a.IsLinkLocalUnicast()) {
-			return "private addresses are not checked (setting)", true
-		}
+	if exemptPrivate && (a.IsPrivate() || a.IsLinkLocalUnicast()) {
+		return "private addresses are not checked (setting)", true
 	}
 	return "", false
 }

@@ -1,12 +1,34 @@
 package verifier
 
+import "github.com/convergence-ng/convergence/notary/protocol"
+
 // Exempt reports whether t is never checked (loopback always, private addresses when
-// the setting is on), so the proxy can tunnel it untouched. It reads the settings in
-// memory and does no I/O. It satisfies localproxy.Exempter.
+// the setting is on), so the proxy can tunnel it untouched. Set t.Addr to the address
+// the connection goes to when it is known: it then decides alone (see exempt). It
+// reads the settings in memory and does no I/O. It satisfies localproxy.Exempter.
 func (v *Verifier) Exempt(t Target) bool {
+	host, err := protocol.NormalizeHost(t.Host)
+	if err != nil {
+		return false
+	}
+	t.Host = host
 	v.mu.Lock()
 	s := v.snap
 	v.mu.Unlock()
 	_, ok := exempt(t, s != nil && s.settings.ExemptPrivate)
 	return ok
+}
+
+// CleartextAllowed reports whether the user allows a tunnel that is not TLS (so not
+// checked) to host:port (settings.Settings.CleartextAllow). It reads the settings in
+// memory and does no I/O; the proxy calls it for every such tunnel.
+func (v *Verifier) CleartextAllowed(host string, port int) bool {
+	h, err := protocol.NormalizeHost(host)
+	if err != nil {
+		return false
+	}
+	v.mu.Lock()
+	s := v.snap
+	v.mu.Unlock()
+	return s != nil && s.settings.AllowsCleartext(h, port)
 }
