@@ -74,6 +74,12 @@ type Config struct {
 	Exempter Exempter
 	// Paused, when set and returning true, makes every CONNECT a plain tunnel.
 	Paused func() bool
+	// CleartextAllowed, when set, says whether a CONNECT whose stream is not TLS may
+	// be tunnelled, unchecked, to host (normalised) and port; such a stream to any
+	// other destination is refused. Either way the proxy reports a verdict with
+	// Source verifier.SourceCleartext through OnVerdict. It must be cheap (no I/O)
+	// and safe for concurrent use.
+	CleartextAllowed func(host string, port int) bool
 	// UpstreamProxy, when set, is an http:// proxy through which every site is reached
 	// (CONNECT for tunnels and intercepted HTTPS, absolute-form requests for plain HTTP).
 	UpstreamProxy *url.URL
@@ -85,8 +91,9 @@ type Config struct {
 	// Logger receives one record per problem and per verdict; nil discards.
 	Logger *slog.Logger
 	// OnVerdict, when set, is called with every verdict the proxy acts on, including
-	// the rejections it makes itself when the Checker fails. It runs on the
-	// connection's goroutine and must return quickly.
+	// the ones it makes itself: rejections when the Checker fails, and every tunnel
+	// that is not TLS (Source verifier.SourceCleartext). It runs on the connection's
+	// goroutine and must return quickly.
 	OnVerdict func(verifier.Verdict)
 }
 

@@ -13,14 +13,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
 // recordTypeHandshake is the first byte of a TLS record that carries a ClientHello.
 const recordTypeHandshake = 0x16
 
-// serveConnect handles one CONNECT: a plain tunnel when paused, exempt or not TLS,
-// otherwise an interception that finishes the client's handshake only after a verdict.
+// serveConnect handles one CONNECT: a plain tunnel when paused or exempt, a refusal
+// or (when the user allows it) a cleartext tunnel when the stream is not TLS (see
+// cleartext.go), otherwise an interception that finishes the client's handshake only
+// after a verdict. The target's name is normalised once here (lowercase, no trailing
+// dot), and the site is dialled by that name.
 func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http.Request) {
 	target, err := parseTarget(r.Host)
 	if err != nil {
@@ -28,16 +32,20 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 		http.Error(w, "bad CONNECT target", http.StatusBadRequest)
 		return
 	}
+	// Before any dial, only the name is known: the Exempter exempts by name only what is
+	// dialled at that very address (an IP literal, or a localhost name, which dial
+	// sends to loopback). Names that resolve to an exempt address are judged in
+	// prepare, on the address dialled.
 	passThrough := p.paused() || (p.cfg.Exempter != nil && p.cfg.Exempter.Exempt(target))
 	var upstream net.Conn
 	if passThrough {
 		// Dial before answering so the client gets a clean 502 when the site is down.
 		dctx, cancel := context.WithTimeout(ctx, p.limits.HandshakeTimeout)
-		upstream, err = p.dialSite(dctx, r.Host)
+		upstream, err = p.dialSite(dctx, target.String())
 		cancel()
 		if err != nil {
-			p.log.Info("failed to reach site", "target", r.Host, "err", err)
-			http.Error(w, "failed to reach "+r.Host, http.StatusBadGateway)
+			p.log.Info("failed to reach site", "target", target.String(), "err", err)
+			http.Error(w, "failed to reach "+target.String(), http.StatusBadGateway)
 			return
 		}
 	}
@@ -65,24 +73,20 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 		p.tunnel(client, upstream)
 		return
 	}
-	first, err := client.r.Peek(1)
+	allowed := p.cleartextAllowed(target)
+	first, silent, err := p.firstByte(client, allowed)
 	if err != nil {
-		p.log.Debug("no data after CONNECT", "target", r.Host, "err", err)
+		// Nothing was sent, so nothing went anywhere: no verdict. A client of a protocol
+		// where the server speaks first (SMTP, IMAP) ends here unless allowed.
+		p.log.Info("no data after CONNECT; closed (a protocol where the server speaks first needs its host:port allowed for cleartext)",
+			"target", target.String(), "err", err)
 		return
 	}
-	if first[0] != recordTypeHandshake {
-		dctx, cancel := context.WithTimeout(connCtx, p.limits.HandshakeTimeout)
-		upstream, err := p.dialSite(dctx, r.Host)
-		cancel()
-		if err != nil {
-			p.log.Info("failed to reach site", "target", r.Host, "err", err)
-			return
-		}
-		client.SetDeadline(time.Time{})
-		p.tunnel(client, upstream)
+	if silent || first != recordTypeHandshake {
+		p.serveCleartext(connCtx, client, target, allowed)
 		return
 	}
-	p.intercept(connCtx, client, target, r.Host)
+	p.intercept(connCtx, client, target, target.String())
 }
 
 // interception is the state of one intercepted connection, filled in by the client
@@ -147,14 +151,14 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 	offer := alpnOffer(hello.SupportedProtos)
 	var chosen string
 	start := time.Now()
-	upstream, verdict, err := p.connectAndVerify(hello.Context(), target, connectAddr, hello.ServerName, offer, nil)
+	upstream, verdict, err := p.connectAndVerify(hello.Context(), target, connectAddr, name, offer, nil)
 	if err == nil && verdict.Allowed() && time.Since(start) > redialAfter {
 		// The notaries took long. Sites drop a connection that stays silent (Go's HTTP/2
 		// server after 10 s), so connect again, and let the client through only to the
 		// certificate that was judged: the same one needs no new verdict, another one
 		// is asked about like any other.
 		closeTLS(upstream)
-		upstream, verdict, err = p.connectAndVerify(hello.Context(), target, connectAddr, hello.ServerName, offer, &verdict)
+		upstream, verdict, err = p.connectAndVerify(hello.Context(), target, connectAddr, name, offer, &verdict)
 	}
 	if err != nil {
 		st.failure = err
@@ -190,18 +194,31 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 var redialAfter = 5 * time.Second // a variable only so tests can shorten it
 
 // connectAndVerify connects to the site and asks the Checker about the chain it
-// presents. When judged is a verdict already made for this connection and the site
-// presents the same certificate again, that verdict stands and none is asked. A
-// Checker error is returned with a rejecting verdict that says so.
+// presents, for target (the name the client asked for in TLS) at the address dialled
+// (Target.Addr, so that exemptions go by where the connection went). When judged is a
+// verdict already made for this connection and the site presents the same
+// certificate again at the same address, that verdict stands and none is asked. A
+// Checker error is returned with a rejecting verdict that says so; a name that claims
+// this machine for a connection going elsewhere gets a rejecting verdict.
 func (p *Proxy) connectAndVerify(ctx context.Context, target verifier.Target, addr, sni string, offer []string, judged *verifier.Verdict) (*tls.Conn, verifier.Verdict, error) {
 	upstream, err := p.dialTLS(ctx, addr, sni, offer)
 	if err != nil {
 		return nil, verifier.Verdict{}, err
 	}
+	connectHost, _, _ := net.SplitHostPort(addr)
+	target.Addr = p.dialledAddr(upstream, connectHost)
 	chain := upstream.ConnectionState().PeerCertificates
 	fp := verifier.FingerprintSHA256(chain[0])
-	if judged != nil && fp == judged.FingerprintSHA256 {
+	if judged != nil && fp == judged.FingerprintSHA256 && target.Addr == judged.Target.Addr {
 		return upstream, *judged, nil
+	}
+	if !target.Addr.IsValid() && target.Host != connectHost && namedByItself(target.Host) {
+		// The proxy's own rejection; prepare closes the upstream before any request.
+		v := verifier.Verdict{Target: target, FingerprintSHA256: fp, Outcome: verifier.OutcomeRejected, Time: time.Now(),
+			Reason: fmt.Sprintf("%v: the name %q in TLS means this machine or an address, but the connection goes to %q",
+				errNameElsewhere, target.Host, connectHost)}
+		p.reportVerdict(v)
+		return upstream, v, nil
 	}
 	verdict, verr := p.cfg.Checker.Verify(ctx, target, chain)
 	if verr != nil {
@@ -265,7 +282,8 @@ func alpnOffer(client []string) []string {
 	return out
 }
 
-// parseTarget turns a CONNECT authority into a Target.
+// parseTarget turns a CONNECT authority into a Target, its host normalised as every
+// name is (protocol.NormalizeHost: lowercase, no trailing dot, no brackets).
 func parseTarget(authority string) (verifier.Target, error) {
 	host, portStr, err := net.SplitHostPort(authority)
 	if err != nil {
@@ -277,6 +295,10 @@ func parseTarget(authority string) (verifier.Target, error) {
 	}
 	if host == "" {
 		return verifier.Target{}, errors.New("failed to parse CONNECT target: empty host")
+	}
+	host, err = protocol.NormalizeHost(host)
+	if err != nil {
+		return verifier.Target{}, fmt.Errorf("failed to parse CONNECT target %q: %w", authority, err)
 	}
 	return verifier.Target{Host: host, Port: port}, nil
 }

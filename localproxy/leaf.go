@@ -11,12 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
 const (
@@ -163,26 +164,13 @@ func (c *CA) mint(name string, now time.Time) (*tls.Certificate, error) {
 	}, nil
 }
 
-// normalizeServerName lowercases name, drops a trailing dot and IPv6 brackets, and
-// refuses what cannot be a host name or an IP literal.
+// normalizeServerName returns name as every host name is normalised
+// (protocol.NormalizeHost: lowercase, one trailing dot dropped, IPv6 without
+// brackets), or ErrBadServerName for what cannot be a host name or an IP literal.
 func normalizeServerName(name string) (string, error) {
-	name = strings.TrimSuffix(strings.ToLower(strings.Trim(name, "[]")), ".")
-	if ip := net.ParseIP(name); ip != nil {
-		return ip.String(), nil
+	n, err := protocol.NormalizeHost(name)
+	if err != nil {
+		return "", fmt.Errorf("failed to use server name %q: %w: %w", name, ErrBadServerName, err)
 	}
-	if name == "" || len(name) > 253 {
-		return "", fmt.Errorf("failed to use server name %q: %w", name, ErrBadServerName)
-	}
-	for _, label := range strings.Split(name, ".") {
-		if label == "" || len(label) > 63 {
-			return "", fmt.Errorf("failed to use server name %q: %w", name, ErrBadServerName)
-		}
-		for _, r := range label {
-			ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_'
-			if !ok {
-				return "", fmt.Errorf("failed to use server name %q: %w", name, ErrBadServerName)
-			}
-		}
-	}
-	return name, nil
+	return n, nil
 }

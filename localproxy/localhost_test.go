@@ -76,7 +76,7 @@ func TestLocalhostNameIsNeverResolved(t *testing.T) {
 		c.Exempter = v
 		c.DialContext = spoofed
 	})
-	for _, name := range []string{"dev.localhost", "localhost", "Dev.LocalHost"} {
+	for _, name := range []string{"dev.localhost", "localhost", "Dev.LocalHost", "localhost.", "Dev.LocalHost."} {
 		target := net.JoinHostPort(name, port)
 		if !v.Exempt(verifier.Target{Host: name, Port: 443}) {
 			t.Fatalf("the verifier does not exempt %q; this test needs it to", name)
@@ -111,4 +111,27 @@ func greetingThroughTunnel(t *testing.T, proxyAddr, target string) string {
 		t.Fatalf("read through tunnel to %s: %v", target, err)
 	}
 	return strings.TrimSpace(line)
+}
+
+// TestTrailingDotIsTheSameName: "good.test." is the name good.test: a CONNECT to it is
+// checked under the dotless name (one verdict key, one pin and cache entry for both
+// spellings), and its leaf serves both.
+func TestTrailingDotIsTheSameName(t *testing.T) {
+	s := newSite(t, false)
+	var got verdicts
+	r := startProxy(t, func(c *Config) { c.OnVerdict = got.add })
+	for _, host := range []string{"good.test.", "Good.Test", "good.test"} {
+		resp, body := get(t, r.client(false), "https://"+host+":"+s.port()+"/")
+		if resp.StatusCode != 200 || !strings.Contains(body, "hello from site") {
+			t.Errorf("GET https://%s: %d %q", host, resp.StatusCode, body)
+		}
+	}
+	for _, vd := range got.waitFor(t, verifier.SourceNotaries, 3) {
+		if vd.Target.Host != "good.test" {
+			t.Errorf("verdict for %q; want every spelling judged as good.test", vd.Target.Host)
+		}
+	}
+	if n := r.ca.leaves.mints.Load(); n != 1 {
+		t.Errorf("minted %d leaves for three spellings of one name; want 1", n)
+	}
 }

@@ -79,13 +79,18 @@ func (p *Proxy) serveLocal(w http.ResponseWriter, r *http.Request, self string) 
 	}
 }
 
-// PAC returns a proxy auto-config script that sends everything but loopback to the
-// proxy at addr. There is no DIRECT fallback: when the proxy is down, connections fail
-// rather than go out unverified.
+// PAC returns a proxy auto-config script that sends everything to the proxy at addr
+// but loopback: IPv4 loopback literals (127.x.y.z), ::1, and the names localhost and
+// *.localhost, which the proxy would only tunnel unchecked anyway. Only address
+// literals are matched: a name such as 127.shop.test is a site like any other, and
+// goes to the proxy (issue 12, door 5: "127.*" matched it). There is no DIRECT
+// fallback: when the proxy is down, connections fail rather than go out unverified.
+// The script uses plain JavaScript only, no PAC helper functions.
 func PAC(addr string) string {
 	return fmt.Sprintf(`function FindProxyForURL(url, host) {
-  if (host === "localhost" || host === "::1" || host === "[::1]" ||
-      shExpMatch(host, "127.*") || shExpMatch(host, "*.localhost")) {
+  var h = String(host).toLowerCase();
+  if (h === "localhost" || /\.localhost$/.test(h) || h === "::1" || h === "[::1]" ||
+      /^127\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){2}$/.test(h)) {
     return "DIRECT";
   }
   return "PROXY %s";

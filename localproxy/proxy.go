@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/net/netutil"
 )
 
 // Proxy is the loopback HTTP proxy. Build it with New; it is safe for concurrent use.
@@ -106,7 +104,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		case <-stopped:
 		}
 	})
-	err := srv.Serve(netutil.LimitListener(ln, p.limits.MaxConns))
+	err := srv.Serve(newLimitListener(ln, p.limits.MaxConns))
 	close(stopped)
 	srv.Close()
 	wg.Wait()

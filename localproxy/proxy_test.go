@@ -196,8 +196,11 @@ func connect(t *testing.T, proxyAddr, target string) net.Conn {
 	return c
 }
 
+// allowAllCleartext lets every stream that is not TLS through, for tests of tunnels.
+func allowAllCleartext(c *Config) { c.CleartextAllowed = func(string, int) bool { return true } }
+
 func TestProxyNonTLSTunnelWithHalfClose(t *testing.T) {
-	r := startProxy(t, nil)
+	r := startProxy(t, allowAllCleartext)
 	c := connect(t, r.addr, echoServer(t))
 	defer c.Close()
 	msg := "not TLS at all\n"
@@ -326,7 +329,7 @@ func TestServeStopsOnCancelWithoutLeaks(t *testing.T) {
 	echo := echoServer(t)
 	before := countGoroutines()
 
-	r := startProxy(t, nil)
+	r := startProxy(t, allowAllCleartext)
 	c := r.client(true)
 	get(t, c, "https://good.test:"+s.port()+"/") // leaves an idle h2 tunnel open
 	open := connect(t, r.addr, echo)             // and a raw tunnel mid-stream
