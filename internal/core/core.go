@@ -117,6 +117,20 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		Paused:        c.paused.Load,
 		UpstreamProxy: upstream,
 		Logger:        log,
+		// Tunnels that are not TLS: the allow-list is read from the verifier's
+		// settings in memory; the proxy's verdicts on them become events like the
+		// verifier's (the others it reports the verifier has already published).
+		CleartextAllowed: c.Verifier.CleartextAllowed,
+		OnVerdict: func(v verifier.Verdict) {
+			if v.Source != verifier.SourceCleartext {
+				return
+			}
+			kind := verifier.EventRejected
+			if v.Allowed() {
+				kind = verifier.EventVerified
+			}
+			c.publish(verifier.Event{Kind: kind, Verdict: v, Time: v.Time})
+		},
 	}
 	if c.Proxy, err = localproxy.New(pcfg); err != nil {
 		return nil, err
@@ -154,9 +168,10 @@ func (c *Core) Subscribe(fn func(verifier.Event)) {
 // publish records an event in the history and hands it to the listeners. Verdicts
 // that came from the cache, pins or exemptions are not written to the history: they
 // say nothing new, would cost a disk write per connection, and would turn the history
-// into a browsing log.
+// into a browsing log. Cleartext tunnels are, allowed or not: each went unchecked.
 func (c *Core) publish(ev verifier.Event) {
-	if ev.Kind != verifier.EventVerified || ev.Verdict.Source == verifier.SourceNotaries {
+	src := ev.Verdict.Source
+	if ev.Kind != verifier.EventVerified || src == verifier.SourceNotaries || src == verifier.SourceCleartext {
 		if _, err := c.Store.AddEvent(context.Background(), HistoryEvent(ev)); err != nil {
 			c.log.Warn("failed to record event", "kind", ev.Kind, "err", err)
 		}
