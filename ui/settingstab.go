@@ -82,6 +82,7 @@ type settingsTab struct {
 	autostart   *widget.Check
 	port        *widget.Entry
 	upstream    *widget.Entry
+	cleartext   *widget.Entry // host:port allowed for tunnels that are not TLS, one per line
 	save        *widget.Button
 }
 
@@ -137,6 +138,9 @@ func newSettingsTab(u *UI) *settingsTab {
 	}
 	t.upstream = widget.NewEntry()
 	t.upstream.SetPlaceHolder("none (connect directly); e.g. socks5://127.0.0.1:9050")
+	t.cleartext = widget.NewMultiLineEntry()
+	t.cleartext.SetPlaceHolder("none; e.g. chat.example.org:5222")
+	t.cleartext.SetMinRowsVisible(3)
 	t.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), t.saveNow)
 	t.save.Importance = widget.HighImportance
 
@@ -152,8 +156,11 @@ func newSettingsTab(u *UI) *settingsTab {
 		widget.NewFormItem("Start at login", t.autostart),
 		widget.NewFormItem("Proxy port", t.port),
 		widget.NewFormItem("Upstream proxy", t.upstream),
+		widget.NewFormItem("Cleartext allowed to", t.cleartext),
 	)
 	form.Items[9].HintText = "Takes effect the next time Convergence starts."
+	form.Items[11].HintText = "A connection that does not start with TLS (plain TCP, or STARTTLS as in mail, chat and databases) " +
+		"cannot be checked, so it is refused, except to these host:port, one per line. Each one is shown in Activity."
 	t.content = container.NewBorder(nil, container.NewHBox(t.save), nil, nil, container.NewVScroll(form))
 	t.show(t.loaded)
 	return t
@@ -230,6 +237,7 @@ func (t *settingsTab) show(s settings.Settings) {
 		t.port.SetText(port)
 	}
 	t.upstream.SetText(s.UpstreamProxy)
+	t.cleartext.SetText(strings.Join(s.CleartextAllow, "\n"))
 	t.u.mu.Lock()
 	t.u.notifyOn = s.Notifications
 	t.u.mu.Unlock()
@@ -272,6 +280,12 @@ func (t *settingsTab) collect() settings.Settings {
 		s.ListenAddr = net.JoinHostPort(host, strings.TrimSpace(t.port.Text))
 	}
 	s.UpstreamProxy = strings.TrimSpace(t.upstream.Text)
+	s.CleartextAllow = nil // checked and normalised when saved
+	for _, line := range strings.Split(t.cleartext.Text, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			s.CleartextAllow = append(s.CleartextAllow, line)
+		}
+	}
 	return s
 }
 

@@ -50,6 +50,9 @@ commands:
   ca regenerate                make a new local CA (the old one stops working)
   settings                     show the settings
   set KEY VALUE                change a setting (see 'convergence settings' for keys)
+  cleartext allow HOST:PORT    let streams that are not TLS (plain TCP, STARTTLS) to HOST:PORT pass, unchecked
+  cleartext remove HOST:PORT   refuse them again (the default for every destination)
+  cleartext list               list the destinations allowed
 
 flags:
 `
@@ -69,7 +72,7 @@ func IsCommand(args []string) bool {
 		return false
 	}
 	switch args[0] {
-	case "check", "notary", "cache", "ca", "settings", "set", "help":
+	case "check", "notary", "cache", "ca", "settings", "set", "cleartext", "help":
 		return true
 	}
 	return false
@@ -127,6 +130,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return showSettings(ctx, c, env.Stdout)
 	case "set":
 		return set(ctx, c, args[1:], env.Stdout)
+	case "cleartext":
+		return cleartextCmd(ctx, c, args[1:], env.Stdout)
 	}
 	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
 }
