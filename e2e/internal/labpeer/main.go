@@ -1,5 +1,6 @@
 // Command labpeer is the end-to-end suite's stand-in for the rest of the internet: a TLS
-// site (rotating certificates, SNI virtual hosts) or a lying notary, run inside a netns.
+// site (rotating certificates, SNI virtual hosts), a lying notary, a cleartext service,
+// or a client, run inside a netns.
 package main
 
 import (
@@ -17,7 +18,7 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: labpeer site|liar|get [flags]")
+		fmt.Fprintln(os.Stderr, "usage: labpeer site|liar|get|echo|via [flags]")
 		return 2
 	}
 	var err error
@@ -28,6 +29,10 @@ func run(args []string) int {
 		err = runLiar(ctx, args[1:])
 	case "get":
 		err = runGet(ctx, args[1:])
+	case "echo":
+		err = runEcho(ctx, args[1:])
+	case "via":
+		err = runVia(ctx, args[1:])
 	default:
 		err = fmt.Errorf("unknown mode %q", args[0])
 	}
