@@ -6,9 +6,10 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
-	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/notary/server"
 )
 
 // serveConfig is everything "serve" needs, from flags and the config file.
@@ -62,8 +63,10 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.bundleLocation, "bundle-location", "", "https `URL` the bundle is published at")
 	fs.IntVar(&c.publicPort, "public-port", 0, "HTTPS `PORT` clients reach the notary at, when it differs from --listen's (port forwarding, a load balancer); written in the served bundle")
 	fs.DurationVar(&c.window, "freshness", time.Hour, "a certificate is confirmed only if seen within this window")
-	fs.Var(&checks, "checks", "checks to run besides network: ca, dane (default ca,dane)")
-	fs.Var(&decide, "decide", "checks that decide 200/409: network, ca, dane (default network)")
+	fs.Var(&checks, "checks", "checks to run besides "+strings.Join(checkNames(func(c server.CheckInfo) bool { return c.Always }), ", ")+
+		": "+strings.Join(checkNames(optionalCheck), ", ")+" (default "+strings.Join(checkNames(func(c server.CheckInfo) bool { return c.ByDefault }), ",")+")")
+	fs.Var(&decide, "decide", "checks that decide 200/409: "+strings.Join(checkNames(nil), ", ")+
+		" (default "+strings.Join(checkNames(func(c server.CheckInfo) bool { return c.Decides }), ",")+")")
 	fs.StringVar(&c.daneResolver, "dane-resolver", "", "validating DNS resolver `HOST:PORT` for DANE (AD bit trusted; use a local one)")
 	fs.StringVar(&c.resolver, "resolver", "", "DNS server `HOST:PORT` for target lookups (default: the system's)")
 	fs.Var(&targets, "allow-target", "probe this special-purpose `CIDR` anyway (repeatable), e.g. an intranet")
@@ -99,8 +102,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		}
 	}
 	c.listen, c.hosts = orDefault(listen, ":443"), hosts
-	c.checks = orDefault(checks, protocol.CheckCA, protocol.CheckDANE)
-	c.decide = orDefault(decide, protocol.CheckNetwork)
+	c.checks = orDefault(checks, checkNames(func(c server.CheckInfo) bool { return c.ByDefault })...)
+	c.decide = orDefault(decide, checkNames(func(c server.CheckInfo) bool { return c.Decides })...)
 	var err error
 	if c.allowTargets, err = parsePrefixes(targets); err != nil {
 		return c, err
@@ -122,22 +125,24 @@ func (c *serveConfig) validate() error {
 	if c.publicPort < 0 || c.publicPort > 65535 {
 		return usage("give the port clients connect to, 1-65535", "--public-port %d is not a port", c.publicPort)
 	}
-	known := []string{protocol.CheckNetwork, protocol.CheckCA, protocol.CheckDANE}
+	known := checkNames(nil)
+	hint := "the checks are " + strings.Join(known, ", ")
 	for _, ch := range c.checks {
-		if !slices.Contains(known[1:], ch) && ch != protocol.CheckNetwork {
-			return usage("the checks are network, ca and dane", "unknown check %q in --checks", ch)
+		if !slices.Contains(known, ch) {
+			return usage(hint, "unknown check %q in --checks", ch)
 		}
 	}
 	for _, ch := range c.decide {
-		if !slices.Contains(known, ch) {
-			return usage("the checks are network, ca and dane", "unknown check %q in --decide", ch)
+		info, ok := checkInfo(ch)
+		if !ok {
+			return usage(hint, "unknown check %q in --decide", ch)
 		}
-		if ch != protocol.CheckNetwork && !slices.Contains(c.checks, ch) {
+		if !info.Always && !slices.Contains(c.checks, ch) {
 			return usage(fmt.Sprintf("add it to --checks, e.g. --checks %s", ch), "--decide names %q, which --checks does not run", ch)
 		}
-	}
-	if slices.Contains(c.decide, protocol.CheckDANE) && c.daneResolver == "" {
-		return usage("give --dane-resolver 127.0.0.1:53 (a local validating resolver such as unbound)", "--decide dane needs a validating resolver")
+		if info.NeedsResolver && c.daneResolver == "" {
+			return usage("give --dane-resolver 127.0.0.1:53 (a local validating resolver such as unbound)", "--decide %s needs a validating resolver", ch)
+		}
 	}
 	if c.keyType != "" && c.keyType != "ecdsa" && c.keyType != "rsa" {
 		return usage("use --key-type ecdsa (default) or --key-type rsa", "unknown key type %q", c.keyType)
@@ -158,4 +163,29 @@ func (c *serveConfig) validate() error {
 		return usage("use --log-format json or text", "bad --log-format %q", c.logFormat)
 	}
 	return nil
+}
+
+// checkNames returns the names of the notary's checks (server.Checks) that keep
+// returns true for, all of them when keep is nil, in the registry's order.
+func checkNames(keep func(server.CheckInfo) bool) []string {
+	var out []string
+	for _, c := range server.Checks() {
+		if keep == nil || keep(c) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// optionalCheck reports whether a check is run only when --checks names it.
+func optionalCheck(c server.CheckInfo) bool { return !c.Always }
+
+// checkInfo returns the check named name.
+func checkInfo(name string) (server.CheckInfo, bool) {
+	for _, c := range server.Checks() {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return server.CheckInfo{}, false
 }

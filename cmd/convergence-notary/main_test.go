@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/notary/server"
 )
 
 // startSite runs a real TLS site on 127.0.0.1 with one self-signed certificate.
@@ -243,5 +246,34 @@ func TestPublicPort(t *testing.T) {
 		if got := c.bundlePort(); got != tc.want {
 			t.Errorf("%v: bundle port %d, want %d", tc.args, got, tc.want)
 		}
+	}
+}
+
+// TestChecksFlagsFollowTheRegistry: --checks and --decide, their defaults and their
+// validation come from the notary's list of checks (server.Checks), so a new check is
+// one entry there.
+func TestChecksFlagsFollowTheRegistry(t *testing.T) {
+	c, err := parseServe([]string{"--data", t.TempDir()}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range server.Checks() {
+		if info.ByDefault != slices.Contains(c.checks, info.Name) {
+			t.Errorf("check %q: run by default = %v, want %v", info.Name, slices.Contains(c.checks, info.Name), info.ByDefault)
+		}
+		if info.Decides != slices.Contains(c.decide, info.Name) {
+			t.Errorf("check %q: decides by default = %v, want %v", info.Name, slices.Contains(c.decide, info.Name), info.Decides)
+		}
+		if _, err := parseServe([]string{"--data", t.TempDir(), "--checks", info.Name}, io.Discard); err != nil {
+			t.Errorf("--checks %s refused: %v", info.Name, err)
+		}
+	}
+	_, err = parseServe([]string{"--data", t.TempDir(), "--decide", "astrology"}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `"astrology"`) {
+		t.Fatalf("--decide astrology: %v; want it refused by name", err)
+	}
+	var ue *usageError
+	if !errors.As(err, &ue) || !strings.Contains(ue.hint, strings.Join(checkNames(nil), ", ")) {
+		t.Errorf("the error %v does not come with a hint listing the checks", err)
 	}
 }

@@ -10,7 +10,54 @@ import (
 	"github.com/convergence-ng/convergence/notary/store"
 )
 
-// runChecks runs the network check and the configured others on the answer's history.
+// CheckInfo describes one check a notary can run on the certificate it is asked about:
+// the serve command's --checks and --decide flags, their usage and their defaults are
+// derived from the list (Checks), so a new check is one entry in checkRegistry and the
+// function that runs it.
+type CheckInfo struct {
+	Name      string // as in the v2 answer and the flags
+	Help      string // one line for the usage text
+	Always    bool   // run on every answer (the network perspective); not named in --checks
+	ByDefault bool   // run when --checks is not given
+	// Decides is set for the check that decides the status when --decide is not given.
+	Decides bool
+	// NeedsResolver is set for a check that cannot decide without --dane-resolver.
+	NeedsResolver bool
+}
+
+// checkDef is a check with the function that runs it.
+type checkDef struct {
+	CheckInfo
+	run func(n *Notary, ctx context.Context, q Question, a Answer, asked *store.Observation, others int) protocol.V2Check
+}
+
+// checkRegistry lists every check, in the order answers give them.
+var checkRegistry = []checkDef{
+	{CheckInfo{Name: protocol.CheckNetwork, Help: "the certificate the notary sees from where it stands", Always: true, Decides: true},
+		func(n *Notary, _ context.Context, q Question, a Answer, asked *store.Observation, others int) protocol.V2Check {
+			return n.networkCheck(q, a, asked, others)
+		}},
+	{CheckInfo{Name: protocol.CheckCA, Help: "whether the chain validates against the notary's system roots", ByDefault: true},
+		func(n *Notary, _ context.Context, q Question, _ Answer, asked *store.Observation, _ int) protocol.V2Check {
+			return n.caCheck(q, asked)
+		}},
+	{CheckInfo{Name: protocol.CheckDANE, Help: "the site's TLSA records, through a validating resolver", ByDefault: true, NeedsResolver: true},
+		func(n *Notary, ctx context.Context, q Question, _ Answer, asked *store.Observation, _ int) protocol.V2Check {
+			return n.daneCheck(ctx, q, asked)
+		}},
+}
+
+// Checks returns every check a notary can run, in the order answers give them.
+func Checks() []CheckInfo {
+	out := make([]CheckInfo, len(checkRegistry))
+	for i, c := range checkRegistry {
+		out[i] = c.CheckInfo
+	}
+	return out
+}
+
+// runChecks runs the checks that always run and the configured others on the
+// answer's history.
 func (n *Notary) runChecks(ctx context.Context, q Question, a Answer) []protocol.V2Check {
 	var asked *store.Observation
 	others := 0
@@ -21,15 +68,13 @@ func (n *Notary) runChecks(ctx context.Context, q Question, a Answer) []protocol
 			others++
 		}
 	}
-	checks := []protocol.V2Check{n.networkCheck(q, a, asked, others)}
-	if slices.Contains(n.cfg.Checks, protocol.CheckCA) {
-		checks = append(checks, n.caCheck(q, asked))
-	}
-	if slices.Contains(n.cfg.Checks, protocol.CheckDANE) {
-		checks = append(checks, n.daneCheck(ctx, q, asked))
-	}
-	for i := range checks {
-		checks[i].Deciding = slices.Contains(n.cfg.Deciding, checks[i].Name)
+	var checks []protocol.V2Check
+	for _, def := range checkRegistry {
+		if def.Always || slices.Contains(n.cfg.Checks, def.Name) {
+			c := def.run(n, ctx, q, a, asked, others)
+			c.Deciding = slices.Contains(n.cfg.Deciding, c.Name)
+			checks = append(checks, c)
+		}
 	}
 	return checks
 }
