@@ -93,6 +93,9 @@ func TestReopenAfterKill(t *testing.T) {
 		t.Logf("WAL holds %d bytes after the kill", fi.Size())
 	}
 	s := openTest(t, dir)
+	if !s.checked {
+		t.Error("the store the killed child left open was not checked at open")
+	}
 	ev, err := s.Events(ctx, 0)
 	if err != nil {
 		t.Fatal(err)

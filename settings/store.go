@@ -51,18 +51,21 @@ type Store struct {
 	wmu      sync.Mutex
 	eventCap int              // events kept by AddEvent; a field so tests can lower it
 	now      func() time.Time // clock for timestamps the caller leaves zero
+	marker   string           // this Store's open marker (openmarker.go), removed by Close
+	checked  bool             // Open ran quick_check (an unclean shutdown was found)
 }
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the database. In WAL mode the last connection to close checkpoints the
-// log into the main file.
+// Close closes the database, then removes the Store's open marker: the next Open
+// skips the integrity check (see markerPrefix). A failed close leaves the marker. In
+// WAL mode the last connection to close checkpoints the log into the main file.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("failed to close database %q: %w", s.path, err)
 	}
-	return nil
+	return removeMarker(s.marker)
 }
 
 // dsn builds the driver's name for path. Pragmas go in the DSN (_pragma=...) so every
@@ -85,8 +88,9 @@ var sqliteMagic = []byte("SQLite format 3\x00")
 // Open opens dir/convergence.db, creating it (and dir, mode 0700) when missing, and
 // brings its schema up to date. The database and its companion files are created 0600;
 // a dir or database files readable by others (made by earlier versions) are made
-// private first (Restrict). A file that is not a database or fails its integrity
-// check gives ErrCorrupt; a schema newer than this build gives ErrNewerSchema; in both
+// private first (Restrict). A file that is not a database, or fails its integrity
+// check after an unclean shutdown (the check is skipped after a clean Close: see
+// markerPrefix), gives ErrCorrupt; a schema newer than this build gives ErrNewerSchema; in both
 // cases the file is left as it was (OpenOrRecover moves it aside). A dir that cannot
 // be written gives a *DirError naming the fix.
 func Open(ctx context.Context, dir string) (*Store, error) {
@@ -121,8 +125,11 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 		return nil, fmt.Errorf("failed to open database %q: %w", path, err)
 	}
 	s := &Store{db: db, path: path, eventCap: DefaultEventCap, now: time.Now}
-	if err := s.init(ctx); err != nil {
+	if err := s.init(ctx, abs); err != nil {
 		db.Close()
+		if s.marker != "" {
+			removeMarker(s.marker)
+		}
 		return nil, err
 	}
 	return s, nil
@@ -155,17 +162,38 @@ func checkFile(path string) error {
 	return nil
 }
 
-// init checks the file's health and version, then migrates.
-func (s *Store) init(ctx context.Context) error {
+// init checks the file's health when the last shutdown was not clean (a marker of no
+// Store of ours is in dir), leaves this Store's marker, then checks the version and
+// migrates.
+func (s *Store) init(ctx context.Context, dir string) error {
+	left, err := foreignMarkers(dir)
+	if err != nil {
+		return err
+	}
+	if len(left) > 0 {
+		if err := s.quickCheck(ctx); err != nil {
+			return err
+		}
+		s.checked = true
+	}
+	if s.marker, err = createMarker(dir); err != nil {
+		return err
+	}
+	if err := s.migrate(ctx); err != nil {
+		return s.classify("migrate", err)
+	}
+	// Only now: had the check or the migration failed, the next open must check again.
+	return removeDeadMarkers(left)
+}
+
+// quickCheck runs PRAGMA quick_check: ErrCorrupt unless it says ok.
+func (s *Store) quickCheck(ctx context.Context) error {
 	var check string
 	if err := s.db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&check); err != nil {
 		return s.classify("check", err)
 	}
 	if check != "ok" {
 		return fmt.Errorf("failed to check database %q: %w: %s", s.path, ErrCorrupt, check)
-	}
-	if err := s.migrate(ctx); err != nil {
-		return s.classify("migrate", err)
 	}
 	return nil
 }
