@@ -50,6 +50,7 @@ type Store struct {
 	// Writers in other processes still meet the busy timeout.
 	wmu      sync.Mutex
 	eventCap int              // events kept by AddEvent; a field so tests can lower it
+	cacheCap int              // cached verdicts kept by PutCache; a field so tests can lower it
 	now      func() time.Time // clock for timestamps the caller leaves zero
 	marker   string           // this Store's open marker (openmarker.go), removed by Close
 	checked  bool             // Open ran quick_check (an unclean shutdown was found)
@@ -124,7 +125,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to open database %q: %w", path, err)
 	}
-	s := &Store{db: db, path: path, eventCap: DefaultEventCap, now: time.Now}
+	s := &Store{db: db, path: path, eventCap: DefaultEventCap, cacheCap: DefaultCacheCap, now: time.Now}
 	if err := s.init(ctx, abs); err != nil {
 		db.Close()
 		if s.marker != "" {
