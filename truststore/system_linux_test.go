@@ -3,23 +3,172 @@
 package truststore
 
 import (
-	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// The real system store is left alone even as root; the file placement is checked in a
-// temporary directory and the refresh command is not run.
-func TestInstallSystemAt(t *testing.T) {
-	dir := t.TempDir()
-	pemBytes := testCAPEM(t)
-	if err := installSystemAt(context.Background(), dir, "", pemBytes, "Convergence Local CA 0a1b/../x"); err != nil {
+// tempSystemStore is a system store in a temporary directory. The real one is left
+// alone even though the tests may run as root: update-ca-certificates rewrites
+// /etc/ssl/certs for the whole machine. A shell line that rebuilds the bundle from the
+// directory, as update-ca-certificates does from /usr/local/share/ca-certificates,
+// stands in for it; everything else (files, modes, the bundle check) is real.
+func tempSystemStore(t *testing.T) linuxStore {
+	t.Helper()
+	root := t.TempDir()
+	dir := filepath.Join(root, "anchors")
+	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join(dir, "Convergence_Local_CA_0a1b____x.crt"))
-	if err != nil || !bytes.Equal(got, pemBytes) {
-		t.Fatalf("installed file: %v", err)
+	bundle := filepath.Join(root, "bundle.crt")
+	return linuxStore{family: "test", dir: dir, ext: ".crt", bundle: bundle,
+		update: []string{"sh", "-c", `cat /dev/null "$0"/*.crt > "$1" 2>/dev/null || true`, dir, bundle}}
+}
+
+func writeCAFileT(t *testing.T, c testCA) {
+	t.Helper()
+	if err := os.WriteFile(c.file, c.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func holdsT(t *testing.T, s linuxStore, c testCA) (int, bool) {
+	t.Helper()
+	found, trusted, err := s.holds(context.Background(), c.ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(found), trusted
+}
+
+func TestSystemInstallBesideUninstall(t *testing.T) {
+	ctx := ctxT(t)
+	s := tempSystemStore(t)
+	a, b := newTestCA(t), newTestCA(t)
+	writeCAFileT(t, a)
+	writeCAFileT(t, b)
+	for _, c := range []testCA{a, b} {
+		if r := install(ctx, s, c.ca, c.file); !r.Done || r.Err != nil {
+			t.Fatalf("install: %+v", r)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(s.dir, a.ca.file+".crt"))
+	if err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("anchor file: %v %v", fi, err)
+	}
+	if n, trusted := holdsT(t, s, a); n != 1 || !trusted {
+		t.Fatalf("A: %d files, in bundle %v", n, trusted)
+	}
+	if n, trusted := holdsT(t, s, b); n != 1 || !trusted {
+		t.Fatalf("B beside A: %d files, in bundle %v", n, trusted)
+	}
+	if r, ok := uninstall(ctx, s, a.ca); !ok || !r.Done {
+		t.Fatalf("uninstall A: %v %+v", ok, r)
+	}
+	if n, trusted := holdsT(t, s, a); n != 0 || trusted {
+		t.Errorf("A after uninstall: %d files, in bundle %v", n, trusted)
+	}
+	if n, trusted := holdsT(t, s, b); n != 1 || !trusted {
+		t.Errorf("B after A's uninstall: %d files, in bundle %v", n, trusted)
+	}
+	if _, ok := uninstall(ctx, s, a.ca); ok {
+		t.Error("uninstall of a CA in no store reported a store")
+	}
+}
+
+// TestSystemReplaceLegacy: the file earlier versions wrote (one name for every CA) is
+// found by its certificate and replaced by the new CA's own.
+func TestSystemReplaceLegacy(t *testing.T) {
+	ctx := ctxT(t)
+	s := tempSystemStore(t)
+	old, ca := newTestCA(t), newTestCA(t)
+	writeCAFileT(t, ca)
+	if err := os.WriteFile(filepath.Join(s.dir, "convergence-local-ca.crt"), old.pem, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.runUpdate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	found, trusted, err := s.holds(ctx, old.ca)
+	if err != nil || len(found) != 1 || !trusted {
+		t.Fatalf("legacy file not found: %q %v %v", found, trusted, err)
+	}
+	if r := replaceIn(ctx, s, old.ca, ca.ca, found, ca.file); !r.Done {
+		t.Fatalf("replace: %+v", r)
+	}
+	if n, trusted := holdsT(t, s, old); n != 0 || trusted {
+		t.Errorf("old CA after replace: %d files, in bundle %v", n, trusted)
+	}
+	if n, trusted := holdsT(t, s, ca); n != 1 || !trusted {
+		t.Errorf("new CA after replace: %d files, in bundle %v", n, trusted)
+	}
+}
+
+// TestSystemHintCommands runs the commands a person is given in a shell, with a sudo
+// that runs its arguments (the tests must not ask for a password).
+func TestSystemHintCommands(t *testing.T) {
+	ctx := ctxT(t)
+	s := tempSystemStore(t)
+	c := newTestCA(t)
+	writeCAFileT(t, c)
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "sudo"), []byte("#!/bin/sh\nexec \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := bin + string(os.PathListSeparator) + os.Getenv("PATH")
+	run := func(cmd string) {
+		t.Helper()
+		sh := exec.CommandContext(ctx, "sh", "-c", cmd)
+		sh.Env = append(os.Environ(), "PATH="+path)
+		if out, err := sh.CombinedOutput(); err != nil {
+			t.Fatalf("sh -c %q: %v\n%s", cmd, err, out)
+		}
+	}
+	add := s.addCommand(c.ca, c.file)
+	if !strings.HasPrefix(add, "sudo install -m 0644 "+shellQuote(c.file)+" "+filepath.Join(s.dir, c.ca.file+".crt")+" && sudo sh -c ") {
+		t.Errorf("add command %q", add)
+	}
+	run(add)
+	if n, trusted := holdsT(t, s, c); n != 1 || !trusted {
+		t.Fatalf("after the add command: %d files, in bundle %v", n, trusted)
+	}
+	run(s.removeCommand(c.ca, nil))
+	if n, trusted := holdsT(t, s, c); n != 0 || trusted {
+		t.Fatalf("after the remove command: %d files, in bundle %v", n, trusted)
+	}
+
+	// A store that cannot be written: not done, with the command.
+	gone := s
+	gone.dir = filepath.Join(t.TempDir(), "missing")
+	r := install(ctx, gone, c.ca, c.file)
+	if r.Done || r.Err == nil || !strings.Contains(r.Command, "sudo install -m 0644") {
+		t.Errorf("install into a missing directory: %+v", r)
+	}
+}
+
+func TestRootErr(t *testing.T) {
+	err := rootErr(&fs.PathError{Op: "open", Path: "/usr/local/share/ca-certificates/x.crt", Err: fs.ErrPermission})
+	if !errors.Is(err, ErrNeedsRoot) || !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("rootErr = %v, want ErrNeedsRoot and the cause", err)
+	}
+	if err := rootErr(fs.ErrNotExist); errors.Is(err, ErrNeedsRoot) {
+		t.Errorf("rootErr(%v) says root would help", err)
+	}
+}
+
+// TestRealSystemStoreLooked only reads the machine's store: a fresh CA is in it nowhere.
+func TestRealSystemStoreLooked(t *testing.T) {
+	s, ok := systemStore().(linuxStore)
+	if !ok {
+		t.Skip("no known system trust store on this machine")
+	}
+	found, trusted, err := s.holds(ctxT(t), newTestCA(t).ca)
+	if err != nil || len(found) > 0 || trusted {
+		t.Errorf("%s holds a fresh CA: %q %v %v", s.name(), found, trusted, err)
 	}
 }

@@ -3,15 +3,13 @@
 package truststore
 
 import (
-	"context"
-	"errors"
+	"fmt"
+	"runtime"
 )
 
-// ErrUnsupported is returned by the system-store functions on platforms not yet handled.
-var ErrUnsupported = errors.New("system trust store not supported on this platform")
-
-// InstallSystem is not implemented on this platform.
-func InstallSystem(ctx context.Context, certPEM []byte, name string) error { return ErrUnsupported }
-
-// UninstallSystem is not implemented on this platform.
-func UninstallSystem(ctx context.Context, name string) error { return ErrUnsupported }
+// systemStore reports that this OS's system store is not handled yet: the NSS databases
+// still work where certutil is installed. A new OS gets a system_GOOS.go beside
+// system_linux.go with the same function.
+func systemStore() store {
+	return unsupportedStore{fmt.Errorf("failed to use the system trust store on %s: %w", runtime.GOOS, ErrUnsupported)}
+}

@@ -47,7 +47,11 @@ commands:
   cache list                   list cached verdicts
   cache clear [HOST[:PORT]]    forget cached verdicts (all, or one site's)
   ca export                    print the local CA certificate (PEM) to trust in browsers
-  ca regenerate                make a new local CA (the old one stops working)
+  ca install                   trust the local CA in your browsers' NSS databases and the system
+                               store (as root); print the command to run where it could not
+  ca uninstall                 remove the local CA from every trust store that holds it
+  ca regenerate                make a new local CA (the old one stops working) and put it in
+                               the trust stores that held the old one, in its place
   settings                     show the settings
   set KEY VALUE                change a setting (see 'convergence settings' for keys)
   cleartext allow HOST:PORT    let streams that are not TLS (plain TCP, STARTTLS) to HOST:PORT pass, unchecked
@@ -108,7 +112,7 @@ func run(ctx context.Context, args []string, env Env) error {
 		fmt.Fprint(env.Stdout, Usage)
 		return nil
 	}
-	needCA := args[0] == "ca" && len(args) > 1 && args[1] == "export"
+	needCA := args[0] == "ca" && len(args) > 1 && (args[1] == "export" || args[1] == "install")
 	c, err := env.Open(ctx, !needCA)
 	if err != nil {
 		return err
@@ -125,7 +129,7 @@ func run(ctx context.Context, args []string, env Env) error {
 	case "cache":
 		return cacheCmd(ctx, c, args[1:], env.Stdout)
 	case "ca":
-		return caCmd(c, args[1:], env.Stdout)
+		return caCmd(ctx, c, args[1:], env.Stdout)
 	case "settings":
 		return showSettings(ctx, c, env.Stdout)
 	case "set":
@@ -202,6 +206,10 @@ func hint(err error) string {
 		return "the bundle at this address pins other certificates (listed above) than the one you named: ask the notary's operator which is right, and run the command again with --fingerprint set to it"
 	case errors.Is(err, verifier.ErrBundleSource):
 		return "give the path of a .notary file or an https:// URL"
+	case errors.Is(err, errStoresLeft):
+		return "run the commands printed above for each store left, then check with 'convergence ca install'"
+	case errors.Is(err, core.ErrNoCACert):
+		return "the CA was never made or its file was removed: remove entries named \"Convergence Local CA ...\" in your browser's certificate settings"
 	case errors.Is(err, localproxy.ErrCAIncomplete), errors.Is(err, localproxy.ErrCAMismatch):
 		return "if the CA key is in a locked keyring, unlock it and try again; otherwise make a new CA with 'convergence ca regenerate' and trust it again in your browsers"
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/internal/testnotary"
 	"github.com/convergence-ng/convergence/notary/keys"
+	"github.com/convergence-ng/convergence/truststore"
 )
 
 // cliEnv runs commands on one data dir, the way the binary does.
@@ -28,10 +29,16 @@ func (e cliEnv) run(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
 	code = Run(context.Background(), args, Env{Stdout: &out, Stderr: &errb,
 		Open: func(ctx context.Context, noCA bool) (*core.Core, error) {
-			return core.Open(ctx, core.Options{DataDir: e.dir, Listen: "127.0.0.1:0", NoCA: noCA})
+			// The 'ca' commands change the NSS databases of a home beside the data dir,
+			// never the machine's system store (the tests may run as root).
+			return core.Open(ctx, core.Options{DataDir: e.dir, Listen: "127.0.0.1:0", NoCA: noCA,
+				TrustHome: e.home(), TrustOnly: []truststore.Kind{truststore.NSS}})
 		}})
 	return code, out.String(), errb.String()
 }
+
+// home is the home directory whose browsers the 'ca' commands change.
+func (e cliEnv) home() string { return e.dir + "-home" }
 
 func (e cliEnv) mustRun(args ...string) string {
 	e.t.Helper()

@@ -153,25 +153,6 @@ func cacheCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) e
 	return fmt.Errorf("%w: cache takes 'list', 'clear' or 'clear HOST[:PORT]'", ErrUsage)
 }
 
-func caCmd(c *core.Core, args []string, out io.Writer) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: ca needs export or regenerate", ErrUsage)
-	}
-	switch args[0] {
-	case "export":
-		_, err := out.Write(c.CA().CertPEM())
-		return err
-	case "regenerate":
-		ca, err := c.RegenerateCA()
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "new local CA %q; trust it again in your browsers ('convergence ca export')\n", ca.Certificate().Subject.CommonName)
-		return nil
-	}
-	return fmt.Errorf("%w: unknown ca command %q", ErrUsage, args[0])
-}
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"
