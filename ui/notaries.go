@@ -98,7 +98,7 @@ func (t *notariesTab) show(list []settings.Notary) {
 	t.u.activity.refresh()
 	t.u.setup.showNotaries(n)
 	if !t.loaded && len(cards) == 0 {
-		t.u.tabs.SelectIndex(4) // first run: open on the Setup guide
+		t.u.selectTab(tabSetup) // first run: open on the Setup guide
 	}
 	t.loaded = true
 }
@@ -219,7 +219,7 @@ func (t *notariesTab) askURL() {
 func (t *notariesTab) dropped(_ fyne.Position, uris []fyne.URI) {
 	for _, u := range uris {
 		if strings.EqualFold(u.Extension(), ".notary") {
-			t.u.tabs.SelectIndex(1)
+			t.u.selectTab(tabNotaries)
 			t.importFrom(u.Path())
 			return // one at a time: each asks for confirmation
 		}

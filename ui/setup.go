@@ -53,7 +53,7 @@ func newSetupTab(u *UI) *setupTab {
 
 	t.notMsg = wrapLabel("")
 	add := widget.NewButtonWithIcon("Add a notary…", theme.ContentAddIcon(), func() {
-		u.tabs.SelectIndex(1)
+		u.selectTab(tabNotaries)
 		u.notaries.chooseFile()
 	})
 	step3 := widget.NewCard("3. Choose notaries you trust", "", container.NewVBox(t.notMsg, container.NewHBox(add)))

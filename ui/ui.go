@@ -55,6 +55,8 @@ type UI struct {
 	opts    Options
 	win     fyne.Window
 	tabs    *container.AppTabs
+	// tabItems are the tabs of tabs, by name (selectTab).
+	tabItems [tabCount]*container.TabItem
 
 	ctx    context.Context // cancelled by Close; owns every goroutine the UI starts
 	cancel context.CancelFunc
@@ -136,15 +138,16 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 	u.cache = newCacheTab(u)
 	u.settings = newSettingsTab(u)
 	u.setup = newSetupTab(u)
-	u.tabs = container.NewAppTabs(
-		container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content),
-		container.NewTabItemWithIcon("Notaries", theme.AccountIcon(), u.notaries.content),
-		container.NewTabItemWithIcon("Cache", theme.StorageIcon(), u.cache.content),
-		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.content),
-		container.NewTabItemWithIcon("Setup", theme.InfoIcon(), u.setup.content),
-	)
+	u.tabItems = [tabCount]*container.TabItem{
+		tabActivity: container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content),
+		tabNotaries: container.NewTabItemWithIcon("Notaries", theme.AccountIcon(), u.notaries.content),
+		tabCache:    container.NewTabItemWithIcon("Cache", theme.StorageIcon(), u.cache.content),
+		tabSettings: container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.content),
+		tabSetup:    container.NewTabItemWithIcon("Setup", theme.InfoIcon(), u.setup.content),
+	}
+	u.tabs = container.NewAppTabs(u.tabItems[:]...)
 	u.tabs.OnSelected = func(t *container.TabItem) {
-		if t.Text == "Cache" {
+		if t == u.tabItems[tabCache] {
 			u.cache.reload()
 		}
 	}
@@ -240,11 +243,22 @@ func (u *UI) RunInTray(ctx context.Context) bool {
 // Do runs f on the UI goroutine; safe from any goroutine, it never blocks.
 func (u *UI) Do(f func()) { u.onUI(f) }
 
-// ShowSetup shows the main window on the Setup tab (main calls it on a first run).
-func (u *UI) ShowSetup() {
-	u.tabs.SelectIndex(4)
-	u.Show()
-}
+// tab names a tab of the main window, in the order the window shows them.
+type tab int
+
+const (
+	tabActivity tab = iota
+	tabNotaries
+	tabCache
+	tabSettings
+	// tabSetup is the first-run guide: the window opens on it while there is no notary
+	// (the Notaries tab's first load chooses it, since only then is the count known).
+	tabSetup
+	tabCount
+)
+
+// selectTab shows the tab t.
+func (u *UI) selectTab(t tab) { u.tabs.Select(u.tabItems[t]) }
 
 // Reload reads the notaries, settings, cache and status from the backend again, in the
 // background.
