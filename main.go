@@ -25,6 +25,10 @@ import (
 	"github.com/convergence-ng/convergence/verifier"
 )
 
+// The application is the window's backend: the window and the terminal share its
+// operations.
+var _ ui.Backend = (*core.Core)(nil)
+
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
@@ -145,11 +149,10 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	warnStartup(c, log)
 
 	a := app.NewWithID("org.convergence.desktop")
-	b := &backend{c: c}
 	tray := hasSessionBus()
 	notices := startupNotices(c)
 	inTray := o.background && tray && len(notices) == 0
-	u := ui.New(a, b, ui.Options{Tray: tray, InTray: inTray, Notices: notices, AutostartExec: loginCommand(o.dataDirFlag)})
+	u := ui.New(a, c, ui.Options{Tray: tray, InTray: inTray, Notices: notices, AutostartExec: loginCommand(o.dataDirFlag)})
 	c.Subscribe(u.Publish)
 	if inst != nil { // a second start shows this window
 		inst.OnActivate(func() { u.Do(u.Show) })
@@ -166,8 +169,7 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	go func() { // ends when proxyCtx is cancelled, after the app quits
 		defer close(served)
 		if err := c.Serve(proxyCtx); err != nil {
-			log.Error("proxy stopped", "err", err)
-			b.setProxyErr(err.Error())
+			log.Error("proxy stopped", "err", err) // Serve keeps it for the tray and Setup
 			u.Do(u.Reload)
 		}
 	}()

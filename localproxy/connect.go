@@ -215,7 +215,7 @@ func (p *Proxy) connectAndVerify(ctx context.Context, target verifier.Target, ad
 	if !target.Addr.IsValid() && target.Host != connectHost && namedByItself(target.Host) {
 		// The proxy's own rejection; prepare closes the upstream before any request.
 		v := verifier.Verdict{Target: target, FingerprintSHA256: fp, Outcome: verifier.OutcomeRejected, Time: time.Now(),
-			Reason: fmt.Sprintf("%v: the name %q in TLS means this machine or an address, but the connection goes to %q",
+			Source: verifier.SourceProxy, Reason: fmt.Sprintf("%v: the name %q in TLS means this machine or an address, but the connection goes to %q",
 				errNameElsewhere, target.Host, connectHost)}
 		p.reportVerdict(v)
 		return upstream, v, nil
@@ -225,7 +225,7 @@ func (p *Proxy) connectAndVerify(ctx context.Context, target verifier.Target, ad
 		err := fmt.Errorf("failed to verify certificate: %w", verr)
 		closeTLS(upstream)
 		return nil, verifier.Verdict{Target: target, FingerprintSHA256: fp, Outcome: verifier.OutcomeRejected,
-			Reason: err.Error(), Time: time.Now()}, err
+			Source: verifier.SourceProxy, Reason: err.Error(), Time: time.Now()}, err
 	}
 	p.reportVerdict(verdict)
 	return upstream, verdict, nil

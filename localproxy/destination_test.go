@@ -129,8 +129,8 @@ func TestExemptNameThroughUpstreamProxyIsRefused(t *testing.T) {
 	if n, _ := s.received(); n != 0 {
 		t.Errorf("the site received %d requests; want none", n)
 	}
-	if vd := got.waitFor(t, "", 1)[0]; vd.Allowed() || vd.Target.Host != "localhost" {
-		t.Errorf("verdict %+v; want localhost rejected", vd)
+	if vd := got.waitFor(t, verifier.SourceProxy, 1)[0]; vd.Allowed() || vd.Target.Host != "localhost" {
+		t.Errorf("verdict %+v; want localhost rejected by the proxy itself", vd)
 	}
 }
 

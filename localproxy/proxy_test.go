@@ -101,8 +101,11 @@ func TestProxyRejectedSiteGetsBlockPage(t *testing.T) {
 	}
 }
 
+// TestProxyCheckerErrorIsBlocked: when no check can be made the site is blocked, and
+// the proxy reports its own rejection (Source proxy) so that it reaches Activity.
 func TestProxyCheckerErrorIsBlocked(t *testing.T) {
-	r := startProxy(t, nil)
+	var got verdicts
+	r := startProxy(t, func(c *Config) { c.OnVerdict = got.add })
 	s := newSite(t, false)
 	resp, text := get(t, r.client(false), "https://broken.test:"+s.port()+"/")
 	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get(HeaderVerdict) != "error" ||
@@ -111,6 +114,9 @@ func TestProxyCheckerErrorIsBlocked(t *testing.T) {
 	}
 	if n, _ := s.received(); n != 0 {
 		t.Errorf("site received %d requests after a failed check", n)
+	}
+	if vd := got.waitFor(t, verifier.SourceProxy, 1)[0]; vd.Allowed() || !strings.Contains(vd.Reason, "notary store unavailable") {
+		t.Errorf("reported verdict %+v; want the proxy's own rejection saying why", vd)
 	}
 }
 

@@ -177,21 +177,9 @@ func validateUpstream(raw string) error {
 // missing or unknown key, or a stored value that does not decode or would make the
 // settings invalid, falls back to its default, so a damaged row never stops the app.
 func (s *Store) Settings(ctx context.Context) (Settings, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT key, value FROM settings")
+	stored, err := readSettings(ctx, s.db)
 	if err != nil {
-		return Settings{}, fmt.Errorf("failed to read settings: %w", err)
-	}
-	defer rows.Close()
-	stored := map[string]json.RawMessage{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return Settings{}, fmt.Errorf("failed to read settings: %w", err)
-		}
-		stored[k] = json.RawMessage(v)
-	}
-	if err := rows.Err(); err != nil {
-		return Settings{}, fmt.Errorf("failed to read settings: %w", err)
+		return Settings{}, err
 	}
 	return mergeSettings(stored), nil
 }
@@ -234,26 +222,7 @@ func (s *Store) SaveSettings(ctx context.Context, st Settings) error {
 	if err := st.Validate(); err != nil {
 		return fmt.Errorf("failed to save settings: %w", err)
 	}
-	st.CleartextAllow, _ = NormalizeCleartextAllow(st.CleartextAllow) // Validate checked every entry
-	b, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("failed to encode settings: %w", err)
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return fmt.Errorf("failed to encode settings: %w", err)
-	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		for k, v := range fields {
-			if _, err := tx.ExecContext(ctx,
-				"INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-				k, string(v)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.write(ctx, func(tx *sql.Tx) error { return writeSettings(ctx, tx, st) }); err != nil {
 		return fmt.Errorf("failed to save settings: %w", err)
 	}
 	return nil

@@ -90,6 +90,8 @@ func summary(ev verifier.Event) string {
 		return "notary " + ev.Notary + " did not answer"
 	case ev.Kind == verifier.EventNotaryImpersonated:
 		return "notary " + ev.Notary + " impersonated: its answer failed authentication"
+	case v.Source == verifier.SourceProxy:
+		return v.Outcome.String() + ": not checked: " + v.Reason
 	case v.Source == verifier.SourcePin:
 		return v.Outcome.String() + ": you trust this certificate here"
 	case v.Source == verifier.SourceExempt:

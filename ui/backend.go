@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/x509"
 
+	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
-// Backend is everything the desktop UI asks of the rest of the app. main implements it
-// over the settings store, the verifier and the local proxy. Every method may be called
+// Backend is everything the desktop UI asks of the rest of the app: the application
+// (*core.Core) implements it, the same operations the terminal uses. Every method may be called
 // from any goroutine (never the UI goroutine: the UI calls them off it) and may block on
 // disk or network until ctx is done.
 type Backend interface {
@@ -43,15 +44,14 @@ type NotaryBackend interface {
 	// from): a notary with the same name is updated. Unless confirmRevoked, a notary the
 	// user revoked before fails with an error matching verifier.ErrPreviouslyRevoked.
 	ImportBundle(ctx context.Context, raw []byte, src string, confirmRevoked bool) (settings.Notary, error)
-	// Revoke stops trusting the named notary at once; it stays listed as revoked
-	// (verifier.Revoke).
-	Revoke(ctx context.Context, name string) error
-	// Unrevoke undoes Revoke (the UI offers it for a few seconds): the store's
-	// UnrevokeNotary, then verifier.Reload.
+	// Revoke stops trusting the named notary at once; it stays listed as revoked. It
+	// returns how many cached verdicts that needed it were dropped.
+	Revoke(ctx context.Context, name string) (int, error)
+	// Unrevoke undoes Revoke (the UI offers it for a few seconds).
 	Unrevoke(ctx context.Context, name string) error
-	// SetNotaryEnabled turns a notary on or off without revoking it (the store's
-	// SetNotaryEnabled, then verifier.Reload).
-	SetNotaryEnabled(ctx context.Context, name string, enabled bool) error
+	// SetNotaryEnabled turns a notary on or off without revoking it. It returns how
+	// many cached verdicts that needed it were dropped.
+	SetNotaryEnabled(ctx context.Context, name string, enabled bool) (int, error)
 }
 
 // SettingsBackend loads and stores the user's settings.
@@ -85,28 +85,13 @@ type CacheBackend interface {
 	TrustForSite(ctx context.Context, v verifier.Verdict) error
 }
 
-// Status is the state of the proxy and its supports, for the tray and the Setup tab.
-type Status struct {
-	ProxyAddr string // host:port the proxy listens on; empty when it is not running
-	PACURL    string // URL of the proxy auto-config file; empty when not served
-	// ProxyErr says why the proxy is not running, in plain words; empty when it runs.
-	ProxyErr string
-	// KeyringFallback is set when secrets are kept in a file because no keyring answered.
-	KeyringFallback bool
-	Paused          bool
-	// CAInstalled is set when the local CA is known to be in the system trust store.
-	CAInstalled bool
-}
+// Status is the state of the proxy and its supports, for the tray and the Setup tab:
+// the application's (core.Status).
+type Status = core.Status
 
-// TrustStoreResult is the outcome of installing the local CA into one trust store.
-type TrustStoreResult struct {
-	Store     string // plain name, e.g. "System (Debian)", "Firefox profile default-release"
-	Installed bool
-	// Command is what the user can run themselves when the store needs a password or
-	// rights the app lacks; empty otherwise.
-	Command string
-	Err     string // why it failed, in plain words; empty on success
-}
+// TrustStoreResult is the outcome of installing the local CA into one trust store
+// (core.TrustStoreResult).
+type TrustStoreResult = core.TrustStoreResult
 
 // ProxyBackend reports on the proxy and the local CA, and pauses protection.
 type ProxyBackend interface {

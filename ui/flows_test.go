@@ -301,12 +301,15 @@ func TestSetupGuide(t *testing.T) {
 		t.Errorf("clipboard = %q", got)
 	}
 	tap(t, u, "Install in system and browsers")
-	if !hasText(u.win, "Chromium (NSS, ~/.pki/nssdb): installed.") || !hasText(u.win, "System (Debian): needs administrator rights. Run this in a terminal:") {
+	// A real certutil into a browser database of the test's own (the system store is
+	// left out: it would change this machine).
+	if find(u.win, func(l *widget.Label) bool {
+		return strings.HasPrefix(l.Text, "Browser database ") && strings.HasSuffix(l.Text, "nssdb: installed.")
+	}) == nil {
 		t.Fatalf("install results: %s", visibleText(u.win))
 	}
-	cmd := find(u.win, func(l *widget.Label) bool { return strings.HasPrefix(l.Text, "sudo ") })
-	if cmd == nil {
-		t.Fatal("the command to run is not shown")
+	if !b.Status().CAInstalled {
+		t.Error("the application does not know the CA was installed")
 	}
 	if !hasText(u.win, "Almost there: there are no notaries.") {
 		t.Errorf("banner after CA install: %s", visibleText(u.win))

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
-
-	"github.com/convergence-ng/convergence/verifier"
 )
 
 // TestActivityShowsEarlierRuns: verdicts kept from an earlier run appear in the
@@ -14,7 +12,7 @@ import (
 func TestActivityShowsEarlierRuns(t *testing.T) {
 	b := newStoreBackend(t)
 	now := time.Now()
-	b.history = []verifier.Event{disagreement("yesterday.example", now.Add(-24*time.Hour))}
+	b.addHistory(t, disagreement("yesterday.example", now.Add(-24*time.Hour)))
 	u, rec := newTestUI(t, b)
 	selectTab(t, u, "Activity") // a first run opens on Setup
 	if !hasText(u.win, "yesterday.example") {
@@ -45,7 +43,7 @@ func TestActivityShowsEarlierRuns(t *testing.T) {
 // verdicts in memory; the first Show reads them, and a later Show does not again.
 func TestHistoryWaitsForTheWindow(t *testing.T) {
 	b := newStoreBackend(t)
-	b.history = []verifier.Event{disagreement("yesterday.example", time.Now().Add(-24*time.Hour))}
+	b.addHistory(t, disagreement("yesterday.example", time.Now().Add(-24*time.Hour)))
 	u := newHiddenTestUI(t, b, func(fyne.App) notifier { return newRecorder() })
 	if evs := u.snapshot(); len(evs) != 0 {
 		t.Fatalf("before the window was shown the Activity list holds %d verdicts; want none", len(evs))

@@ -130,7 +130,8 @@ func (t *notariesTab) card(nv settings.Notary) fyne.CanvasObject {
 	enabled.SetChecked(nv.Enabled)
 	enabled.OnChanged = func(on bool) {
 		t.u.goWork(func(ctx context.Context) error {
-			return t.u.backend.SetNotaryEnabled(ctx, name, on)
+			_, err := t.u.backend.SetNotaryEnabled(ctx, name, on)
+			return err
 		}, func(err error) {
 			if err != nil {
 				t.u.showError("change the notary", err)
@@ -149,8 +150,11 @@ func (t *notariesTab) card(nv settings.Notary) fyne.CanvasObject {
 
 // revoke stops trusting the notary at once and offers Undo for a few seconds.
 func (t *notariesTab) revoke(name string) {
+	var dropped int
 	t.u.goWork(func(ctx context.Context) error {
-		return t.u.backend.Revoke(ctx, name)
+		var err error
+		dropped, err = t.u.backend.Revoke(ctx, name)
+		return err
 	}, func(err error) {
 		if err != nil {
 			t.u.showError(fmt.Sprintf("revoke %q", name), err)
@@ -158,7 +162,11 @@ func (t *notariesTab) revoke(name string) {
 		}
 		t.undoGen++
 		gen := t.undoGen
-		t.undoMsg.SetText(fmt.Sprintf("Revoked %s: it is no longer asked.", name))
+		msg := fmt.Sprintf("Revoked %s: it is no longer asked.", name)
+		if dropped > 0 {
+			msg += fmt.Sprintf(" %d remembered verdicts that needed it were forgotten.", dropped)
+		}
+		t.undoMsg.SetText(msg)
 		t.undoBtn.OnTapped = func() {
 			t.undo.Hide()
 			t.u.goWork(func(ctx context.Context) error {

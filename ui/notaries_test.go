@@ -52,7 +52,7 @@ func TestImportValidDuplicateAndRevokedAndMalformed(t *testing.T) {
 	tap(t, u, "OK")
 
 	// Previously revoked: revoke, re-import, and the app asks before trusting again.
-	if err := b.Revoke(ctxT(t), "Alpha Notary"); err != nil {
+	if _, err := b.Revoke(ctxT(t), "Alpha Notary"); err != nil {
 		t.Fatal(err)
 	}
 	u.notaries.reload()

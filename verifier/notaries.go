@@ -113,6 +113,14 @@ func (v *Verifier) Revoke(ctx context.Context, name string) (int, error) {
 	return n, nil
 }
 
+// Unrevoke undoes Revoke: the notary is asked again at once.
+func (v *Verifier) Unrevoke(ctx context.Context, name string) error {
+	if err := v.store.UnrevokeNotary(ctx, name); err != nil {
+		return fmt.Errorf("failed to undo the revocation of notary %q: %w", name, err)
+	}
+	return v.Reload(ctx)
+}
+
 // SetEnabled asks, or stops asking, a notary without revoking it. Switched off, its
 // past vouching no longer counts: the cached verdicts that needed it are dropped at
 // once, as on revocation. It returns how many were dropped.

@@ -54,6 +54,10 @@ const (
 	// SourceCleartext marks the proxy's own verdict on a tunnel that is not TLS: refused,
 	// or let through unchecked because the user allows cleartext to that host:port.
 	SourceCleartext Source = "cleartext"
+	// SourceProxy marks a rejection the proxy made itself, when no check could be made
+	// (the verifier failed) or the connection was refused before one (a TLS name that
+	// claims this machine on a connection that goes elsewhere).
+	SourceProxy Source = "proxy"
 )
 
 // AnswerKind classifies one notary's answer.

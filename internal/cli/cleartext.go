@@ -15,7 +15,7 @@ import (
 // and 'cleartext list'.
 func cleartextCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
 	if len(args) == 1 && args[0] == "list" {
-		s, err := c.Store.Settings(ctx)
+		s, err := c.Settings(ctx)
 		if err != nil {
 			return err
 		}
@@ -35,25 +35,27 @@ func cleartextCmd(ctx context.Context, c *core.Core, args []string, out io.Write
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	s, err := c.Store.Settings(ctx)
+	changed := false
+	_, err = c.UpdateSettings(ctx, func(s *settings.Settings) error {
+		has := slices.Contains(s.CleartextAllow, entry)
+		switch {
+		case args[0] == "allow" && !has:
+			s.CleartextAllow, changed = append(slices.Clone(s.CleartextAllow), entry), true
+		case args[0] == "remove" && has:
+			s.CleartextAllow, changed = slices.DeleteFunc(slices.Clone(s.CleartextAllow), func(e string) bool { return e == entry }), true
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	has := slices.Contains(s.CleartextAllow, entry)
 	switch {
-	case args[0] == "allow" && has:
+	case !changed && args[0] == "allow":
 		fmt.Fprintf(out, "%s is already allowed\n", entry)
 		return nil
-	case args[0] == "remove" && !has:
+	case !changed:
 		fmt.Fprintf(out, "%s was not allowed\n", entry)
 		return nil
-	case args[0] == "allow":
-		s.CleartextAllow = append(slices.Clone(s.CleartextAllow), entry)
-	default:
-		s.CleartextAllow = slices.DeleteFunc(slices.Clone(s.CleartextAllow), func(e string) bool { return e == entry })
-	}
-	if err := c.SaveSettings(ctx, s); err != nil {
-		return err
 	}
 	if args[0] == "allow" {
 		fmt.Fprintf(out, "allowed %s: streams that are not TLS to it pass unchecked (each is shown in Activity)\n", entry)

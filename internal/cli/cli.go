@@ -165,7 +165,7 @@ func check(ctx context.Context, c *core.Core, args []string, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	vd, err := c.Verifier.Check(ctx, t)
+	vd, err := c.Check(ctx, t)
 	if err != nil {
 		return err
 	}

@@ -36,11 +36,11 @@ func notaryCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 		var err error
 		switch args[0] {
 		case "revoke":
-			n, err = c.Verifier.Revoke(ctx, name)
+			n, err = c.Revoke(ctx, name)
 		case "remove":
-			n, err = c.Verifier.Remove(ctx, name)
+			n, err = c.RemoveNotary(ctx, name)
 		default:
-			n, err = c.Verifier.SetEnabled(ctx, name, args[0] == "enable")
+			n, err = c.SetNotaryEnabled(ctx, name, args[0] == "enable")
 		}
 		if err != nil {
 			return err
@@ -55,7 +55,7 @@ func notaryCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 // notaryRefresh fetches every notary's bundle again from its https location and
 // prints what changed; it fails when any notary failed.
 func notaryRefresh(ctx context.Context, c *core.Core, out io.Writer) error {
-	report, err := c.Verifier.RefreshBundles(ctx)
+	report, err := c.RefreshBundles(ctx)
 	printRefresh(out, report)
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func printRefresh(out io.Writer, r verifier.RefreshReport) {
 }
 
 func notaryList(ctx context.Context, c *core.Core, out io.Writer) error {
-	ns, err := c.Verifier.ListNotaries(ctx)
+	ns, err := c.Notaries(ctx)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func cacheCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) e
 	}
 	switch {
 	case args[0] == "list" && len(args) == 1:
-		es, err := c.Store.CacheEntries(ctx)
+		es, err := c.CacheEntries(ctx)
 		if err != nil {
 			return err
 		}
@@ -132,7 +132,7 @@ func cacheCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) e
 		}
 		return tw.Flush()
 	case args[0] == "clear" && len(args) == 1:
-		n, err := c.Verifier.ClearCache(ctx)
+		n, err := c.ClearCache(ctx)
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func cacheCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) e
 		if err != nil {
 			return err
 		}
-		n, err := c.Verifier.ClearCacheSite(ctx, t)
+		n, err := c.ClearCacheSite(ctx, t)
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/notary/protocol"
-	"github.com/convergence-ng/convergence/verifier"
 )
 
 // Errors of 'notary add' that hint names a fix for.
@@ -85,7 +84,7 @@ func notaryAdd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 	if err != nil {
 		return err
 	}
-	raw, b, err := c.Verifier.ReadBundle(ctx, a.src)
+	raw, b, err := c.PreviewBundle(ctx, a.src)
 	if err != nil {
 		return err
 	}
@@ -98,7 +97,7 @@ func notaryAdd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 	if strings.Contains(a.src, "://") && a.fingerprint == "" && !a.yes {
 		return fmt.Errorf("failed to add notary %q from %q: %w; nothing was added", b.Name, a.src, errNotConfirmed)
 	}
-	n, err := c.Verifier.ImportBundleBytes(ctx, raw, a.src, verifier.ImportOptions{ConfirmRevoked: a.yes})
+	n, err := c.ImportBundle(ctx, raw, a.src, a.yes)
 	if err != nil {
 		return err
 	}

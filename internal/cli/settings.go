@@ -127,7 +127,7 @@ func onOff(b bool) string {
 }
 
 func showSettings(ctx context.Context, c *core.Core, out io.Writer) error {
-	s, err := c.Store.Settings(ctx)
+	s, err := c.Settings(ctx)
 	if err != nil {
 		return err
 	}
@@ -146,14 +146,8 @@ func set(ctx context.Context, c *core.Core, args []string, out io.Writer) error 
 		if k.key != args[0] {
 			continue
 		}
-		s, err := c.Store.Settings(ctx)
+		s, err := c.UpdateSettings(ctx, func(s *settings.Settings) error { return k.set(s, args[1]) })
 		if err != nil {
-			return err
-		}
-		if err := k.set(&s, args[1]); err != nil {
-			return err
-		}
-		if err := c.SaveSettings(ctx, s); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "%s = %s\n", k.key, k.show(s))

@@ -4,7 +4,6 @@ package core
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/convergence-ng/convergence/localproxy"
 	"github.com/convergence-ng/convergence/settings"
+	"github.com/convergence-ng/convergence/truststore"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
@@ -26,6 +26,14 @@ type Options struct {
 	// NoCA opens everything but the local CA and the proxy: for commands that must
 	// work when the CA cannot be loaded (ca regenerate) or do not need it.
 	NoCA bool
+	// Secrets keeps the local CA's private key; nil opens the system keyring, or the
+	// file fallback when no keyring answers (settings.OpenSecrets).
+	Secrets settings.Secrets
+	// TrustHome is the home directory whose browsers' NSS databases InstallCA uses;
+	// empty is the user's. TrustOnly limits InstallCA to these kinds of store; nil is
+	// every kind (truststore.Options).
+	TrustHome string
+	TrustOnly []truststore.Kind
 }
 
 // Core holds the running parts. Its methods are safe for concurrent use.
@@ -39,16 +47,20 @@ type Core struct {
 	DataDir  string
 	Listen   string // the proxy's loopback address
 
-	log    *slog.Logger
-	paused atomic.Bool
-	certs  certMemory
+	log       *slog.Logger
+	paused    atomic.Bool
+	certs     certMemory
+	trustHome string            // Options.TrustHome
+	trustOnly []truststore.Kind // Options.TrustOnly
 
-	mu        sync.Mutex // protects ca, listeners, changeListeners, closed; orders bg.Add before Close's bg.Wait
+	mu        sync.Mutex // protects ca, listeners, changeListeners, closed, proxyErr, caInstalled; orders bg.Add before Close's bg.Wait
 	ca        *localproxy.CA
 	listeners []func(verifier.Event)
 	// changeListeners run after a change made to the store elsewhere was applied.
 	changeListeners []func()
 	closed          bool
+	proxyErr        string // why the proxy stopped, in plain words; empty while it serves
+	caInstalled     bool   // the local CA went into a trust store in this run
 
 	// closing ends when Close is called: it ends the background loops (RunBundleRefresh)
 	// that Close then waits for through bg.
@@ -71,7 +83,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Core{Store: store, Recovery: rec, DataDir: o.DataDir, log: log}
+	c := &Core{Store: store, Recovery: rec, DataDir: o.DataDir, log: log, trustHome: o.TrustHome, trustOnly: o.TrustOnly}
 	c.closing, c.stopClosing = context.WithCancel(context.Background())
 	ok := false
 	defer func() {
@@ -88,8 +100,10 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	if o.Listen != "" {
 		c.Listen = o.Listen
 	}
-	var secrets settings.Secrets
-	secrets, c.Fallback = settings.OpenSecrets(o.DataDir)
+	secrets := o.Secrets
+	if secrets == nil {
+		secrets, c.Fallback = settings.OpenSecrets(o.DataDir)
+	}
 	c.Secrets = scopeSecrets(secrets, o.DataDir)
 	var upstream *url.URL
 	vcfg := verifier.Config{Store: store, OnEvent: c.publish}
@@ -118,12 +132,13 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		UpstreamProxy: upstream,
 		Logger:        log,
 		// Tunnels that are not TLS: the allow-list is read from the verifier's
-		// settings in memory; the proxy's verdicts on them become events like the
-		// verifier's (the others it reports the verifier has already published).
+		// settings in memory. The proxy's own verdicts (on such tunnels, and the
+		// rejections it makes when no check could be made) become events like the
+		// verifier's; the others the verifier has published already.
 		CleartextAllowed: c.Verifier.CleartextAllowed,
 		OnVerdict: func(v verifier.Verdict) {
-			if v.Source != verifier.SourceCleartext {
-				return
+			if v.Source != verifier.SourceCleartext && v.Source != verifier.SourceProxy {
+				return // the verifier's own, which it has published
 			}
 			kind := verifier.EventRejected
 			if v.Allowed() {
@@ -184,10 +199,6 @@ func (c *Core) publish(ev verifier.Event) {
 	}
 }
 
-// Certificate returns a leaf certificate the proxy checked recently, by the lowercase
-// hex SHA-256 of its DER; false when it is no longer kept.
-func (c *Core) Certificate(fp string) (*x509.Certificate, bool) { return c.certs.get(fp) }
-
 // CA returns the current local CA.
 func (c *Core) CA() *localproxy.CA {
 	c.mu.Lock()
@@ -216,17 +227,23 @@ func (c *Core) Paused() bool { return c.paused.Load() }
 
 // SetPaused pauses or resumes protection and remembers the choice.
 func (c *Core) SetPaused(ctx context.Context, paused bool) error {
-	st, err := c.Store.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	st.Paused = paused
-	if err := c.Store.SaveSettings(ctx, st); err != nil {
-		return err
-	}
-	c.paused.Store(paused)
-	return nil
+	_, err := c.UpdateSettings(ctx, func(s *settings.Settings) error { s.Paused = paused; return nil })
+	return err
 }
+
+// UpdateSettings changes some settings in one write transaction (a change made meanwhile
+// by another face is kept, never undone) and applies the result as SaveSettings does.
+func (c *Core) UpdateSettings(ctx context.Context, change func(*settings.Settings) error) (settings.Settings, error) {
+	s, err := c.Store.UpdateSettings(ctx, change)
+	if err != nil {
+		return settings.Settings{}, err
+	}
+	c.paused.Store(s.Paused)
+	return s, c.Verifier.Reload(ctx)
+}
+
+// Settings returns the stored settings.
+func (c *Core) Settings(ctx context.Context) (settings.Settings, error) { return c.Store.Settings(ctx) }
 
 // SaveSettings validates and stores s, and applies it: pausing at once, the verifier's
 // rules from the next check. The listen address and upstream proxy apply at restart.
@@ -238,7 +255,14 @@ func (c *Core) SaveSettings(ctx context.Context, s settings.Settings) error {
 	return c.Verifier.Reload(ctx)
 }
 
-// Serve runs the proxy on c.Listen until ctx is done.
+// Serve runs the proxy on c.Listen until ctx is done. Why it stopped early, if it
+// did, is kept for Status.
 func (c *Core) Serve(ctx context.Context) error {
-	return c.Proxy.ListenAndServe(ctx)
+	err := c.Proxy.ListenAndServe(ctx)
+	if err != nil {
+		c.mu.Lock()
+		c.proxyErr = err.Error()
+		c.mu.Unlock()
+	}
+	return err
 }

@@ -33,9 +33,11 @@ func (b *trayBackend) ImportBundle(context.Context, []byte, string, bool) (setti
 	return settings.Notary{}, errNotHere
 }
 func (b *trayBackend) History(context.Context, int) ([]verifier.Event, error) { return nil, nil }
-func (b *trayBackend) Revoke(context.Context, string) error                   { return errNotHere }
+func (b *trayBackend) Revoke(context.Context, string) (int, error)            { return 0, errNotHere }
 func (b *trayBackend) Unrevoke(context.Context, string) error                 { return errNotHere }
-func (b *trayBackend) SetNotaryEnabled(context.Context, string, bool) error   { return errNotHere }
+func (b *trayBackend) SetNotaryEnabled(context.Context, string, bool) (int, error) {
+	return 0, errNotHere
+}
 func (b *trayBackend) Settings(context.Context) (settings.Settings, error) {
 	return settings.Defaults(), nil
 }

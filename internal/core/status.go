@@ -1,0 +1,68 @@
+package core
+
+import (
+	"context"
+	"path/filepath"
+
+	"github.com/convergence-ng/convergence/truststore"
+)
+
+// Status is the state of the proxy and its supports, for the tray and the Setup tab.
+type Status struct {
+	ProxyAddr string // host:port the proxy listens on; empty when it is not running
+	PACURL    string // URL of the proxy auto-config file; empty when not served
+	// ProxyErr says why the proxy is not running, in plain words; empty when it runs.
+	ProxyErr string
+	// KeyringFallback is set when secrets are kept in a file because no keyring answered.
+	KeyringFallback bool
+	Paused          bool
+	// CAInstalled is set when the local CA is known to be in the system trust store.
+	CAInstalled bool
+}
+
+// TrustStoreResult is the outcome of installing the local CA into one trust store.
+type TrustStoreResult struct {
+	Store     string // plain name, e.g. "System (Debian)", "Firefox profile default-release"
+	Installed bool
+	// Command is what the user can run themselves when the store needs a password or
+	// rights the app lacks; empty otherwise.
+	Command string
+	Err     string // why it failed, in plain words; empty on success
+}
+
+// Status returns the current state. It does not block on I/O.
+func (c *Core) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := Status{
+		ProxyErr:        c.proxyErr,
+		KeyringFallback: c.Fallback != nil,
+		Paused:          c.paused.Load(),
+		CAInstalled:     c.caInstalled,
+	}
+	if c.proxyErr == "" {
+		st.ProxyAddr = c.Listen
+		st.PACURL = "http://" + c.Listen + "/proxy.pac"
+	}
+	return st
+}
+
+// CAPEM returns the local CA certificate in PEM.
+func (c *Core) CAPEM() []byte { return c.CA().CertPEM() }
+
+// InstallCA adds the local CA to the trust stores it finds (the NSS databases of the
+// user's browsers, the system store) and reports each (truststore.Install); a store it
+// cannot change comes with the command to run.
+func (c *Core) InstallCA(ctx context.Context) ([]TrustStoreResult, error) {
+	rs, err := truststore.Install(ctx, truststore.Options{CAPEM: c.CAPEM(), CAFile: filepath.Join(c.DataDir, "ca.pem"),
+		Home: c.trustHome, Only: c.trustOnly})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	for _, r := range rs {
+		c.caInstalled = c.caInstalled || r.Done
+	}
+	c.mu.Unlock()
+	return trustResults(rs), nil
+}
