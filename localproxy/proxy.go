@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
 // Proxy is the loopback HTTP proxy. Build it with New; it is safe for concurrent use.
@@ -203,8 +205,8 @@ func localhostAddrs(addr string) []string {
 	if err != nil {
 		return nil
 	}
-	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	if h != "localhost" && !strings.HasSuffix(h, ".localhost") {
+	h, err := protocol.NormalizeHost(host)
+	if err != nil || h != "localhost" && !strings.HasSuffix(h, ".localhost") {
 		return nil
 	}
 	return []string{net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}

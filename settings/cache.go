@@ -3,12 +3,12 @@ package settings
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
 // DefaultCacheCap is how many cached verdicts the store keeps (about 85 MB on disk);
@@ -27,31 +27,18 @@ type CacheEntry struct {
 	Expires           time.Time
 }
 
-// normHost makes hosts compare equal however they were written.
-func normHost(h string) string {
-	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
-	return strings.TrimSuffix(strings.ToLower(h), ".")
-}
-
-// normFingerprint accepts upper or lower case hex, with or without colons, and
-// returns the 64 lowercase hex digits of a SHA-256.
-func normFingerprint(fp string) (string, error) {
-	f := strings.ToLower(strings.ReplaceAll(fp, ":", ""))
-	if b, err := hex.DecodeString(f); err != nil || len(b) != 32 {
-		return "", fmt.Errorf("fingerprint %q is not a hex SHA-256", fp)
-	}
-	return f, nil
-}
-
+// normTarget puts a site and a fingerprint in the one canonical form every part of
+// the app uses (protocol.NormalizeHost, protocol.NormalizeSHA256Fingerprint), so
+// that hosts and fingerprints compare equal however they were written.
 func normTarget(host string, port int, fp string) (string, string, error) {
-	h := normHost(host)
-	if h == "" {
-		return "", "", errors.New("the host is empty")
+	h, err := protocol.NormalizeHost(host)
+	if err != nil {
+		return "", "", err
 	}
 	if !validPort(port) {
 		return "", "", fmt.Errorf("port %d is out of range", port)
 	}
-	f, err := normFingerprint(fp)
+	f, err := protocol.NormalizeSHA256Fingerprint(fp)
 	return h, f, err
 }
 
@@ -176,7 +163,11 @@ func (s *Store) queryCache(ctx context.Context, where string, args []any) ([]Cac
 // DeleteCache removes every entry for the site, whatever the fingerprint, and returns
 // how many it removed.
 func (s *Store) DeleteCache(ctx context.Context, host string, port int) (int, error) {
-	n, err := s.deleteCount(ctx, "DELETE FROM cache WHERE host = ? AND port = ?", normHost(host), port)
+	h, err := protocol.NormalizeHost(host)
+	if err != nil {
+		return 0, fmt.Errorf("failed to delete cache entries for %q: %w", host, err)
+	}
+	n, err := s.deleteCount(ctx, "DELETE FROM cache WHERE host = ? AND port = ?", h, port)
 	if err != nil {
 		return 0, fmt.Errorf("failed to delete cache entries for %q: %w", host, err)
 	}
