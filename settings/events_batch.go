@@ -9,8 +9,9 @@ import (
 
 // AddEvents appends events to the history in order, in one transaction (one disk sync
 // instead of one an event), and drops the oldest events beyond DefaultEventCap. Each
-// event is checked and stamped as AddEvent does; one bad event adds none. For tools
-// that fill a history at once; the app adds its events one by one with AddEvent.
+// event is checked and stamped as AddEvent does; one bad event adds none. The app's
+// history writer (internal/core) writes its queued events with it, and tools that fill
+// a history at once.
 func (s *Store) AddEvents(ctx context.Context, events []Event) error {
 	rows := make([]Event, len(events))
 	for i, e := range events {

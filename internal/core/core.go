@@ -67,6 +67,8 @@ type Core struct {
 	closing     context.Context
 	stopClosing context.CancelFunc
 	bg          sync.WaitGroup
+	// history writes the events publish keeps, off the verdict's path; Close ends it.
+	history *historyWriter
 	// refreshDelay is a test seam: how long RunBundleRefresh waits before its first
 	// (first true) and every later refresh; nil is bundleRefreshDelay.
 	refreshDelay func(first bool) time.Duration
@@ -85,6 +87,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	}
 	c := &Core{Store: store, Recovery: rec, DataDir: o.DataDir, log: log, trustHome: o.TrustHome, trustOnly: o.TrustOnly}
 	c.closing, c.stopClosing = context.WithCancel(context.Background())
+	c.history = startHistoryWriter(store, log)
 	ok := false
 	defer func() {
 		if !ok {
@@ -166,6 +169,9 @@ func (c *Core) Close() error {
 	if c.Verifier != nil {
 		errs = append(errs, c.Verifier.Close())
 	}
+	if c.history != nil {
+		c.history.close() // after the verifier, whose last checks may still report
+	}
 	if c.Store != nil {
 		errs = append(errs, c.Store.Close())
 	}
@@ -180,16 +186,17 @@ func (c *Core) Subscribe(fn func(verifier.Event)) {
 	c.listeners = append(c.listeners, fn)
 }
 
-// publish records an event in the history and hands it to the listeners. Verdicts
-// that came from the cache, pins or exemptions are not written to the history: they
-// say nothing new, would cost a disk write per connection, and would turn the history
-// into a browsing log. Cleartext tunnels are, allowed or not: each went unchecked.
+// publish queues an event for the history and hands it to the listeners. It runs on
+// the goroutine that made the verdict, before the client's handshake completes, so it
+// never waits for the disk: the history writer writes the event later (historyWriter).
+// Verdicts that came from the cache, pins or exemptions are not kept in the history:
+// they say nothing new, would cost a disk write per connection, and would turn the
+// history into a browsing log. Cleartext tunnels are, allowed or not: each went
+// unchecked.
 func (c *Core) publish(ev verifier.Event) {
 	src := ev.Verdict.Source
 	if ev.Kind != verifier.EventVerified || src == verifier.SourceNotaries || src == verifier.SourceCleartext {
-		if _, err := c.Store.AddEvent(context.Background(), HistoryEvent(ev)); err != nil {
-			c.log.Warn("failed to record event", "kind", ev.Kind, "err", err)
-		}
+		c.history.add(HistoryEvent(ev))
 	}
 	c.mu.Lock()
 	ls := append([]func(verifier.Event){}, c.listeners...)

@@ -38,8 +38,13 @@ func HistoryEvent(ev verifier.Event) settings.Event {
 
 // History returns the newest limit events of the history, oldest first, as the
 // verifier reported them (with each notary's answers), for the Activity list after a
-// restart. Rows whose detail cannot be read are skipped.
+// restart. Events still waiting for the history writer are written first, so the
+// list holds every event published before the call. Rows whose detail cannot be read
+// are skipped.
 func (c *Core) History(ctx context.Context, limit int) ([]verifier.Event, error) {
+	if err := c.history.flush(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := c.Store.Events(ctx, limit)
 	if err != nil {
 		return nil, err
