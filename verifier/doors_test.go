@@ -183,3 +183,27 @@ func TestBusyNotaryIsNoVote(t *testing.T) {
 		}
 	}
 }
+
+// TestReusedNameDoesNotInheritCachedVouches: a verdict that outlived a removed notary
+// (the others still carried it) keeps the removed notary's name among its vouchers; a
+// new notary imported under that name must not count as having vouched.
+func TestReusedNameDoesNotInheritCachedVouches(t *testing.T) {
+	e := newEnv(t, func(s *settings.Settings) { s.Threshold = settings.ThresholdAll })
+	e.start(Config{})
+	e.add("a", modeHonest)
+	e.add("b", modeHonest)
+	e.add("x", modeHonest)
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceNotaries)
+	if _, err := e.v.Remove(e.ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	wantOutcome(t, e.verify(e.real), OutcomeTrusted, SourceCache) // a and b: all of the 2 asked
+	// Another notary, another key, the same name; it is down, so it cannot vouch now.
+	impostor := startNotary(t, "x", modeHonest, e.real, time.Now().Add(-30*24*time.Hour))
+	e.importNotary(impostor)
+	impostor.srv.Close()
+	vd := e.verify(e.real)
+	if vd.Source == SourceCache || vd.Allowed() {
+		t.Fatalf("verdict %v from %s (%s): the new x inherited the old x's cached vouch", vd.Outcome, vd.Source, vd.Reason)
+	}
+}

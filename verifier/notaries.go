@@ -69,6 +69,14 @@ func (v *Verifier) ImportBundleBytes(ctx context.Context, raw []byte, source str
 	if err != nil {
 		return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
 	}
+	// A cached vouch is kept by the notary's name. Under a name that is new, or whose
+	// hosts or keys changed, it was another notary's word: it must not count for this
+	// one (a removed notary's verdicts that passed without it keep its name).
+	if !slices.ContainsFunc(all, func(o settings.Notary) bool { return o.Name == b.Name && sameKeys(o, b) }) {
+		if _, err := v.ClearCacheVouchedBy(ctx, b.Name); err != nil {
+			return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
+		}
+	}
 	for _, name := range revoked { // confirmed by the caller
 		if err := v.store.UnrevokeNotary(ctx, name); err != nil {
 			return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
@@ -83,6 +91,20 @@ func (v *Verifier) ImportBundleBytes(ctx context.Context, raw []byte, source str
 		return settings.Notary{}, fmt.Errorf("failed to import bundle %q: %w", source, err)
 	}
 	return stored, nil
+}
+
+// sameKeys reports whether the stored notary has exactly b's hosts and certificates.
+func sameKeys(n settings.Notary, b protocol.Bundle) bool {
+	if len(n.Hosts) != len(b.Hosts) {
+		return false
+	}
+	for i, h := range n.Hosts {
+		bh := b.Hosts[i]
+		if h.Host != bh.Host || h.SSLPort != bh.SSLPort || bh.Certificate == nil || !samePEMCert(h.CertificatePEM, bh.Certificate.Raw) {
+			return false
+		}
+	}
+	return true
 }
 
 // sharesCertificate reports whether the stored notary pinned any certificate of b.
