@@ -25,7 +25,7 @@ func (u *UI) showDetails(ev verifier.Event) {
 	head.Wrapping = fyne.TextWrapWord
 	lines := []string{}
 	if v.Reason != "" {
-		lines = append(lines, "Why: "+v.Reason)
+		lines = append(lines, "Why: "+sentence(v.Reason))
 	}
 	if v.Warning != "" {
 		lines = append(lines, "Warning: "+v.Warning)
@@ -118,7 +118,11 @@ func answersText(answers []verifier.NotaryAnswer) string {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "%s (%s): %s", a.Notary, a.Host, answerWords(a.Kind))
+		b.WriteString(a.Notary)
+		if a.Host != "" { // no host when the notary was not waited for, or in old history
+			fmt.Fprintf(&b, " (%s)", a.Host)
+		}
+		b.WriteString(": " + answerWords(a.Kind))
 		if a.Latency > 0 {
 			fmt.Fprintf(&b, " in %d ms", a.Latency.Milliseconds())
 		}
@@ -158,4 +162,12 @@ func answerWords(k verifier.AnswerKind) string {
 		return "not needed (decided before it answered)"
 	}
 	return string(k)
+}
+
+// sentence ends s with a full stop, for a line that runs on into the next one.
+func sentence(s string) string {
+	if s == "" || strings.HasSuffix(s, ".") {
+		return s
+	}
+	return s + "."
 }

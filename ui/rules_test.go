@@ -216,3 +216,16 @@ func TestNotaryStats(t *testing.T) {
 		t.Error("unknown stats must say unknown")
 	}
 }
+
+// TestAnswersTextNamesHostsOnlyWhenKnown: a notary with no host (not waited for, or
+// read back from an old history) shows no empty "()".
+func TestAnswersTextNamesHostsOnlyWhenKnown(t *testing.T) {
+	got := answersText([]verifier.NotaryAnswer{
+		{Notary: "Nordic Notary", Host: "nordic.example:443", Kind: verifier.AnswerAgree},
+		{Notary: "Alpine Notary", Kind: verifier.AnswerNotAsked},
+	})
+	if !strings.Contains(got, "Nordic Notary (nordic.example:443): saw the same certificate") ||
+		!strings.Contains(got, "Alpine Notary: not needed") || strings.Contains(got, "()") {
+		t.Errorf("answers text:\n%s", got)
+	}
+}
