@@ -28,7 +28,7 @@ var (
 		{"One notary is enough (weakest)", settings.ThresholdOne},
 		{"A number I choose", settings.ThresholdKOfN},
 	}
-	unreachableChoices = []string{"Leave it out of the count", "Count it as disagreeing"}
+	unreachableChoices = []string{"Count it as a missing vote", "Count it as disagreeing"}
 	noAnswerChoices    = []struct {
 		label  string
 		policy settings.NoAnswerPolicy
@@ -137,7 +137,7 @@ func newSettingsTab(u *UI) *settingsTab {
 		return nil
 	}
 	t.upstream = widget.NewEntry()
-	t.upstream.SetPlaceHolder("none (connect directly); e.g. socks5://127.0.0.1:9050")
+	t.upstream.SetPlaceHolder("none (connect directly); e.g. http://proxy.example.org:3128")
 	t.cleartext = widget.NewMultiLineEntry()
 	t.cleartext.SetPlaceHolder("none; e.g. chat.example.org:5222")
 	t.cleartext.SetMinRowsVisible(3)
@@ -149,7 +149,7 @@ func newSettingsTab(u *UI) *settingsTab {
 		widget.NewFormItem("Notaries asked per site", t.maxNotaries),
 		widget.NewFormItem("Key seen for at least", t.minAge),
 		widget.NewFormItem("A notary that does not answer", t.unreachable),
-		widget.NewFormItem("When no notary answers", t.noAnswer),
+		widget.NewFormItem("When too few notaries answer", t.noAnswer),
 		widget.NewFormItem("Reuse a verdict for", t.cacheTTL),
 		widget.NewFormItem("Private networks", t.exempt),
 		widget.NewFormItem("Notifications", t.notify),
