@@ -24,6 +24,40 @@ const (
 	ThresholdKOfN     Threshold = "k-of-n"   // at least Settings.ThresholdK notaries
 )
 
+// Needed is how many notaries must vouch, out of the asked notaries asked, for the
+// rule to be met; k is Settings.ThresholdK. Every rule counts against the notaries
+// asked, not the ones that answered. A rule not known here is the default, majority.
+// This and Describe are the whole definition of a rule: a new one is a constant here,
+// a case in each, and its line in Validate; the consensus (verifier.Decide), the
+// window and the terminal take it from here.
+func (t Threshold) Needed(k, asked int) int {
+	switch t {
+	case ThresholdAll:
+		return asked
+	case ThresholdOne:
+		return 1
+	case ThresholdKOfN:
+		return max(k, 1)
+	default:
+		return asked/2 + 1
+	}
+}
+
+// Describe says in plain words what the rule needs out of asked notaries, e.g.
+// "more than half: 2 of 3".
+func (t Threshold) Describe(k, asked int) string {
+	switch t {
+	case ThresholdAll:
+		return fmt.Sprintf("all %d", asked)
+	case ThresholdOne:
+		return "at least one"
+	case ThresholdKOfN:
+		return fmt.Sprintf("at least %d", max(k, 1))
+	default:
+		return fmt.Sprintf("more than half: %d of %d", t.Needed(k, asked), asked)
+	}
+}
+
 // NoAnswerPolicy says what happens when no notary gives a usable answer.
 type NoAnswerPolicy string
 

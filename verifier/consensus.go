@@ -96,33 +96,8 @@ func classify(answers []NotaryAnswer, p Policy, now time.Time) tally {
 	return t
 }
 
-// needed is how many vouches p needs out of asked notaries.
-func needed(p Policy, asked int) int {
-	switch p.Threshold {
-	case settings.ThresholdAll:
-		return asked
-	case settings.ThresholdOne:
-		return 1
-	case settings.ThresholdKOfN:
-		return max(p.K, 1)
-	default: // settings.ThresholdMajority, and anything unknown gets the default
-		return asked/2 + 1
-	}
-}
-
-// ruleText names what p needs out of asked notaries, in plain words.
-func ruleText(p Policy, asked int) string {
-	switch p.Threshold {
-	case settings.ThresholdAll:
-		return fmt.Sprintf("all %d", asked)
-	case settings.ThresholdOne:
-		return "at least one"
-	case settings.ThresholdKOfN:
-		return fmt.Sprintf("at least %d", max(p.K, 1))
-	default:
-		return fmt.Sprintf("more than half: %d of %d", needed(p, asked), asked)
-	}
-}
+// needed is how many vouches p needs out of asked notaries (settings.Threshold.Needed).
+func needed(p Policy, asked int) int { return p.Threshold.Needed(p.K, asked) }
 
 // Decide applies the consensus rule p to the answers of every notary asked, at time
 // now. It is a pure function: no I/O, and now is the only clock it reads.
@@ -149,7 +124,7 @@ func decideTally(t tally, p Policy) Decision {
 		d.Against += t.unreachable
 		missing = t.silent
 	}
-	rule := ruleText(p, asked)
+	rule := p.Threshold.Describe(p.K, asked)
 	switch {
 	case asked > 0 && d.Agreed >= d.Needed:
 		d.Outcome = OutcomeTrusted

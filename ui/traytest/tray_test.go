@@ -16,8 +16,8 @@ import (
 	"fyne.io/fyne/v2/app"
 	"github.com/godbus/dbus/v5"
 
-	"github.com/convergence-ng/convergence/internal/dbusmenu"
-	"github.com/convergence-ng/convergence/internal/xvfb"
+	"github.com/convergence-ng/convergence/internal/testsupport/dbusmenu"
+	"github.com/convergence-ng/convergence/internal/testsupport/xvfb"
 	"github.com/convergence-ng/convergence/ui"
 	"github.com/convergence-ng/convergence/verifier"
 )
