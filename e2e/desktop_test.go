@@ -17,8 +17,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
-	"github.com/convergence-ng/convergence/internal/dbusmenu"
-	"github.com/convergence-ng/convergence/internal/xvfb"
+	"github.com/convergence-ng/convergence/internal/testsupport/dbusmenu"
+	"github.com/convergence-ng/convergence/internal/testsupport/xvfb"
 )
 
 // TestDesktopSecondStartShowsTheFirst runs the real app as it starts at login (in the

@@ -11,7 +11,7 @@
 # For each: waits until the proxy serves the PAC file and the app has settled, samples
 # VmRSS (and its anonymous and file-backed parts) from /proc for about 5 s, then stops it
 # with SIGTERM and checks a clean exit. Builds the history seeder
-# (internal/tools/seedhistory) unless CONVERGENCE_SEEDHISTORY names a built one; never
+# (internal/testsupport/seedhistory) unless CONVERGENCE_SEEDHISTORY names a built one; never
 # builds the app. Prints benchstat lines `BenchmarkAppRSS/<state> 1 N MB-rss A MB-anon
 # F MB-file` and `BenchmarkAppIdleCPU/<state> 1 P pct-core` (the CPU it used while
 # sampled), then a summary line per state (its largest VmRSS) and `rss-idle-MB: N` (the
@@ -65,8 +65,8 @@ fail() {
 
 if [ -z "$seeder" ]; then
   seeder="$scratch/seedhistory"
-  (cd "$(dirname "$(realpath "$0")")/.." && go build -o "$seeder" ./internal/tools/seedhistory) ||
-    fail "could not build the history seeder (hint: go build ./internal/tools/seedhistory, or set CONVERGENCE_SEEDHISTORY)"
+  (cd "$(dirname "$(realpath "$0")")/.." && go build -o "$seeder" ./internal/testsupport/seedhistory) ||
+    fail "could not build the history seeder (hint: go build ./internal/testsupport/seedhistory, or set CONVERGENCE_SEEDHISTORY)"
 fi
 [ -x "$seeder" ] || fail "the history seeder $seeder is not an executable (CONVERGENCE_SEEDHISTORY)"
 

@@ -8,11 +8,11 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/convergence-ng/convergence/internal/testnotary"
+	"github.com/convergence-ng/convergence/internal/testsupport/testnotary"
 	"github.com/convergence-ng/convergence/notary/keys"
 )
 
-// startRealNotary runs the project's notary in-process on loopback (internal/testnotary)
+// startRealNotary runs the project's notary in-process on loopback (internal/testsupport/testnotary)
 // and returns the path of its bundle file.
 func startRealNotary(t *testing.T, dir, name, keyType string, sitePort int) string {
 	t.Helper()

@@ -40,9 +40,11 @@ var table = []rule{
 	{pkgs: []string{"notary/protocol"}, stdlib: true},
 	{pkgs: []string{"notary/..."}, may: []string{"notary/..."}},
 	{pkgs: []string{"cmd/convergence-notary"}, may: []string{"notary/..."}},
-	{pkgs: []string{"internal/tools/seedhistory"}, may: []string{"internal/core", "settings", "verifier"}},
-	{pkgs: []string{"internal/testnotary"}, may: []string{"notary/..."}},
-	{pkgs: []string{"internal/xvfb", "internal/dbusmenu", "internal/loadtest", "internal/archtest", "ui/traytest", "e2e"}, none: true},
+	{pkgs: []string{"internal/testsupport/seedhistory"}, may: []string{"internal/core", "settings", "verifier"}},
+	{pkgs: []string{"internal/testsupport/testnotary"}, may: []string{"notary/..."}},
+	{pkgs: []string{"internal/testsupport/loadrig"}, may: []string{"localproxy", "notary/...", "settings", "verifier"}},
+	{pkgs: []string{"internal/testsupport/xvfb", "internal/testsupport/dbusmenu", "internal/testsupport/testtarget"}, none: true},
+	{pkgs: []string{"internal/loadtest", "internal/archtest", "ui/traytest", "e2e"}, none: true},
 	{pkgs: []string{"e2e/internal/labpeer"}, may: []string{"notary/protocol"}},
 }
 
@@ -124,9 +126,13 @@ func (r *rule) allows(pkg string) bool {
 	return false
 }
 
-// TestImportsFollowTable: every package of the module has a row, and imports only what
-// its row allows (direct imports of its non-test files); Fyne and "stdlib only" are
-// checked over every dependency (go list -deps).
+// testSupport reports whether pkg (module-relative) is test support, which only tests
+// (and other test support) may import.
+func testSupport(pkg string) bool { return matches("internal/testsupport/...", pkg) > 0 }
+
+// TestImportsFollowTable: every package of the module has a row, and imports (direct
+// imports of its non-test files) only what its row allows and no test support; Fyne
+// and "stdlib only" are checked over every dependency (go list -deps).
 func TestImportsFollowTable(t *testing.T) {
 	pkgs, std := listModule(t)
 	for _, p := range pkgs {
@@ -135,6 +141,11 @@ func TestImportsFollowTable(t *testing.T) {
 		if r == nil {
 			t.Errorf("package %q has no row: add it to the table in internal/archtest/imports_test.go and in docs/ARCHITECTURE.md", p.ImportPath)
 			continue
+		}
+		for _, imp := range p.Imports {
+			if testSupport(rel(imp)) && !testSupport(name) {
+				t.Errorf("%s imports %s: internal/testsupport/... is for tests alone; import it from _test.go files", p.ImportPath, imp)
+			}
 		}
 		if r.everything {
 			continue

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/convergence-ng/convergence/internal/core"
-	"github.com/convergence-ng/convergence/internal/testnotary"
+	"github.com/convergence-ng/convergence/internal/testsupport/testnotary"
 	"github.com/convergence-ng/convergence/notary/keys"
 	"github.com/convergence-ng/convergence/truststore"
 )

@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/convergence-ng/convergence/internal/testnotary"
+	"github.com/convergence-ng/convergence/internal/testsupport/testnotary"
 	"github.com/convergence-ng/convergence/notary/keys"
 	"github.com/convergence-ng/convergence/notary/protocol"
 )

@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/convergence-ng/convergence/internal/testnotary"
+	"github.com/convergence-ng/convergence/internal/testsupport/testnotary"
 	"github.com/convergence-ng/convergence/notary/keys"
 )
 

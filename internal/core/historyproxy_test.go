@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/convergence-ng/convergence/internal/testnotary"
+	"github.com/convergence-ng/convergence/internal/testsupport/testnotary"
 	"github.com/convergence-ng/convergence/notary/keys"
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/verifier"

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/convergence-ng/convergence/internal/testnotary"
+	"github.com/convergence-ng/convergence/internal/testsupport/testnotary"
 	"github.com/convergence-ng/convergence/verifier"
 )
 

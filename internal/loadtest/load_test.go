@@ -3,6 +3,8 @@ package loadtest
 import (
 	"testing"
 	"time"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/loadrig"
 )
 
 // proxyConns is how many clients the proxy load run keeps going at once. The proxy
@@ -26,18 +28,18 @@ func BenchmarkLoadProxy(b *testing.B) {
 }
 
 func benchProxy(b *testing.B, maxConns int) {
-	raiseFileLimit(b, 8192)
-	base := measure(b)
-	r := startProxyRig(b, maxConns)
-	if err := r.get(); err != nil { // mint the leaf once, outside the timing
+	loadrig.RaiseFileLimit(b, 8192)
+	base := loadrig.Measure(b)
+	r := loadrig.StartProxy(b, maxConns)
+	if err := r.Get(); err != nil { // mint the leaf once, outside the timing
 		b.Fatal(err)
 	}
-	r.peak.Store(0)
+	r.ResetPeak()
 	b.ResetTimer()
 	start := time.Now()
 	var peak int64
 	for range b.N {
-		p, err := run(proxyConns, proxyConns, r.get)
+		p, err := loadrig.Run(proxyConns, proxyConns, r.Get)
 		if err != nil {
 			b.Fatalf("a request through the proxy failed: %v", err)
 		}
@@ -47,13 +49,13 @@ func benchProxy(b *testing.B, maxConns int) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N*proxyConns)/elapsed.Seconds(), "conns/s")
 	b.ReportMetric(float64(peak), "peak-clients")
-	b.ReportMetric(float64(r.peak.Load()), "peak-tunnels")
-	r.stop()
-	after, back := waitBaseline(b, base, 30*time.Second)
+	b.ReportMetric(float64(r.Peak()), "peak-tunnels")
+	r.Stop()
+	after, back := loadrig.WaitBaseline(b, base, 30*time.Second)
 	b.Logf("%d rounds of %d: peak %d clients, %d tunnels at the site, in %s; baseline %v; after %v",
-		b.N, proxyConns, peak, r.peak.Load(), elapsed.Round(time.Millisecond), base, after)
+		b.N, proxyConns, peak, r.Peak(), elapsed.Round(time.Millisecond), base, after)
 	if !back {
-		dumpGoroutines(b)
+		loadrig.DumpGoroutines(b)
 		b.Fatalf("did not return to baseline: before %v, after %v", base, after)
 	}
 }
@@ -62,15 +64,15 @@ func benchProxy(b *testing.B, maxConns int) {
 // about a site it has seen (the first query probes, the rest answer from the store
 // within the freshness window). One op is one signed answer, verified by the client.
 func BenchmarkLoadNotary(b *testing.B) {
-	raiseFileLimit(b, 8192)
-	base := measure(b)
-	r := startNotaryRig(b)
-	if err := r.query(); err != nil { // the probe, outside the timing
+	loadrig.RaiseFileLimit(b, 8192)
+	base := loadrig.Measure(b)
+	r := loadrig.StartNotary(b)
+	if err := r.Query(); err != nil { // the probe, outside the timing
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	start := time.Now()
-	peak, err := run(b.N, notaryClients, r.query)
+	peak, err := loadrig.Run(b.N, notaryClients, r.Query)
 	elapsed := time.Since(start)
 	b.StopTimer()
 	if err != nil {
@@ -78,11 +80,11 @@ func BenchmarkLoadNotary(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "answers/s")
 	b.ReportMetric(float64(peak), "peak-clients")
-	r.stop()
-	after, back := waitBaseline(b, base, 30*time.Second)
+	r.Stop()
+	after, back := loadrig.WaitBaseline(b, base, 30*time.Second)
 	b.Logf("N=%d peak %d clients in %s; baseline %v; after %v", b.N, peak, elapsed.Round(time.Millisecond), base, after)
 	if !back {
-		dumpGoroutines(b)
+		loadrig.DumpGoroutines(b)
 		b.Fatalf("did not return to baseline: before %v, after %v", base, after)
 	}
 }
@@ -92,25 +94,25 @@ func BenchmarkLoadNotary(b *testing.B) {
 // and heap come back to their baseline once the servers stop. The wait is a bounded
 // poll, not a speed assertion.
 func TestLoadReturnsToBaseline(t *testing.T) {
-	raiseFileLimit(t, 4096)
-	base := measure(t)
-	p := startProxyRig(t, 0)
-	if peak, err := run(300, 100, p.get); err != nil {
+	loadrig.RaiseFileLimit(t, 4096)
+	base := loadrig.Measure(t)
+	p := loadrig.StartProxy(t, 0)
+	if peak, err := loadrig.Run(300, 100, p.Get); err != nil {
 		t.Fatalf("proxy load (peak %d clients): %v", peak, err)
 	}
-	n := startNotaryRig(t)
-	if peak, err := run(300, 50, n.query); err != nil {
+	n := loadrig.StartNotary(t)
+	if peak, err := loadrig.Run(300, 50, n.Query); err != nil {
 		t.Fatalf("notary load (peak %d clients): %v", peak, err)
 	}
-	if got := p.checker.calls.Load(); got != 300 {
+	if got := p.CheckerCalls(); got != 300 {
 		t.Errorf("the Checker was asked %d times for 300 tunnels", got)
 	}
-	p.stop()
-	n.stop()
-	after, back := waitBaseline(t, base, 30*time.Second)
+	p.Stop()
+	n.Stop()
+	after, back := loadrig.WaitBaseline(t, base, 30*time.Second)
 	t.Logf("baseline %v; after %v", base, after)
 	if !back {
-		dumpGoroutines(t)
+		loadrig.DumpGoroutines(t)
 		t.Fatalf("did not return to baseline: before %v, after %v", base, after)
 	}
 }

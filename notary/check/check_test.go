@@ -9,7 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/convergence-ng/convergence/notary/internal/testtarget"
+	"github.com/convergence-ng/convergence/internal/testsupport/testtarget"
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
 

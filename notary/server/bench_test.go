@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/convergence-ng/convergence/notary/internal/testtarget"
+	"github.com/convergence-ng/convergence/internal/testsupport/testtarget"
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
 

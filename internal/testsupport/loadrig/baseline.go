@@ -1,4 +1,4 @@
-package loadtest
+package loadrig
 
 import (
 	"fmt"
@@ -9,19 +9,21 @@ import (
 	"time"
 )
 
-// usage is what a load run must give back: goroutines, open file descriptors and
+// Usage is what a load run must give back: goroutines, open file descriptors and
 // live heap.
-type usage struct {
+type Usage struct {
 	goroutines int
 	fds        int
 	heap       uint64 // bytes in use after a GC
 }
 
-func (u usage) String() string {
+// String is the usage in words, for a test's log.
+func (u Usage) String() string {
 	return fmt.Sprintf("%d goroutines, %d fds, %.1f MiB heap", u.goroutines, u.fds, float64(u.heap)/(1<<20))
 }
 
-func measure(tb testing.TB) usage {
+// Measure takes the process's usage now, after two garbage collections.
+func Measure(tb testing.TB) Usage {
 	tb.Helper()
 	runtime.GC()
 	runtime.GC()
@@ -31,7 +33,7 @@ func measure(tb testing.TB) usage {
 	if err != nil {
 		tb.Fatalf("count open files: %v", err)
 	}
-	return usage{goroutines: runtime.NumGoroutine(), fds: len(fds), heap: ms.HeapAlloc}
+	return Usage{goroutines: runtime.NumGoroutine(), fds: len(fds), heap: ms.HeapAlloc}
 }
 
 // Slack allowed over the baseline: the runtime and net/http keep a few goroutines and
@@ -44,14 +46,14 @@ const (
 	slackHeap       = 16 << 20
 )
 
-// waitBaseline polls until usage is back within the slack of base, for at most
+// WaitBaseline polls until usage is back within the slack of base, for at most
 // limit (a guard against waiting forever, not a speed assertion), and returns the
 // last measure and whether it got back.
-func waitBaseline(tb testing.TB, base usage, limit time.Duration) (usage, bool) {
+func WaitBaseline(tb testing.TB, base Usage, limit time.Duration) (Usage, bool) {
 	tb.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		now := measure(tb)
+		now := Measure(tb)
 		back := now.goroutines <= base.goroutines+slackGoroutines && now.fds <= base.fds+slackFDs &&
 			now.heap <= base.heap+slackHeap
 		if back || time.Now().After(deadline) {
@@ -61,17 +63,17 @@ func waitBaseline(tb testing.TB, base usage, limit time.Duration) (usage, bool) 
 	}
 }
 
-// dumpGoroutines prints every goroutine's stack, to find what leaked.
-func dumpGoroutines(tb testing.TB) {
+// DumpGoroutines logs every goroutine's stack, to find what leaked.
+func DumpGoroutines(tb testing.TB) {
 	buf := make([]byte, 1<<20)
 	n := runtime.Stack(buf, true)
 	tb.Logf("goroutines:\n%s", buf[:n])
 }
 
-// raiseFileLimit lifts the soft RLIMIT_NOFILE to want (or the hard limit): 1,000
+// RaiseFileLimit lifts the soft RLIMIT_NOFILE to want (or the hard limit): 1,000
 // proxied connections hold about 3,000 descriptors in this one process (client end,
-// proxy's two ends, and the site's).
-func raiseFileLimit(tb testing.TB, want uint64) {
+// proxy's two ends, and the site's). It skips the test when the hard limit is lower.
+func RaiseFileLimit(tb testing.TB, want uint64) {
 	tb.Helper()
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {

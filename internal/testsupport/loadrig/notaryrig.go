@@ -1,4 +1,4 @@
-package loadtest
+package loadrig
 
 import (
 	"bytes"
@@ -24,19 +24,20 @@ import (
 	"github.com/convergence-ng/convergence/notary/store"
 )
 
-// notaryRig is a real notary (SQLite store, prober allowed to probe loopback, v1 and
+// NotaryRig is a real notary (SQLite store, prober allowed to probe loopback, v1 and
 // v2 handlers, the real HTTPS listener) and a loopback TLS site it vouches for.
-type notaryRig struct {
+type NotaryRig struct {
 	site   *httptest.Server
 	port   int
 	fp     string // the site's SHA-256 fingerprint
 	pub    any    // the notary's v2 key
 	base   string
 	client *http.Client
-	stop   func()
+	stop   func() // once
 }
 
-func startNotaryRig(tb testing.TB) *notaryRig {
+// StartNotary starts the rig; it stops when the test ends, or earlier with Stop.
+func StartNotary(tb testing.TB) *NotaryRig {
 	tb.Helper()
 	site := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	site.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
@@ -90,7 +91,7 @@ func startNotaryRig(tb testing.TB) *notaryRig {
 		tb.Fatal(err)
 	}
 	var once sync.Once
-	r := &notaryRig{site: site, port: port, fp: protocol.SHA256Fingerprint(site.Certificate().Raw), pub: pub,
+	r := &NotaryRig{site: site, port: port, fp: protocol.SHA256Fingerprint(site.Certificate().Raw), pub: pub,
 		base: "https://" + ln.Addr().String(), client: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
 	r.stop = func() {
 		once.Do(func() {
@@ -105,8 +106,12 @@ func startNotaryRig(tb testing.TB) *notaryRig {
 	return r
 }
 
-// query asks the notary about the site in v2 and verifies the signed answer.
-func (r *notaryRig) query() error {
+// Stop stops the notary and the site and waits for them; later calls do nothing.
+func (r *NotaryRig) Stop() { r.stop() }
+
+// Query asks the notary about the site in v2 and verifies the signed answer. It is safe
+// for concurrent use.
+func (r *NotaryRig) Query() error {
 	req, err := protocol.NewV2Request("127.0.0.1", r.port, r.fp)
 	if err != nil {
 		return err

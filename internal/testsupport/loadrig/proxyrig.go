@@ -1,4 +1,4 @@
-package loadtest
+package loadrig
 
 import (
 	"bytes"
@@ -43,27 +43,27 @@ func (c *pinChecker) Verify(_ context.Context, t verifier.Target, chain []*x509.
 	return v, nil
 }
 
-// proxyRig is a loopback TLS site, the real proxy in front of it, and an HTTP client
+// ProxyRig is a loopback TLS site, the real proxy in front of it, and an HTTP client
 // that reaches the site through the proxy with a new CONNECT tunnel per request.
-type proxyRig struct {
+type ProxyRig struct {
 	site    *httptest.Server
 	open    atomic.Int64 // connections the site has open now
 	peak    atomic.Int64 // the most it had open at once: tunnels the proxy held at once
 	checker *pinChecker
 	client  *http.Client
 	url     string
-	stop    func()
+	stop    func() // once
 }
 
-// startProxyRig starts the rig; maxConns sets the proxy's Limits.MaxConns (0: the
-// default the app uses).
-func startProxyRig(tb testing.TB, maxConns int) *proxyRig {
+// StartProxy starts the rig; maxConns sets the proxy's Limits.MaxConns (0: the
+// default the app uses). It stops when the test ends, or earlier with Stop.
+func StartProxy(tb testing.TB, maxConns int) *ProxyRig {
 	tb.Helper()
 	site := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello from the load site")
 	}))
 	site.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
-	r := &proxyRig{site: site}
+	r := &ProxyRig{site: site}
 	site.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		switch st {
 		case http.StateNew:
@@ -133,8 +133,22 @@ func startProxyRig(tb testing.TB, maxConns int) *proxyRig {
 	return r
 }
 
-// get makes one request through a new tunnel and checks the answer.
-func (r *proxyRig) get() error {
+// Stop stops the proxy and the site and waits for them; later calls do nothing.
+func (r *ProxyRig) Stop() { r.stop() }
+
+// Peak is the most connections the site has had open at once since the start or the
+// last ResetPeak: the tunnels the proxy held at once.
+func (r *ProxyRig) Peak() int64 { return r.peak.Load() }
+
+// ResetPeak starts counting Peak again from zero.
+func (r *ProxyRig) ResetPeak() { r.peak.Store(0) }
+
+// CheckerCalls is how many verdicts the proxy has asked for.
+func (r *ProxyRig) CheckerCalls() int64 { return r.checker.calls.Load() }
+
+// Get makes one request through a new tunnel and checks the answer. It is safe for
+// concurrent use.
+func (r *ProxyRig) Get() error {
 	resp, err := r.client.Get(r.url)
 	if err != nil {
 		return err
@@ -148,36 +162,4 @@ func (r *proxyRig) get() error {
 		return fmt.Errorf("status %d, body %q", resp.StatusCode, body)
 	}
 	return nil
-}
-
-// run makes n requests from conc goroutines at once and returns the first error and
-// the peak number of requests in flight.
-func run(n, conc int, do func() error) (peak int64, err error) {
-	var next, inflight, top atomic.Int64
-	var mu sync.Mutex // protects err
-	var wg sync.WaitGroup
-	for range min(n, conc) {
-		wg.Go(func() { // ends when n requests have been taken
-			for next.Add(1) <= int64(n) {
-				cur := inflight.Add(1)
-				for {
-					p := top.Load()
-					if cur <= p || top.CompareAndSwap(p, cur) {
-						break
-					}
-				}
-				e := do()
-				inflight.Add(-1)
-				if e != nil {
-					mu.Lock()
-					if err == nil {
-						err = e
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return top.Load(), err
 }

@@ -1,7 +1,7 @@
 // Command seedhistory fills a data dir's event history with realistic verdicts, written
 // as the app writes them, so the app's memory can be measured with a full Activity list.
 //
-// Usage: go run ./internal/tools/seedhistory --data-dir DIR [--n 10000]
+// Usage: go run ./internal/testsupport/seedhistory --data-dir DIR [--n 10000]
 package main
 
 import (
