@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 )
@@ -97,4 +98,34 @@ func (l *trayLoop) run(ctx context.Context) bool {
 			f()
 		}
 	}
+}
+
+// hideWindows hides every window, so that Fyne's loop, stopped next, ends with none shown.
+// Fyne's settings watchers outlive its loop: app.Run starts them, and only the app's Quit
+// (which UI.Quit avoids, see there) stops the file's; nothing stops the desktop portal's.
+// A change they report after the loop ended (a theme switch, the settings file written or
+// its folder removed) is applied at once on the watcher's goroutine (fyne v2.7.1
+// internal/driver/glfw/loop.go:43), and for a shown window the driver's settings listener
+// asks GLFW, terminated by then, for the monitor's scale: a panic, "GLFW library is not
+// initialized" (loop.go:119, canvas.go:180). For a hidden window it asks nothing
+// (canvas.go:176). Call it on the UI goroutine; once the loop has ended it does nothing, as
+// hiding would itself call the terminated GLFW.
+func hideWindows(a fyne.App) {
+	if fyneLoopEnded() {
+		return
+	}
+	for _, w := range a.Driver().AllWindows() {
+		w.Hide()
+	}
+}
+
+// fyneLoopEnded reports whether Fyne's loop has ended (or not started): fyne.Do then runs
+// its function at once, on the caller's goroutine, instead of queueing it for the loop
+// (loop.go:43). On the loop, the probe is queued and runs later, doing nothing that
+// matters. Call it on the UI goroutine: elsewhere the loop may run the probe before it
+// is read.
+func fyneLoopEnded() bool {
+	var ran atomic.Bool
+	fyne.Do(func() { ran.Store(true) })
+	return ran.Load()
 }

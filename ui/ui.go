@@ -218,13 +218,16 @@ func (u *UI) Show() {
 // Quit ends the app: it stops Fyne's loop, which takes the windows down with it. Not
 // the app's Quit: that closes each window first, and a pointer event that reaches a
 // closing window before the loop stops crashes Fyne (fyne issue 5981; it did in the
-// tray test, with the window open under the pointer). Quitting twice (Fyne also stops
-// its loop on SIGTERM) is harmless.
+// tray test, with the window open under the pointer). The windows are hidden first:
+// a settings change that Fyne applies after its loop ended must find none shown (see
+// hideWindows; it panicked the tray test when its config dir was removed). Quitting
+// twice (Fyne also stops its loop on SIGTERM) is harmless.
 func (u *UI) Quit() {
 	if u.loop != nil && u.loop.inTray() {
 		u.loop.stop() // Fyne's loop never ran: RunInTray returns false
 		return
 	}
+	hideWindows(u.app)
 	u.app.Driver().Quit()
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -47,6 +50,10 @@ func (watcher) RegisterStatusNotifierItem(sender dbus.Sender, _ string) *dbus.Er
 // RegisterStatusNotifierHost implements the watcher method hosts call; unused here.
 func (watcher) RegisterStatusNotifierHost(dbus.Sender, string) *dbus.Error { return nil }
 
+// dirEnv names the temporary dir that holds the app's config and cache folders; set, it
+// also says that this process is the one that runs the app (see runChild).
+const dirEnv = "CONVERGENCE_TRAYTEST_DIR"
+
 // TestMain runs the real Fyne app (GLFW driver, fyne's systray) with the tray on the
 // session bus, under a private Xvfb display, while the tests run on other goroutines.
 // It skips (every test) without a session bus (make test provides one with
@@ -65,16 +72,10 @@ func run(m *testing.M) (int, error) {
 		skipReason = "no session bus: run under dbus-run-session (make test does)"
 		return m.Run(), nil
 	}
-	tmp, err := os.MkdirTemp("", "convergence-traytest-")
-	if err != nil {
-		return 0, err
+	dir := os.Getenv(dirEnv)
+	if dir == "" {
+		return runChild()
 	}
-	defer os.RemoveAll(tmp)
-	// Keep Fyne's and Mesa's files out of the user's folders.
-	os.Setenv("XDG_CONFIG_HOME", tmp+"/config")
-	os.Setenv("XDG_CACHE_HOME", tmp+"/cache")
-	os.Setenv("LANG", "en_US.UTF-8")
-	os.Setenv("LC_ALL", "en_US.UTF-8")
 	d, err := xvfb.Start()
 	if errors.Is(err, xvfb.ErrMissing) {
 		skipReason = err.Error()
@@ -109,7 +110,74 @@ func run(m *testing.M) (int, error) {
 	}()
 	a.Run()
 	theUI.Close()
+	if err := changeSettingsLate(a, dir); err != nil {
+		return 0, err
+	}
 	return code, nil
+}
+
+// runChild runs this test binary again, with the same flags, in a process whose config
+// and cache folders are in a temporary dir, and removes the dir once that process has
+// ended. Fyne's watchers on those folders (settings, preferences) run until the process
+// ends, and they make again a watched folder that was removed: removed from inside the
+// process, the dir came back (each run left one in /tmp), and the settings watcher
+// applied the removal to a window after Fyne's loop had ended, which panicked the test
+// binary after its tests passed ("GLFW library is not initialized"; issue 13).
+func runChild() (int, error) {
+	tmp, err := os.MkdirTemp("", "convergence-traytest-")
+	if err != nil {
+		return 0, fmt.Errorf("failed to create the test's dir: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// Keep Fyne's and Mesa's files out of the user's folders. Set before the process
+	// starts: go-autostart reads XDG_CONFIG_HOME at package init.
+	cmd.Env = append(os.Environ(), dirEnv+"="+tmp,
+		"XDG_CONFIG_HOME="+tmp+"/config", "XDG_CACHE_HOME="+tmp+"/cache",
+		"LANG=en_US.UTF-8", "LC_ALL=en_US.UTF-8")
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() > 0 {
+		return exit.ExitCode(), nil // the child said why
+	}
+	if err != nil {
+		return 0, fmt.Errorf("failed to run the tests in a child process: %w", err)
+	}
+	return 0, nil
+}
+
+// changeSettingsLate changes Fyne's settings file after the loop has ended, as a theme
+// switch during the app's teardown does, and returns once Fyne has applied the change.
+// The watcher outlives the loop and applies it at once on its own goroutine; a window
+// still shown makes that ask the terminated GLFW for its scale, and the process panics
+// (UI.Quit hides the windows so that it cannot).
+func changeSettingsLate(a fyne.App, dir string) error {
+	applied := make(chan fyne.Settings, 2)
+	a.Settings().AddChangeListener(applied)
+	next := filepath.Join(dir, "settings.json")
+	if err := os.WriteFile(next, []byte(`{"theme":"dark"}`), 0o600); err != nil {
+		return fmt.Errorf("failed to write the settings file: %w", err)
+	}
+	// Off the main goroutine, Fyne logs every widget the change refreshes (thousands of
+	// lines, until after this returns); what matters here is that the process lives, and
+	// it ends next.
+	log.SetOutput(io.Discard)
+	// Renamed into place, so that the watcher reads the whole file, once.
+	if err := os.Rename(next, filepath.Join(dir, "config", "fyne", "settings.json")); err != nil {
+		return fmt.Errorf("failed to move the settings file: %w", err)
+	}
+	// Fyne applies a changed file twice (as it loads it, then again), telling the change
+	// listeners before the windows each time: the second call means that the windows
+	// have taken the first.
+	for i := range 2 {
+		select {
+		case <-applied:
+		case <-time.After(10 * time.Second):
+			return fmt.Errorf("Fyne applied the changed settings file %d times in 10 s after its loop ended; want 2", i)
+		}
+	}
+	return nil
 }
 
 // waitFor reads the tray menu until cond holds on its labels; at most about 10 s.
