@@ -2,13 +2,8 @@ package localproxy
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
@@ -97,7 +93,8 @@ func TestSlowVerdictOtherCertificateJudgedAgain(t *testing.T) {
 	old := redialAfter
 	redialAfter = 50 * time.Millisecond
 	t.Cleanup(func() { redialAfter = old })
-	first, second := selfSigned(t, "slow2.test"), selfSigned(t, "slow2.test")
+	// Throw-away certificates: the test checker judges by name, so no CA is needed.
+	first, second := testcerts.SelfSigned(t, "slow2.test").TLS(), testcerts.SelfSigned(t, "slow2.test").TLS()
 	srv, conns := countingSite(t, first, second)
 	var chk *testChecker
 	r := startProxy(t, func(c *Config) {
@@ -115,26 +112,4 @@ func TestSlowVerdictOtherCertificateJudgedAgain(t *testing.T) {
 	if n := chk.callCount(); n != 2 {
 		t.Errorf("the checker was asked %d times; want 2 (two different certificates)", n)
 	}
-}
-
-// selfSigned makes a throw-away certificate for name; the test checker judges by name,
-// so no CA is needed.
-func selfSigned(t *testing.T, name string) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

@@ -2,20 +2,16 @@ package truststore
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 )
 
 // testCA is a fresh CA certificate and the file that holds it.
@@ -27,26 +23,9 @@ type testCA struct {
 
 func newTestCA(t *testing.T) testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A random serial and name, as the app's own CAs have: NSS refuses a second
-	// certificate with the issuer and serial of one it holds.
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: "truststore test CA " + serial.Text(16)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	// A random serial (testcerts' own) and name, as the app's own CAs have: NSS refuses
+	// a second certificate with the issuer and serial of one it holds.
+	p := testcerts.NewCA(t, "truststore test CA "+rand.Text()).PEM()
 	ca, err := parseCA(p)
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,8 @@ package ui
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,6 +11,7 @@ import (
 	"time"
 
 	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/truststore"
@@ -102,22 +97,7 @@ func (b *storeBackend) Certificate(_ context.Context, fp string) (*x509.Certific
 // selfSigned returns a fresh self-signed certificate for name.
 func selfSigned(t testing.TB, name string) *x509.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), DNSNames: []string{name}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return testcerts.SelfSigned(t, name).Cert
 }
 
 // writeBundle writes a valid .notary file for a notary with one host and returns its path.
@@ -126,7 +106,7 @@ func writeBundle(t testing.TB, dir, name, host string) string {
 	c := selfSigned(t, host)
 	data, err := protocol.MarshalBundle(protocol.Bundle{Version: 1, Name: name, Region: "DE",
 		Hosts: []protocol.BundleHost{{Host: host, SSLPort: 443, HTTPPort: 80,
-			CertificatePEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))}}})
+			CertificatePEM: string(testcerts.PEM(c))}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 	"github.com/convergence-ng/convergence/settings"
 )
 
@@ -87,8 +88,7 @@ func TestCacheTTLAndNotAfter(t *testing.T) {
 	clock := &fakeClock{t: time.Now()}
 	e := newEnv(t, func(s *settings.Settings) { s.CacheTTL = 2 * time.Hour; s.Threshold = settings.ThresholdOne })
 	e.start(Config{now: clock.now, MaxClockSkew: 1000 * time.Hour})
-	key, _ := newKeyCert(t, "x")
-	shortLived := selfSign(t, "site.example", key, clock.now().Add(time.Hour))
+	shortLived := testcerts.New(t, testcerts.Options{NotAfter: clock.now().Add(time.Hour)}, "site.example", "127.0.0.1").Cert
 	e.add("a", modeHonest)
 	e.addSeeing("b", modeHonest, shortLived, time.Now().Add(-48*time.Hour))
 

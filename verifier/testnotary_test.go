@@ -2,17 +2,10 @@ package verifier
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
@@ -69,43 +63,15 @@ type testNotary struct {
 	relOnce  sync.Once
 }
 
-// newKeyCert makes a self-signed ECDSA P-256 certificate for 127.0.0.1.
+// newKeyCert makes a self-signed ECDSA P-256 certificate for cn and 127.0.0.1, valid
+// for a year (the tests' clocks move days ahead).
 func newKeyCert(t testing.TB, cn string) (crypto.Signer, *x509.Certificate) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, selfSign(t, cn, key, time.Now().Add(365*24*time.Hour))
+	c := testcerts.New(t, testcerts.Options{NotAfter: time.Now().Add(365 * 24 * time.Hour)}, cn, "127.0.0.1")
+	return c.Key, c.Cert
 }
 
-func selfSign(t testing.TB, cn string, key crypto.Signer, notAfter time.Time) *x509.Certificate {
-	t.Helper()
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     notAfter,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{cn},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
-}
-
-func certPEM(c *x509.Certificate) string {
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
-}
+func certPEM(c *x509.Certificate) string { return string(testcerts.PEM(c)) }
 
 // startNotary starts a notary that observes sees (first seen at seenFrom).
 func startNotary(t testing.TB, name string, mode notaryMode, sees *x509.Certificate, seenFrom time.Time) *testNotary {
@@ -288,9 +254,6 @@ func (n *testNotary) view(host string) (cert *x509.Certificate, blind bool) {
 // newRSANotary starts an honest notary with an RSA-2048 key, which can only speak v1.
 func newRSANotary(t testing.TB, name string, sees *x509.Certificate, seenFrom time.Time) *testNotary {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return startNotaryWithKey(t, name, modeHonest, sees, seenFrom, key, selfSign(t, name, key, time.Now().Add(24*time.Hour)))
+	c := testcerts.New(t, testcerts.Options{RSA: true}, name, "127.0.0.1")
+	return startNotaryWithKey(t, name, modeHonest, sees, seenFrom, c.Key, c.Cert)
 }

@@ -4,16 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/notary/server"
 )
@@ -34,14 +30,8 @@ import (
 // startSite runs a real TLS site on 127.0.0.1 with one self-signed certificate.
 func startSite(t *testing.T) (port int, der []byte) {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	cert := testcerts.SelfSigned(t, "127.0.0.1")
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert.TLS()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +49,7 @@ func startSite(t *testing.T) (port int, der []byte) {
 		}
 	}()
 	t.Cleanup(func() { ln.Close(); <-done })
-	return ln.Addr().(*net.TCPAddr).Port, der
+	return ln.Addr().(*net.TCPAddr).Port, cert.Cert.Raw
 }
 
 func buildBinary(t *testing.T) string {

@@ -1,20 +1,14 @@
 package cli
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,8 +16,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 	"github.com/convergence-ng/convergence/internal/testsupport/testnotary"
 	"github.com/convergence-ng/convergence/notary/keys"
 	"github.com/convergence-ng/convergence/notary/protocol"
@@ -41,44 +35,20 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	certPEM, cert, err := newWebCert()
+	// Self-signed for 127.0.0.1, and a root: the web server's certificate is its own CA.
+	cert, err := testcerts.Make(testcerts.Options{CA: true, CommonName: "bundles.test"}, "127.0.0.1")
 	if err != nil {
 		log.Fatal(err)
 	}
-	webPKI = cert
+	webPKI = cert.TLS()
 	roots := filepath.Join(dir, "roots.pem")
-	if err := os.WriteFile(roots, certPEM, 0o600); err != nil {
+	if err := os.WriteFile(roots, cert.PEM(), 0o600); err != nil {
 		log.Fatal(err)
 	}
 	os.Setenv("SSL_CERT_FILE", roots)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// newWebCert makes a self-signed certificate for 127.0.0.1.
-func newWebCert() ([]byte, tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, tls.Certificate{}, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "bundles.test"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, tls.Certificate{}, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // serveBundle runs a real notary and serves its bundle on a trusted HTTPS server, as

@@ -2,32 +2,21 @@ package protocol
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 )
 
 func testCertPEM(t testing.TB) string {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "notary.example.org"},
-		NotBefore: time.Unix(1700000000, 0), NotAfter: time.Unix(2000000000, 0), DNSNames: []string{"notary.example.org"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return string(testcerts.New(t, testcerts.Options{NotBefore: time.Unix(1700000000, 0), NotAfter: time.Unix(2000000000, 0)},
+		"notary.example.org").PEM())
 }
 
 func TestBundleRoundTrip(t *testing.T) {
