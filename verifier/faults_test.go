@@ -20,7 +20,7 @@ import (
 	"github.com/convergence-ng/convergence/settings"
 )
 
-// The faults here complete the misbehaving notaries of testnotary_test.go (hung,
+// The faults here complete the misbehaving notaries of scriptednotary_test.go (hung,
 // garbage, wrong signature, wrong pin, just over the size limit, slow drip, skewed
 // clock, wrong nonce): a notary that resets mid-answer, one that streams megabytes,
 // and validly signed answers that answer another question (replays).

@@ -25,8 +25,7 @@ import (
 
 func TestImportBundleSources(t *testing.T) {
 	e := newEnv(t, nil)
-	n := startNotary(t, "web", modeHonest, e.real, time.Now().Add(-time.Hour))
-	bundle := n.bundle()
+	bundle, n := realNotaryBundle(t, "web")
 	// A real HTTPS server on loopback serves the bundle, as a notary's site would.
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok.notary", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(bundle) })
@@ -80,7 +79,7 @@ func TestImportBundleSources(t *testing.T) {
 		t.Errorf("missing file: %v, want ErrNotExist", err)
 	}
 	// v0: one flat host object, named after its host.
-	v0 := `{"host": "127.0.0.1", "ssl_port": ` + itoa(n.port()) + `, "http_port": 0, "certificate": ` + jsonString(certPEM(n.cert)) + `}`
+	v0 := `{"host": "127.0.0.1", "ssl_port": ` + itoa(n.Hosts[0].SSLPort) + `, "http_port": 0, "certificate": ` + jsonString(n.Hosts[0].CertificatePEM) + `}`
 	got, err = e.v.ImportBundle(e.ctx, write("v0.notary", v0), ImportOptions{Disabled: true})
 	if err != nil || got.Name != "127.0.0.1" || got.Enabled {
 		t.Fatalf("v0 import: %+v, %v", got, err)

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
@@ -20,10 +19,8 @@ import (
 // and importing the bytes read stores A without fetching again.
 func TestReadBundleThenImportTrustsWhatWasShown(t *testing.T) {
 	e := newEnv(t, nil)
-	from := time.Now().Add(-time.Hour)
-	a := startNotary(t, "Notary A", modeHonest, e.real, from)
-	b := startNotary(t, "Notary B", modeHonest, e.real, from)
-	bundleA, bundleB := a.bundle(), b.bundle()
+	bundleA, a := realNotaryBundle(t, "Notary A")
+	bundleB, _ := realNotaryBundle(t, "Notary B")
 	var fetches atomic.Int32
 	web := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if fetches.Add(1) == 1 {
@@ -62,7 +59,7 @@ func TestReadBundleThenImportTrustsWhatWasShown(t *testing.T) {
 		t.Fatalf("the server was asked %d times, want once: the import fetched again", n)
 	}
 	ns, err := e.store.Notaries(e.ctx)
-	if err != nil || len(ns) != 1 || ns[0].Name != "Notary A" || len(ns[0].Hosts) != 1 || ns[0].Hosts[0].SSLPort != a.port() {
+	if err != nil || len(ns) != 1 || ns[0].Name != "Notary A" || len(ns[0].Hosts) != 1 || ns[0].Hosts[0].SSLPort != a.Hosts[0].SSLPort {
 		t.Fatalf("stored notaries: %+v, %v; want Notary A alone", ns, err)
 	}
 

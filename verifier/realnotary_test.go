@@ -6,10 +6,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/convergence-ng/convergence/internal/testsupport/testnotary"
 	"github.com/convergence-ng/convergence/notary/keys"
+	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
 // startRealNotary runs the project's notary in-process on loopback (internal/testsupport/testnotary)
@@ -17,6 +19,22 @@ import (
 func startRealNotary(t *testing.T, dir, name, keyType string, sitePort int) string {
 	t.Helper()
 	return testnotary.Start(t, dir, name, keyType, sitePort)
+}
+
+// realNotaryBundle runs the project's notary (probing nothing) and returns its bundle,
+// as read and parsed: for the tests that need a real notary's bundle and no scripted
+// answers (scriptednotary_test.go has those).
+func realNotaryBundle(t *testing.T, name string) ([]byte, protocol.Bundle) {
+	t.Helper()
+	raw, err := os.ReadFile(startRealNotary(t, t.TempDir(), name, keys.KeyECDSA, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := protocol.ParseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw, b
 }
 
 // TestRealNotaries asks the project's own notaries (ECDSA and RSA keys, the latter

@@ -21,10 +21,16 @@ import (
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
-// These are real HTTPS notaries on loopback speaking the wire formats of
-// notary/protocol. The notary engineer's server package was not in the tree when these
-// tests were written, so the honest notary is our own small one; every other mode is a
-// deliberately misbehaving notary that the verifier must treat as failing.
+// A scripted notary: a real HTTPS server on loopback speaking the wire formats of
+// notary/protocol, whose answers the test writes. Where a real notary's bundle is all a
+// test needs, it runs the project's own notary (internal/testsupport/testnotary:
+// realnotary_test.go, preview_test.go, the bundle imports). That one probes for real,
+// so it cannot be told what the tests here script: which certificate it sees for
+// site.example:443 (a port a loopback test cannot bind), since when (30 days, an hour),
+// that one host is out of its reach, one key on two servers; nor does it count the
+// queries it gets. And the honest answer is what every fault mode bends (wrong
+// signature, garbage, slow drip, skewed clock, ...), which the verifier must treat as
+// failing.
 
 type notaryMode int
 
