@@ -2,68 +2,50 @@ package traytest
 
 import (
 	"context"
-	"crypto/x509"
-	"errors"
-	"sync"
+	"fmt"
 
+	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/settings"
-	"github.com/convergence-ng/convergence/ui"
-	"github.com/convergence-ng/convergence/verifier"
 )
 
-// trayBackend is a minimal ui.Backend. These tests are about the tray on D-Bus; the
-// backend's real behaviour (store, verifier) is covered by the ui package's tests, and
-// a real store here would add nothing the tray can show.
+// trayBackend is the real application (core.Core) on a data dir of the test's own,
+// with the CA's key in memory (the session's keyring is not the tray's concern). It
+// passes on every SetPaused call, so the test sees the click reach the application.
 type trayBackend struct {
-	mu     sync.Mutex // protects paused
-	paused bool
+	*core.Core
 	pauses chan bool // every SetPaused call
 }
 
-var errNotHere = errors.New("not used by the tray tests")
+// openBackend opens the application on dir with one notary, so that it protects; its
+// proxy is built but never listens (the tray shows the state, it does not browse).
+func openBackend(dir string) (*trayBackend, error) {
+	ctx := context.Background()
+	c, err := core.Open(ctx, core.Options{DataDir: dir, Listen: "127.0.0.1:8118", Secrets: settings.NewMemorySecrets()})
+	if err != nil {
+		return nil, fmt.Errorf("failed to open the application: %w", err)
+	}
+	cert, err := testcerts.Make(testcerts.Options{}, "alpha.example.org")
+	if err == nil {
+		var raw []byte
+		raw, err = protocol.MarshalBundle(protocol.Bundle{Version: 1, Name: "Alpha", Hosts: []protocol.BundleHost{{
+			Host: "alpha.example.org", SSLPort: 443, CertificatePEM: string(testcerts.PEM(cert.Cert))}}})
+		if err == nil {
+			_, err = c.ImportBundle(ctx, raw, "alpha.notary", false)
+		}
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("failed to add a notary: %w", err)
+	}
+	return &trayBackend{Core: c, pauses: make(chan bool, 8)}, nil
+}
 
-func (b *trayBackend) Notaries(context.Context) ([]settings.Notary, error) {
-	return []settings.Notary{{Name: "Alpha", Enabled: true}}, nil
-}
-func (b *trayBackend) PreviewBundle(context.Context, string) ([]byte, protocol.Bundle, error) {
-	return nil, protocol.Bundle{}, errNotHere
-}
-func (b *trayBackend) ImportBundle(context.Context, []byte, string, bool) (settings.Notary, error) {
-	return settings.Notary{}, errNotHere
-}
-func (b *trayBackend) History(context.Context, int) ([]verifier.Event, error) { return nil, nil }
-func (b *trayBackend) Revoke(context.Context, string) (int, error)            { return 0, errNotHere }
-func (b *trayBackend) Unrevoke(context.Context, string) error                 { return errNotHere }
-func (b *trayBackend) SetNotaryEnabled(context.Context, string, bool) (int, error) {
-	return 0, errNotHere
-}
-func (b *trayBackend) Settings(context.Context) (settings.Settings, error) {
-	return settings.Defaults(), nil
-}
-func (b *trayBackend) SaveSettings(context.Context, settings.Settings) error { return errNotHere }
-func (b *trayBackend) CacheEntries(context.Context) ([]settings.CacheEntry, error) {
-	return nil, nil
-}
-func (b *trayBackend) ForgetSite(context.Context, verifier.Target, string) error { return errNotHere }
-func (b *trayBackend) ClearCache(context.Context) (int, error)                   { return 0, errNotHere }
-func (b *trayBackend) Certificate(context.Context, string) (*x509.Certificate, error) {
-	return nil, errNotHere
-}
-func (b *trayBackend) TrustForSite(context.Context, verifier.Verdict) error { return errNotHere }
-func (b *trayBackend) Status() ui.Status {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return ui.Status{ProxyAddr: "127.0.0.1:8118", PACURL: "http://127.0.0.1:8118/proxy.pac", Paused: b.paused}
-}
-func (b *trayBackend) SetPaused(_ context.Context, p bool) error {
-	b.mu.Lock()
-	b.paused = p
-	b.mu.Unlock()
+func (b *trayBackend) SetPaused(ctx context.Context, p bool) error {
+	if err := b.Core.SetPaused(ctx, p); err != nil {
+		return err
+	}
 	b.pauses <- p
 	return nil
-}
-func (b *trayBackend) CAPEM() []byte { return nil }
-func (b *trayBackend) InstallCA(context.Context) ([]ui.TrustStoreResult, error) {
-	return nil, errNotHere
 }

@@ -28,7 +28,7 @@ import (
 // The app under test, run by TestMain on the main goroutine (GLFW needs it).
 var (
 	skipReason string
-	backend    = &trayBackend{pauses: make(chan bool, 8)}
+	backend    *trayBackend // the real application, opened by run
 	theUI      *ui.UI
 	items      = make(chan string, 8) // unique bus names that registered a tray item
 
@@ -101,6 +101,10 @@ func run(m *testing.M) (int, error) {
 		return m.Run(), nil
 	}
 
+	if backend, err = openBackend(filepath.Join(dir, "data")); err != nil {
+		return 0, err
+	}
+	defer backend.Close()
 	a := app.NewWithID("org.convergence.desktop.traytest")
 	theUI = ui.New(a, backend, ui.Options{Tray: true})
 	code := 0
