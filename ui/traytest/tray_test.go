@@ -158,6 +158,9 @@ func runChild() (int, error) {
 // (UI.Quit hides the windows so that it cannot).
 func changeSettingsLate(a fyne.App, dir string) error {
 	applied := make(chan fyne.Settings, 2)
+	// The channel form, deprecated for AddListener, whose callbacks go through fyne.Do:
+	// here the point is what happens once Fyne's loop has ended, told by Fyne itself.
+	//lint:ignore SA1019 the channel listener is told by the settings watcher directly
 	a.Settings().AddChangeListener(applied)
 	next := filepath.Join(dir, "settings.json")
 	if err := os.WriteFile(next, []byte(`{"theme":"dark"}`), 0o600); err != nil {
