@@ -178,6 +178,21 @@ func (c *Core) Close() error {
 	return errors.Join(errs...)
 }
 
+// background starts one of the core's background loops: Close waits for it (done must
+// be called when it returns), and its context ends with ctx or at Close. ok is false
+// once Close was called: the loop must not start.
+func (c *Core) background(ctx context.Context) (_ context.Context, done func(), ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, nil, false
+	}
+	c.bg.Add(1)
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.closing, cancel)
+	return ctx, func() { stop(); cancel(); c.bg.Done() }, true
+}
+
 // Subscribe registers fn to receive every verifier event. fn is called on the
 // verifier's goroutine and must return quickly.
 func (c *Core) Subscribe(fn func(verifier.Event)) {

@@ -33,17 +33,11 @@ func bundleRefreshDelay(first bool) time.Duration {
 // own goroutine. The waits run on the monotonic clock, so time a machine spends asleep
 // does not count towards them.
 func (c *Core) RunBundleRefresh(ctx context.Context) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	ctx, done, ok := c.background(ctx)
+	if !ok {
 		return
 	}
-	c.bg.Add(1)
-	c.mu.Unlock()
-	defer c.bg.Done()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(c.closing, cancel)()
+	defer done()
 
 	delay := c.refreshDelay
 	if delay == nil {

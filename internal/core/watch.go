@@ -27,17 +27,11 @@ func (c *Core) RunStoreWatch(ctx context.Context) {
 }
 
 func (c *Core) runWatch(ctx context.Context, interval time.Duration) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
+	ctx, done, ok := c.background(ctx)
+	if !ok {
 		return
 	}
-	c.bg.Add(1)
-	c.mu.Unlock()
-	defer c.bg.Done()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(c.closing, cancel)()
+	defer done()
 
 	failing := false // warn once per run of failures, not at every tick
 	c.Store.WatchChanges(ctx, interval, func() error {
