@@ -105,7 +105,8 @@ func needed(p Policy, asked int) int { return p.Threshold.Needed(p.K, asked) }
 // The rule is met when enough notaries vouch out of those asked (Needed of Asked).
 // When it is not, the verdict is rejected if the answers rule the certificate out
 // whatever the missing notaries would have said, and undecided otherwise: then
-// p.NoAnswer decides (block, or let through with a warning). An agreement younger
+// p.NoAnswer decides (block, or let through with a warning when no answer counted
+// against). An agreement younger
 // than p.MinAgreeAge, a disagreement and an answer that failed authentication count
 // against; an unreachable notary is a missing vote (against with
 // p.UnreachableCountsAgainst); a notary with no opinion is a missing vote.
@@ -153,7 +154,10 @@ func decideTally(t tally, p Policy) Decision {
 	if t.unauthentic > 0 {
 		d.Reason += fmt.Sprintf("; %d answers failed authentication: someone may be impersonating those notaries on this network", t.unauthentic)
 	}
-	if d.Undecided && p.NoAnswer == settings.NoAnswerAllowWarn && t.unauthentic == 0 {
+	// The no-answer setting lets through a site too few notaries could speak about, not
+	// one that a notary spoke against: a disagreement or an impostor's answer is
+	// evidence of an attack, and the site stays blocked.
+	if d.Undecided && p.NoAnswer == settings.NoAnswerAllowWarn && d.Against == 0 {
 		d.Outcome = OutcomeTrusted
 		d.Warning = "not verified: " + strings.TrimPrefix(d.Reason, "undecided: ")
 		d.Reason += "; allowed by the no-answer setting"

@@ -115,7 +115,9 @@ var decideCases = []decideCase{
 	{"only no-opinion allow-warn", "NN", pol(settings.ThresholdAll, 0, 0, true, allow), true, true, 0, true},
 	{"failures counted and nothing answered: rejected", "UU", pol(settings.ThresholdAll, 0, 0, true, allow), false, false, 0, false},
 	{"disagreements rule it out", "UDD", pol(settings.ThresholdMajority, 0, 0, false, allow), false, false, 0, false},
-	{"a disagreement with missing votes is undecided", "UUD", pol(settings.ThresholdMajority, 0, 0, false, allow), true, true, 0, true},
+	{"a disagreement with missing votes is undecided, never allowed", "UUD", pol(settings.ThresholdMajority, 0, 0, false, allow), false, false, 0, true},
+	{"an agreement and a disagreement with a missing vote: never allowed", "ADU", pol(settings.ThresholdMajority, 0, 0, false, allow), false, false, 1, true},
+	{"a young agreement with missing votes: never allowed", "YUU", pol(settings.ThresholdMajority, 0, 24*time.Hour, false, allow), false, false, 0, true},
 	{"a young agreement counts against", "UY", pol(settings.ThresholdMajority, 0, time.Hour*24, false, allow), false, false, 0, false},
 }
 
