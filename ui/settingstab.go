@@ -154,13 +154,11 @@ func newSettingsTab(u *UI) *settingsTab {
 		widget.NewFormItem("Private networks", t.exempt),
 		widget.NewFormItem("Notifications", t.notify),
 		widget.NewFormItem("Start at login", t.autostart),
-		widget.NewFormItem("Proxy port", t.port),
-		widget.NewFormItem("Upstream proxy", t.upstream),
-		widget.NewFormItem("Cleartext allowed to", t.cleartext),
+		hinted("Proxy port", t.port, atRestart),
+		hinted("Upstream proxy", t.upstream, atRestart),
+		hinted("Cleartext allowed to", t.cleartext, "A connection that does not start with TLS (plain TCP, or STARTTLS as in mail, "+
+			"chat and databases) cannot be checked, so it is refused, except to these host:port, one per line. Each one is shown in Activity."),
 	)
-	form.Items[9].HintText = "Takes effect the next time Convergence starts."
-	form.Items[11].HintText = "A connection that does not start with TLS (plain TCP, or STARTTLS as in mail, chat and databases) " +
-		"cannot be checked, so it is refused, except to these host:port, one per line. Each one is shown in Activity."
 	t.content = container.NewBorder(nil, container.NewHBox(t.save), nil, nil, container.NewVScroll(form))
 	t.show(t.loaded)
 	return t
@@ -322,4 +320,14 @@ func (t *settingsTab) saveNow() {
 		t.show(s)
 		dialog.ShowInformation("Saved", "Your settings are in effect for the next site you visit.", t.u.win)
 	})
+}
+
+// atRestart is the hint of the settings the app reads only when it starts.
+const atRestart = "Takes effect the next time Convergence starts."
+
+// hinted is a form item with a hint under it.
+func hinted(label string, w fyne.CanvasObject, hint string) *widget.FormItem {
+	item := widget.NewFormItem(label, w)
+	item.HintText = hint
+	return item
 }
