@@ -1,9 +1,11 @@
 package settings
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -63,15 +65,11 @@ func readSettings(ctx context.Context, q interface {
 // canonical form. st has been validated.
 func writeSettings(ctx context.Context, tx *sql.Tx, st Settings) error {
 	st.CleartextAllow, _ = NormalizeCleartextAllow(st.CleartextAllow) // Validate checked every entry
-	b, err := json.Marshal(st)
+	rows, err := fields(st)
 	if err != nil {
-		return fmt.Errorf("failed to encode settings: %w", err)
+		return err
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return fmt.Errorf("failed to encode settings: %w", err)
-	}
-	for k, v := range fields {
+	for k, v := range rows {
 		if _, err := tx.ExecContext(ctx,
 			"INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 			k, string(v)); err != nil {
@@ -79,4 +77,44 @@ func writeSettings(ctx context.Context, tx *sql.Tx, st Settings) error {
 		}
 	}
 	return nil
+}
+
+// Changes returns the change (for UpdateSettings) that sets the settings in which
+// edited differs from base, the settings as they were shown, and leaves every other one
+// as it is by then: a form saved whole would undo what another face changed meanwhile.
+func Changes(base, edited Settings) func(*Settings) error {
+	b, errB := fields(base)
+	e, errE := fields(edited)
+	diff := map[string]json.RawMessage{}
+	for k, v := range e {
+		if !bytes.Equal(v, b[k]) {
+			diff[k] = v
+		}
+	}
+	return func(cur *Settings) error {
+		if err := errors.Join(errB, errE); err != nil {
+			return err
+		}
+		if len(diff) == 0 {
+			return nil
+		}
+		raw, err := json.Marshal(diff)
+		if err != nil {
+			return fmt.Errorf("failed to encode settings: %w", err)
+		}
+		return json.Unmarshal(raw, cur) // sets the keys in diff only
+	}
+}
+
+// fields returns st as its stored rows, key to JSON value.
+func fields(st Settings) (map[string]json.RawMessage, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode settings: %w", err)
+	}
+	var out map[string]json.RawMessage
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("failed to encode settings: %w", err)
+	}
+	return out, nil
 }

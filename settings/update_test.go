@@ -56,3 +56,32 @@ func TestUpdateSettingsRefusesInvalidAndErrors(t *testing.T) {
 		t.Fatalf("settings after refused changes: %+v", got)
 	}
 }
+
+// TestChangesKeepWhatOthersChanged: the window's form, shown before the terminal
+// paused protection, is saved with a new threshold: the pause stays, the threshold
+// changes; a form saved unchanged changes nothing.
+func TestChangesKeepWhatOthersChanged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	window, term := openStore(t, dir), openStore(t, dir)
+	shown, err := window.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := term.UpdateSettings(ctx, func(s *Settings) error { s.Paused = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	edited := shown
+	edited.Threshold, edited.ThresholdK = ThresholdKOfN, 2
+	got, err := window.UpdateSettings(ctx, Changes(shown, edited))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Paused || got.Threshold != ThresholdKOfN || got.ThresholdK != 2 {
+		t.Fatalf("after the form's save: paused %v, threshold %s/%d; want the terminal's pause kept and 2-of-n", got.Paused, got.Threshold, got.ThresholdK)
+	}
+	again, err := window.UpdateSettings(ctx, Changes(got, got))
+	if err != nil || again.Paused != got.Paused || again.Threshold != got.Threshold {
+		t.Fatalf("an unchanged form changed the settings: %+v, %v", again, err)
+	}
+}

@@ -58,10 +58,12 @@ type NotaryBackend interface {
 type SettingsBackend interface {
 	// Settings returns the current settings (settings.Store.Settings).
 	Settings(ctx context.Context) (settings.Settings, error)
-	// SaveSettings validates, stores and applies the settings (settings.Store.SaveSettings;
-	// the verifier reads them for the next check). An invalid value is an error matching
+	// UpdateSettings changes the settings in one write transaction and applies them
+	// (the verifier reads them for the next check); the window passes
+	// settings.Changes(shown, edited), so that a change made meanwhile on the terminal
+	// to another setting stays. An invalid value is an error matching
 	// settings.ErrInvalidSettings.
-	SaveSettings(ctx context.Context, s settings.Settings) error
+	UpdateSettings(ctx context.Context, change func(*settings.Settings) error) (settings.Settings, error)
 }
 
 // CacheBackend manages the verdict cache and the user's pins.

@@ -298,7 +298,8 @@ func (t *settingsTab) updateExplain() {
 	t.explain.SetText(explainThreshold(s.Threshold, s.ThresholdK, s.MaxNotaries))
 }
 
-// saveNow applies autostart, then stores the settings through the backend.
+// saveNow applies autostart, then stores the settings the user changed through the
+// backend, and shows the settings as stored (with what another face changed meanwhile).
 func (t *settingsTab) saveNow() {
 	if err := t.port.Validate(); err != nil {
 		t.u.showError("save the settings", fmt.Errorf("%w: proxy port: %v", settings.ErrInvalidSettings, err))
@@ -310,14 +311,18 @@ func (t *settingsTab) saveNow() {
 		s.Autostart = t.u.autostart.IsEnabled()
 		t.autostart.SetChecked(s.Autostart)
 	}
+	shown := t.loaded
+	var saved settings.Settings
 	t.u.withProgress("Saving", func(ctx context.Context) error {
-		return t.u.backend.SaveSettings(ctx, s)
+		var err error
+		saved, err = t.u.backend.UpdateSettings(ctx, settings.Changes(shown, s))
+		return err
 	}, func(err error) {
 		if err != nil {
 			t.u.showError("save the settings", err)
 			return
 		}
-		t.show(s)
+		t.show(saved)
 		dialog.ShowInformation("Saved", "Your settings are in effect for the next site you visit.", t.u.win)
 	})
 }

@@ -254,7 +254,9 @@ func (c *Core) SetPaused(ctx context.Context, paused bool) error {
 }
 
 // UpdateSettings changes some settings in one write transaction (a change made meanwhile
-// by another face is kept, never undone) and applies the result as SaveSettings does.
+// by another face is kept, never undone) and applies the result: pausing at once, the
+// verifier's rules from the next check. The listen address and upstream proxy apply at
+// restart.
 func (c *Core) UpdateSettings(ctx context.Context, change func(*settings.Settings) error) (settings.Settings, error) {
 	s, err := c.Store.UpdateSettings(ctx, change)
 	if err != nil {
@@ -266,16 +268,6 @@ func (c *Core) UpdateSettings(ctx context.Context, change func(*settings.Setting
 
 // Settings returns the stored settings.
 func (c *Core) Settings(ctx context.Context) (settings.Settings, error) { return c.Store.Settings(ctx) }
-
-// SaveSettings validates and stores s, and applies it: pausing at once, the verifier's
-// rules from the next check. The listen address and upstream proxy apply at restart.
-func (c *Core) SaveSettings(ctx context.Context, s settings.Settings) error {
-	if err := c.Store.SaveSettings(ctx, s); err != nil {
-		return err
-	}
-	c.paused.Store(s.Paused)
-	return c.Verifier.Reload(ctx)
-}
 
 // Serve runs the proxy on c.Listen until ctx is done. Why it stopped early, if it
 // did, is kept for Status.
