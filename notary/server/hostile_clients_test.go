@@ -129,7 +129,10 @@ func TestNotarySlowlorisOthersServed(t *testing.T) {
 	cert := testtarget.NewCert(t, "127.0.0.1")
 	site := testtarget.StartSite(t, "127.0.0.1:0", cert)
 	e := newEnv(t, envOpts{allow: true, ports: []int{site.Port()}})
-	base := serveReal(t, e, ServeConfig{ReadHeaderTimeout: 2 * time.Second})
+	// The tricklers and the normal client all come from 127.0.0.1: this test is about the
+	// header timeout, so the per-client share lets them all in (TestNotaryHoarderOthersServed
+	// tests the share).
+	base := serveReal(t, e, ServeConfig{ReadHeaderTimeout: 2 * time.Second, MaxConnsPerClient: conns + 8})
 	addr := strings.TrimPrefix(base, "https://")
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()

@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"golang.org/x/net/netutil"
 )
 
 // ServeConfig sets up the HTTPS listener. Zero values take the defaults.
@@ -23,6 +21,12 @@ type ServeConfig struct {
 	WriteTimeout      time.Duration   // default 60s: must cover a probe
 	IdleTimeout       time.Duration   // default 60s
 	MaxHeaderBytes    int             // default 8 KiB
+	// MaxConnsPerClient is how many of the MaxConns one client (IPv4 address or IPv6
+	// /64) may hold; its connections beyond that are closed at once. Default 64.
+	MaxConnsPerClient int
+	// PressureTimeout is how long a connection may go without sending a request while
+	// 3/4 of MaxConns are open; past it, it is closed. Default 1s.
+	PressureTimeout time.Duration
 	// MinTLSVersion is the lowest TLS version accepted (default TLS 1.2; tls.VersionTLS10
 	// serves the original 2011-era clients).
 	MinTLSVersion   uint16
@@ -43,8 +47,12 @@ func Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) error {
 	def(&cfg.WriteTimeout, 60*time.Second)
 	def(&cfg.IdleTimeout, 60*time.Second)
 	def(&cfg.ShutdownTimeout, 10*time.Second)
+	def(&cfg.PressureTimeout, time.Second)
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = 1024
+	}
+	if cfg.MaxConnsPerClient <= 0 {
+		cfg.MaxConnsPerClient = 64
 	}
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = 8 << 10
@@ -52,6 +60,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	lim := newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerClient, cfg.PressureTimeout, cfg.Logger)
 	srv := &http.Server{
 		Handler:           cfg.Handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -59,6 +68,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) error {
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ConnState:         lim.connState,
 		// net/http's own messages name client addresses (TLS handshake errors): debug only.
 		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
@@ -66,7 +76,14 @@ func Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) error {
 		cfg.MinTLSVersion = tls.VersionTLS12
 	}
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cfg.Certificate}, MinVersion: cfg.MinTLSVersion}
-	tl := tls.NewListener(netutil.LimitListener(ln, cfg.MaxConns), tlsCfg)
+	tl := tls.NewListener(lim, tlsCfg)
+	lctx, stopLim := context.WithCancel(ctx)
+	limDone := make(chan struct{})
+	go func() { // ends when Serve returns
+		defer close(limDone)
+		lim.run(lctx)
+	}()
+	defer func() { stopLim(); <-limDone }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(tl) }()
 	select {

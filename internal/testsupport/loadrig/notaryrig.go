@@ -67,7 +67,8 @@ func StartNotary(tb testing.TB) *NotaryRig {
 	}
 	done := make(chan error, 1)
 	go func() { // ends when ctx is cancelled
-		done <- server.Serve(ctx, ln, server.ServeConfig{Handler: h, Certificate: id.TLS, Logger: slog.New(slog.DiscardHandler)})
+		// Every load client is 127.0.0.1: one client to the per-client share, so it gets them all.
+		done <- server.Serve(ctx, ln, server.ServeConfig{Handler: h, Certificate: id.TLS, MaxConnsPerClient: 1024, Logger: slog.New(slog.DiscardHandler)})
 	}()
 	pinned := id.Cert
 	tr := &http.Transport{
