@@ -34,6 +34,7 @@ type serveConfig struct {
 	rounds         int
 	maxProbes      int
 	maxConns       int
+	maxConnsClient int
 	rate           float64
 	burst          int
 	maxClients     int
@@ -76,6 +77,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.rounds, "probe-rounds", 3, "handshakes per address while the asked certificate is not seen")
 	fs.IntVar(&c.maxProbes, "max-probes", 32, "probes at once")
 	fs.IntVar(&c.maxConns, "max-conns", 1024, "concurrent client connections")
+	fs.IntVar(&c.maxConnsClient, "max-conns-per-client", 64, "concurrent connections one client (IPv4 address or IPv6 /64) may hold, at most --max-conns; beyond it a client's connection is closed at once")
 	fs.Float64Var(&c.rate, "rate", 5, "queries per second per client (IPv4 address or IPv6 /64); 0 disables")
 	fs.IntVar(&c.burst, "burst", 30, "queries a client may make at once")
 	fs.IntVar(&c.maxClients, "max-clients", 10000, "clients tracked by the rate limit")
@@ -158,6 +160,9 @@ func (c *serveConfig) validate() error {
 	}
 	if c.rounds < 1 || c.maxProbes < 1 || c.maxConns < 1 || c.maxHeader < 1024 || c.rate < 0 {
 		return usage("counts must be positive (max-header-bytes at least 1024)", "bad limit among --probe-rounds, --max-probes, --max-conns, --max-header-bytes, --rate")
+	}
+	if c.maxConnsClient < 1 || c.maxConnsClient > c.maxConns {
+		return usage(fmt.Sprintf("give --max-conns-per-client between 1 and --max-conns (%d)", c.maxConns), "bad --max-conns-per-client %d", c.maxConnsClient)
 	}
 	if c.logFormat != "json" && c.logFormat != "text" {
 		return usage("use --log-format json or text", "bad --log-format %q", c.logFormat)

@@ -267,3 +267,25 @@ func TestChecksFlagsFollowTheRegistry(t *testing.T) {
 		t.Errorf("the error %v does not come with a hint listing the checks", err)
 	}
 }
+
+// TestMaxConnsPerClientFlag: the per-client share defaults to 64, and must lie between 1
+// and --max-conns (a larger share would be no share at all).
+func TestMaxConnsPerClientFlag(t *testing.T) {
+	c, err := parseServe(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.maxConnsClient != 64 || c.maxConns != 1024 {
+		t.Errorf("defaults: %d per client of %d, want 64 of 1024", c.maxConnsClient, c.maxConns)
+	}
+	if c, err = parseServe([]string{"--max-conns", "128", "--max-conns-per-client", "32"}, io.Discard); err != nil || c.maxConnsClient != 32 {
+		t.Errorf("--max-conns-per-client 32: %d, %v", c.maxConnsClient, err)
+	}
+	for _, args := range [][]string{{"--max-conns-per-client", "0"}, {"--max-conns", "16", "--max-conns-per-client", "17"}} {
+		_, err := parseServe(args, io.Discard)
+		var ue *usageError
+		if !errors.As(err, &ue) || !strings.Contains(ue.hint, "between 1 and --max-conns") {
+			t.Errorf("%v: %v, want a usage error with the range", args, err)
+		}
+	}
+}

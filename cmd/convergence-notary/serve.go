@@ -82,7 +82,7 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 		log.Info("listening", "addr", ln.Addr().String())
 		g.Go(func() error {
 			return server.Serve(gctx, ln, server.ServeConfig{Handler: h, Certificate: id.TLS, MaxConns: c.maxConns,
-				ReadTimeout: c.readTimeout, WriteTimeout: c.writeTimeout, IdleTimeout: c.idleTimeout,
+				MaxConnsPerClient: c.maxConnsClient, ReadTimeout: c.readTimeout, WriteTimeout: c.writeTimeout, IdleTimeout: c.idleTimeout,
 				MaxHeaderBytes: c.maxHeader, MinTLSVersion: minTLS, Logger: log})
 		})
 	}
