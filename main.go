@@ -242,7 +242,11 @@ func loginCommand(dataDirFlag string) []string {
 // startupNotices says in plain words what went wrong at start, for the window.
 func startupNotices(c *core.Core) []string {
 	var out []string
-	if c.Recovery.MovedTo != "" {
+	if c.Recovery.MovedTo != "" && errors.Is(c.Recovery.Reason, settings.ErrForeign) {
+		out = append(out, fmt.Sprintf("The file where Convergence keeps its settings belonged to another program (%v). It was "+
+			"moved, unchanged, to %s and a new one was started with the default notaries and settings. If that program "+
+			"needs the file, move it back where it expects it.", c.Recovery.Reason, c.Recovery.MovedTo))
+	} else if c.Recovery.MovedTo != "" {
 		out = append(out, fmt.Sprintf("Your settings database could not be used (%v). It was moved to %s and a new one "+
 			"was started, so your notaries and settings are back to their defaults. Nothing was deleted: keep the old "+
 			"file if you want to recover it.", c.Recovery.Reason, c.Recovery.MovedTo))

@@ -91,7 +91,8 @@ var sqliteMagic = []byte("SQLite format 3\x00")
 // a dir or database files readable by others (made by earlier versions) are made
 // private first (Restrict). A file that is not a database, or fails its integrity
 // check after an unclean shutdown (the check is skipped after a clean Close: see
-// markerPrefix), gives ErrCorrupt; a schema newer than this build gives ErrNewerSchema; in both
+// markerPrefix), gives ErrCorrupt; a schema newer than this build gives ErrNewerSchema;
+// another program's SQLite database gives ErrForeign (owner.go); in all three
 // cases the file is left as it was (OpenOrRecover moves it aside). A dir that cannot
 // be written gives a *DirError naming the fix.
 func Open(ctx context.Context, dir string) (*Store, error) {
@@ -116,6 +117,9 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	}
 	path := filepath.Join(abs, DBName)
 	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	if err := checkOwner(ctx, path); err != nil {
 		return nil, err
 	}
 	if err := createPrivate(path); err != nil {
@@ -180,6 +184,9 @@ func (s *Store) init(ctx context.Context, dir string) error {
 	if s.marker, err = createMarker(dir); err != nil {
 		return err
 	}
+	if err := s.claim(ctx); err != nil {
+		return s.classify("claim", err)
+	}
 	if err := s.migrate(ctx); err != nil {
 		return s.classify("migrate", err)
 	}
@@ -215,17 +222,17 @@ func (s *Store) classify(verb string, err error) error {
 // value means nothing was moved.
 type Recovery struct {
 	MovedTo string // where the old file went, e.g. ".../convergence.db.broken-20261128T131500Z"
-	Reason  error  // why: wraps ErrCorrupt or ErrNewerSchema
+	Reason  error  // why: wraps ErrCorrupt, ErrNewerSchema or ErrForeign
 }
 
-// OpenOrRecover opens the store like Open. When Open fails with ErrCorrupt or
-// ErrNewerSchema it moves the database (and its -wal, -shm and -journal files, renamed
+// OpenOrRecover opens the store like Open. When Open fails with ErrCorrupt,
+// ErrNewerSchema or ErrForeign it moves the database (and its -wal, -shm and -journal files, renamed
 // alike) aside to convergence.db.broken-<UTC timestamp> (never deleting, never
 // overwriting), opens a fresh database and returns what it did, so the app can tell
 // the user where the old file is. Other errors are returned as they are.
 func OpenOrRecover(ctx context.Context, dir string) (*Store, Recovery, error) {
 	s, err := Open(ctx, dir)
-	if err == nil || !(errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNewerSchema)) {
+	if err == nil || !(errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNewerSchema) || errors.Is(err, ErrForeign)) {
 		return s, Recovery{}, err
 	}
 	abs, aerr := filepath.Abs(dir)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/localproxy"
+	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
@@ -118,7 +119,11 @@ func run(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer c.Close()
-	if c.Recovery.MovedTo != "" {
+	switch {
+	case c.Recovery.MovedTo == "":
+	case errors.Is(c.Recovery.Reason, settings.ErrForeign):
+		fmt.Fprintf(env.Stderr, "convergence: warning: the database was another program's (%v); it was moved, unchanged, to %s and a new one started\n", c.Recovery.Reason, c.Recovery.MovedTo)
+	default:
 		fmt.Fprintf(env.Stderr, "convergence: warning: the database could not be used (%v); it was moved to %s and a new one started\n", c.Recovery.Reason, c.Recovery.MovedTo)
 	}
 	switch args[0] {
