@@ -164,6 +164,8 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	// Applies what the terminal changes in the store, and shows it; ends with proxyCtx,
 	// or at c.Close.
 	c.OnStoreChange(func() { u.Do(u.Reload) })
+	// Shows a full disk (and its end) in the tray and the window.
+	c.OnStatusChange(func() { u.Do(u.RefreshStatus) })
 	go c.RunStoreWatch(proxyCtx)
 	served := make(chan struct{})
 	go func() { // ends when proxyCtx is cancelled, after the app quits

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -54,15 +55,24 @@ type Store struct {
 	now      func() time.Time // clock for timestamps the caller leaves zero
 	marker   string           // this Store's open marker (openmarker.go), removed by Close
 	checked  bool             // Open ran quick_check (an unclean shutdown was found)
+
+	full      atomic.Bool // the last write failed for lack of space (diskfull.go)
+	hookMu    sync.Mutex  // protects fullHooks
+	fullHooks []func()    // run when full changes (OnDiskFullChange)
 }
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the database, then removes the Store's open marker: the next Open
-// skips the integrity check (see markerPrefix). A failed close leaves the marker. In
-// WAL mode the last connection to close checkpoints the log into the main file.
+// Close checkpoints and truncates the write-ahead log (best effort: another process
+// may still read it), closes the database, then removes the Store's open marker: the
+// next Open skips the integrity check (see markerPrefix). A failed close leaves the
+// marker. In WAL mode the last connection to close also checkpoints the log into the
+// main file and removes it.
 func (s *Store) Close() error {
+	s.wmu.Lock()
+	s.checkpoint(context.Background())
+	s.wmu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("failed to close database %q: %w", s.path, err)
 	}
@@ -72,13 +82,18 @@ func (s *Store) Close() error {
 // dsn builds the driver's name for path. Pragmas go in the DSN (_pragma=...) so every
 // pooled connection gets them, not only the first. synchronous=FULL makes a commit
 // durable across power loss, not only across a process crash: the store is small and
-// writes are few, so the fsync per commit is cheap.
+// writes are few, so the fsync per commit is cheap. wal_autocheckpoint and
+// journal_size_limit bound the write-ahead log to WALSizeLimit: by default SQLite
+// lets it reach 4 MiB before a checkpoint and never shrinks it, which on a small disk
+// filled it with log that no checkpoint could then move (diskfull.go).
 func dsn(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", WALSizeLimit/walPageSize))
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", WALSizeLimit))
 	q.Set("_txlock", "immediate")
 	return path + "?" + q.Encode()
 }
@@ -284,10 +299,29 @@ func anyExists(base string, suffixes []string) bool {
 	return false
 }
 
-// write runs fn in a write transaction and commits it.
+// write runs fn in a write transaction and commits it. When the disk is full it
+// checkpoints the log (which gives back the space of pages written more than once)
+// and, if that worked, runs fn once more in a new transaction; an error that remains
+// wraps ErrDiskFull. It keeps DiskFull up to date.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.wmu.Lock()
-	defer s.wmu.Unlock()
+	err := s.writeOnce(ctx, fn)
+	if isDiskFull(err) && ctx.Err() == nil && s.checkpoint(ctx) {
+		err = s.writeOnce(ctx, fn)
+	}
+	changed := s.noteWrite(err)
+	s.wmu.Unlock()
+	if changed {
+		s.fullChanged()
+	}
+	if isDiskFull(err) {
+		return &fullError{err}
+	}
+	return err
+}
+
+// writeOnce runs fn in one write transaction. s.wmu must be held.
+func (s *Store) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

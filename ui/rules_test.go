@@ -71,6 +71,8 @@ func TestComputeTrayState(t *testing.T) {
 		{"no notaries", ok, 0, now, modeProblem, "Not protecting: no notaries are set up"},
 		{"proxy down beats everything", Status{ProxyErr: "port in use", Paused: true}, 0, now, modeProblem, "Not protecting: the proxy could not start"},
 		{"keyring fallback", Status{KeyringFallback: true}, 1, time.Time{}, modeProblem, "Protecting, but no keyring: the key is kept in a file"},
+		{"disk full beats pause and alert", Status{DiskFull: true, Paused: true, KeyringFallback: true}, 2, now, modeProblem, "The disk is full: Convergence cannot remember new verdicts"},
+		{"proxy down beats disk full", Status{ProxyErr: "port in use", DiskFull: true}, 2, now, modeProblem, "Not protecting: the proxy could not start"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := computeTrayState(tc.st, tc.notaries, []verifier.Event{alert}, tc.lastAlert, now)

@@ -135,6 +135,8 @@ func (t *setupTab) updateBanner(st Status) {
 		todo = append(todo, "there are no notaries")
 	}
 	switch {
+	case st.DiskFull:
+		t.banner.SetText(diskFullLine + " or history. Sites are still checked. Free some space on the disk that holds its data: it saves again by itself.")
 	case t.notaries == 0 && !st.CAInstalled:
 		t.banner.SetText("Nothing is set up yet. Follow the three steps below; it takes a few minutes.")
 	case len(todo) > 0:

@@ -30,7 +30,8 @@ type trayState struct {
 
 // computeTrayState decides the tray's look from the backend's status, the number of
 // usable notaries (-1: not known yet), the recent alerts (oldest first) and the time.
-// Problems outrank a pause, a pause outranks an alert.
+// Problems outrank a pause, a pause outranks an alert; a full disk, under which sites
+// are still checked, comes after the problems that stop protection.
 func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAlert, now time.Time) trayState {
 	s := trayState{Mode: modeProtecting}
 	for i := len(alerts) - 1; i >= 0; i-- {
@@ -41,6 +42,8 @@ func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAler
 		s.Mode, s.Line = modeProblem, "Not protecting: the proxy could not start"
 	case notaries == 0:
 		s.Mode, s.Line = modeProblem, "Not protecting: no notaries are set up"
+	case st.DiskFull:
+		s.Mode, s.Line = modeProblem, diskFullLine
 	case st.Paused:
 		s.Mode, s.Line = modePaused, "Protection is paused"
 	case st.KeyringFallback:
@@ -55,6 +58,10 @@ func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAler
 	}
 	return s
 }
+
+// diskFullLine is the tray's and the window's line while the store's writes fail for
+// lack of space (Status.DiskFull).
+const diskFullLine = "The disk is full: Convergence cannot remember new verdicts"
 
 // icon returns the tray icon for the mode, as PNG: the systray takes bitmaps only.
 func (m trayMode) icon() fyne.Resource {

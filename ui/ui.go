@@ -272,6 +272,15 @@ func (u *UI) Reload() {
 	u.setup.reload()
 }
 
+// RefreshStatus shows the backend's current Status in the tray, the window's title,
+// the Activity header and the Setup tab (for a change no event brings, such as a full
+// disk). Call it on the UI goroutine (Do).
+func (u *UI) RefreshStatus() {
+	u.updateTray()
+	u.activity.refresh()
+	u.setup.reload()
+}
+
 // Close stops the UI's background work and waits for it, and removes the tray. The
 // window is left to the app.
 func (u *UI) Close() {

@@ -49,10 +49,10 @@ func (v *Verifier) storeVerdict(ctx context.Context, vd Verdict, dec Decision, l
 	k := cacheKey{vd.Target.Host, vd.Target.Port, vd.FingerprintSHA256}
 	v.cache.put(k, e, now)
 	// The memory cache has it; a store failure only costs a re-check after a restart.
-	_ = v.store.PutCache(ctx, settings.CacheEntry{
+	v.noteCacheWrite(k.host, v.store.PutCache(ctx, settings.CacheEntry{
 		Host: k.host, Port: k.port, FingerprintSHA256: k.fp,
 		Vouchers: e.vouchers, Created: now, Expires: expires,
-	})
+	}))
 	// A Reload that swapped the rule or the notaries after the check above may have
 	// purged the cache before the put: take the entry back out.
 	v.mu.Lock()
@@ -61,6 +61,20 @@ func (v *Verifier) storeVerdict(ctx context.Context, vd Verdict, dec Decision, l
 	if cur.policy != snap.policy || !cur.stillPasses(vd.Target, e.vouchers) {
 		v.cache.deleteWhere(func(ck cacheKey, _ cached) bool { return ck == k })
 		_ = v.store.DeleteCacheEntry(ctx, k.host, k.port, k.fp)
+	}
+}
+
+// noteCacheWrite logs the first of a run of failed verdict-cache writes (a full disk
+// fails every one: a line per verdict would flood the log) and the first success after.
+func (v *Verifier) noteCacheWrite(host string, err error) {
+	if err == nil {
+		if v.cacheFailing.Swap(false) {
+			v.log.Info("verdicts are saved in the cache again")
+		}
+		return
+	}
+	if !v.cacheFailing.Swap(true) {
+		v.log.Warn("failed to save verdicts in the cache; they are kept in memory until Convergence stops (logged once until a save succeeds)", "host", host, "err", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,9 @@ type Config struct {
 	// RefreshInterval is how often settings, notaries and pins are re-read from the
 	// store (changes made by another process); Reload re-reads at once. Default 5 s.
 	RefreshInterval time.Duration
+	// Logger, when set, receives what the verifier cannot report through a verdict:
+	// a verdict the store could not keep. Default: discarded.
+	Logger *slog.Logger
 
 	now         func() time.Time // test seam; nil is time.Now
 	bundleRoots *x509.CertPool   // test seam: roots for bundle URLs; nil is the system's
@@ -73,6 +77,11 @@ type Verifier struct {
 
 	flights singleflight.Group
 	waiting atomic.Int64 // callers waiting on a flight (tests watch it)
+
+	log *slog.Logger
+	// cacheFailing is set while the store refuses verdicts (storeVerdict), so that a
+	// run of failures is logged once, not per verdict.
+	cacheFailing atomic.Bool
 
 	mu   sync.Mutex // protects snap
 	snap *snapshot
@@ -98,7 +107,12 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if now == nil {
 		now = time.Now
 	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	v := &Verifier{
+		log:    log,
 		cfg:    cfg,
 		store:  cfg.Store,
 		client: &client{tr: newTransports(cfg.Dial), now: now, maxSkew: cfg.MaxClockSkew},

@@ -53,11 +53,13 @@ type Core struct {
 	trustHome string            // Options.TrustHome
 	trustOnly []truststore.Kind // Options.TrustOnly
 
-	mu        sync.Mutex // protects ca, listeners, changeListeners, closed, proxyErr, caInstalled; orders bg.Add before Close's bg.Wait
+	mu        sync.Mutex // protects ca, listeners, changeListeners, statusListeners, closed, proxyErr, caInstalled; orders bg.Add before Close's bg.Wait
 	ca        *localproxy.CA
 	listeners []func(verifier.Event)
 	// changeListeners run after a change made to the store elsewhere was applied.
 	changeListeners []func()
+	// statusListeners run when Status changes without an event (OnStatusChange).
+	statusListeners []func()
 	closed          bool
 	proxyErr        string // why the proxy stopped, in plain words; empty while it serves
 	caInstalled     bool   // the local CA went into a trust store in this run
@@ -88,6 +90,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	c := &Core{Store: store, Recovery: rec, DataDir: o.DataDir, log: log, trustHome: o.TrustHome, trustOnly: o.TrustOnly}
 	c.closing, c.stopClosing = context.WithCancel(context.Background())
 	c.history = startHistoryWriter(store, log)
+	store.OnDiskFullChange(c.diskFullChanged)
 	ok := false
 	defer func() {
 		if !ok {
@@ -109,7 +112,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	}
 	c.Secrets = scopeSecrets(secrets, o.DataDir)
 	var upstream *url.URL
-	vcfg := verifier.Config{Store: store, OnEvent: c.publish}
+	vcfg := verifier.Config{Store: store, OnEvent: c.publish, Logger: log}
 	if st.UpstreamProxy != "" {
 		if upstream, err = url.Parse(st.UpstreamProxy); err != nil {
 			return nil, fmt.Errorf("failed to parse upstream proxy %q: %w", st.UpstreamProxy, err)

@@ -18,6 +18,10 @@ type Status struct {
 	Paused          bool
 	// CAInstalled is set when the local CA is known to be in the system trust store.
 	CAInstalled bool
+	// DiskFull is set while the store's writes fail because the disk is full: sites
+	// are still checked, but new verdicts and history are not remembered. It clears
+	// by itself at the first write that succeeds once space is freed.
+	DiskFull bool
 }
 
 // TrustStoreResult is the outcome of installing the local CA into one trust store.
@@ -39,12 +43,39 @@ func (c *Core) Status() Status {
 		KeyringFallback: c.Fallback != nil,
 		Paused:          c.paused.Load(),
 		CAInstalled:     c.caInstalled,
+		DiskFull:        c.Store.DiskFull(),
 	}
 	if c.proxyErr == "" {
 		st.ProxyAddr = c.Listen
 		st.PACURL = "http://" + c.Listen + "/proxy.pac"
 	}
 	return st
+}
+
+// OnStatusChange registers fn to run when something Status reports changes without an
+// event or a store change saying so (for now: DiskFull), e.g. for the tray to show it.
+// fn runs on the goroutine that noticed and must return quickly.
+func (c *Core) OnStatusChange(fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.statusListeners = append(c.statusListeners, fn)
+}
+
+// diskFullChanged runs when the store's DiskFull changes: it says so in the log, lets
+// the history writer retry at once when space is back, and tells the listeners.
+func (c *Core) diskFullChanged() {
+	if c.Store.DiskFull() {
+		c.log.Warn("the disk is full: Convergence cannot remember new verdicts or history until space is freed", "data_dir", c.DataDir)
+	} else {
+		c.log.Info("the disk has space again: new verdicts and history are saved again", "data_dir", c.DataDir)
+		c.history.retryNow()
+	}
+	c.mu.Lock()
+	ls := append([]func(){}, c.statusListeners...)
+	c.mu.Unlock()
+	for _, fn := range ls {
+		fn()
+	}
 }
 
 // CAPEM returns the local CA certificate in PEM.
