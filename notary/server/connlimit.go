@@ -21,13 +21,17 @@ import (
 // Under pressure (open connections at pressureAt or more) a connection that has sent no
 // request within pressureTimeout is closed by run's sweep: a silent handshake then holds
 // a slot for about a second instead of the full handshake timeout, while a client that
-// has sent a request keeps its connection. Safe for concurrent use.
+// has sent a request keeps its connection. When every slot is taken, Accept does not
+// wait for the sweep: it closes a silent connection of the client holding the most
+// (many addresses hoarding 32 each still fill the slots; BenchmarkHoard's
+// "five-hoarders" waited 7.5 s per answer with the sweep alone). Safe for concurrent use.
 type connLimiter struct {
 	net.Listener
 	sem             chan struct{} // one token per open connection (or Accept waiting for one)
 	perClient       int
 	pressureAt      int
 	pressureTimeout time.Duration
+	evictAge        time.Duration // the youngest silent connection evict may close
 	log             *slog.Logger
 	done            chan struct{} // closed by Close: wakes an Accept waiting for a slot
 	closeOnce       sync.Once
@@ -36,35 +40,112 @@ type connLimiter struct {
 	open     int
 	byClient map[netip.Prefix]int
 	fresh    map[*limitedConn]struct{} // open connections that have sent no request yet
+	freshBy  map[netip.Prefix]int      // how many of them each client holds
 	refused  int                       // beyond a client's share, since the last report
 	swept    int                       // closed under pressure, since the last report
 }
 
 func newConnLimiter(ln net.Listener, maxConns, perClient int, pressureTimeout time.Duration, log *slog.Logger) *connLimiter {
 	return &connLimiter{Listener: ln, sem: make(chan struct{}, maxConns), perClient: min(perClient, maxConns),
-		pressureAt: max(1, maxConns*3/4), pressureTimeout: pressureTimeout, log: log, done: make(chan struct{}),
-		byClient: map[netip.Prefix]int{}, fresh: map[*limitedConn]struct{}{}}
+		pressureAt: max(1, maxConns*3/4), pressureTimeout: pressureTimeout, evictAge: pressureTimeout / 10, log: log, done: make(chan struct{}),
+		byClient: map[netip.Prefix]int{}, fresh: map[*limitedConn]struct{}{}, freshBy: map[netip.Prefix]int{}}
 }
 
-// Accept waits for a free slot, then returns the next connection whose client is
-// within its share; it closes the others at once.
+// Accept returns the next connection whose client is within its share (it closes the
+// others at once, without taking a slot), once a slot is free: when all are taken, it
+// frees one by closing a silent connection of the client that holds the most (see
+// evict), else it waits.
 func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		lc := l.admit(c)
+		if lc == nil {
+			c.Close()
+			continue
+		}
+		if err := l.acquire(); err != nil {
+			l.unadmit(lc)
+			c.Close()
+			return nil, err
+		}
+		l.mu.Lock()
+		l.open++
+		l.fresh[lc] = struct{}{}
+		l.freshBy[lc.key]++
+		l.mu.Unlock()
+		return lc, nil
+	}
+}
+
+// acquire takes a slot, evicting a silent connection when all are taken.
+func (l *connLimiter) acquire() error {
 	for {
 		select {
 		case l.sem <- struct{}{}:
+			return nil
 		case <-l.done:
-			return nil, net.ErrClosed
+			return net.ErrClosed
+		default:
 		}
-		c, err := l.Listener.Accept()
-		if err != nil {
-			<-l.sem
-			return nil, err
+		if l.evict(time.Now()) {
+			continue
 		}
-		if lc := l.admit(c); lc != nil {
-			return lc, nil
+		t := time.NewTimer(l.evictAge)
+		select {
+		case l.sem <- struct{}{}:
+			t.Stop()
+			return nil
+		case <-l.done:
+			t.Stop()
+			return net.ErrClosed
+		case <-t.C:
 		}
-		c.Close()
-		<-l.sem
+	}
+}
+
+// evict closes the oldest silent connection (no request yet) of the client that has
+// the most silent connections, if it is evictAge old, and reports whether it did. A hoarder holds many such connections, a normal client one at most while
+// it shakes hands, so the hoarder's go first.
+func (l *connLimiter) evict(now time.Time) bool {
+	l.mu.Lock()
+	var top netip.Prefix
+	for k, n := range l.freshBy {
+		if n > l.freshBy[top] {
+			top = k
+		}
+	}
+	var victim *limitedConn
+	for c := range l.fresh {
+		if c.key == top && now.Sub(c.opened) >= l.evictAge && (victim == nil || c.opened.Before(victim.opened)) {
+			victim = c
+		}
+	}
+	if victim != nil {
+		l.swept++
+	}
+	l.mu.Unlock()
+	if victim == nil {
+		return false
+	}
+	victim.Close()
+	return true
+}
+
+// pressureFreshShare is how many silent connections (no request yet) a client may hold
+// under pressure; a browser opens a few at once, a hoarder hundreds.
+const pressureFreshShare = 4
+
+// dropFresh marks c as having sent a request (or gone); l.mu must be held.
+func (l *connLimiter) dropFresh(c *limitedConn) {
+	if _, ok := l.fresh[c]; !ok {
+		return
+	}
+	delete(l.fresh, c)
+	if l.freshBy[c.key]--; l.freshBy[c.key] <= 0 {
+		delete(l.freshBy, c.key)
 	}
 }
 
@@ -77,15 +158,27 @@ func (l *connLimiter) admit(c net.Conn) *limitedConn {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if lc.keyed {
-		if l.byClient[lc.key] >= l.perClient {
+		// Under pressure a client may also hold only a few silent connections: the
+		// hoarder's reopened ones are then refused at once instead of queueing
+		// ahead of other clients for a slot.
+		if l.byClient[lc.key] >= l.perClient || l.open >= l.pressureAt && l.freshBy[lc.key] >= pressureFreshShare {
 			l.refused++
 			return nil
 		}
 		l.byClient[lc.key]++
 	}
-	l.open++
-	l.fresh[lc] = struct{}{}
 	return lc
+}
+
+// unadmit undoes admit for a connection that got no slot.
+func (l *connLimiter) unadmit(c *limitedConn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c.keyed {
+		if l.byClient[c.key]--; l.byClient[c.key] <= 0 {
+			delete(l.byClient, c.key)
+		}
+	}
 }
 
 // Close closes the listener and wakes an Accept waiting for a slot.
@@ -105,21 +198,17 @@ func (l *connLimiter) connState(c net.Conn, s http.ConnState) {
 	}
 	if lc, ok := c.(*limitedConn); ok {
 		l.mu.Lock()
-		delete(l.fresh, lc)
+		l.dropFresh(lc)
 		l.mu.Unlock()
 	}
 }
 
 // release frees c's slot and its share.
 func (l *connLimiter) release(c *limitedConn) {
+	l.unadmit(c)
 	l.mu.Lock()
-	if c.keyed {
-		if l.byClient[c.key]--; l.byClient[c.key] <= 0 {
-			delete(l.byClient, c.key)
-		}
-	}
 	l.open--
-	delete(l.fresh, c)
+	l.dropFresh(c)
 	l.mu.Unlock()
 	<-l.sem
 }

@@ -19,7 +19,7 @@ import (
 
 // serveReal runs the notary's real HTTPS listener (Serve, with its limits) for e's
 // handler on loopback and returns its base URL; Serve stops when the test ends.
-func serveReal(t *testing.T, e *env, cfg ServeConfig) string {
+func serveReal(t testing.TB, e *env, cfg ServeConfig) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
