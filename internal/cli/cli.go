@@ -216,7 +216,7 @@ func hint(err error) string {
 	case errors.Is(err, core.ErrNoCACert):
 		return "the CA was never made or its file was removed: remove entries named \"Convergence Local CA ...\" in your browser's certificate settings"
 	case errors.Is(err, localproxy.ErrCAIncomplete), errors.Is(err, localproxy.ErrCAMismatch):
-		return "if the CA key is in a locked keyring, unlock it and try again; otherwise make a new CA with 'convergence ca regenerate' and trust it again in your browsers"
+		return "if the CA key is in a locked keyring, unlock it and try again; if an earlier version of Convergence used this data dir at another path, open it once there with this version (the key is found there and then follows the dir); otherwise make a new CA with 'convergence ca regenerate' and trust it again in your browsers"
 	}
 	return ""
 }

@@ -110,7 +110,9 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	if secrets == nil {
 		secrets, c.Fallback = settings.OpenSecrets(o.DataDir)
 	}
-	c.Secrets = scopeSecrets(secrets, o.DataDir)
+	if c.Secrets, err = scopeSecrets(secrets, o.DataDir); err != nil {
+		return nil, err
+	}
 	var upstream *url.URL
 	vcfg := verifier.Config{Store: store, OnEvent: c.publish, Logger: log}
 	if st.UpstreamProxy != "" {
