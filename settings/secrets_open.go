@@ -52,7 +52,10 @@ func probeKeyring(kr keyringAPI, timeout time.Duration) error {
 	var b [16]byte
 	rand.Read(b[:])
 	want := hex.EncodeToString(b[:])
-	const user = "probe"
+	// An item of its own: two processes that start together (the app and a terminal
+	// command, or two test packages) probing one shared item read each other's value or
+	// deletion, and one of them fell back to files for no reason.
+	user := "probe-" + want[:8]
 	_, err := callWithTimeout(timeout, func() (struct{}, error) {
 		if err := kr.Set(KeyringService, user, want); err != nil {
 			return struct{}{}, fmt.Errorf("failed to store a probe item: %w", err)
