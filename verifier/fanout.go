@@ -11,7 +11,8 @@ import (
 )
 
 // pickNotaries returns all notaries, or at most max of them when max is positive
-// (privacy: no notary sees every site; load: fewer queries). The subset is the site's
+// (privacy: no notary sees every site; load: fewer queries). The result is read only:
+// it may be all itself. The subset is the site's
 // own and stable: the max notaries whose keyed hash of (site, notary) ranks lowest,
 // keyed with the install's secret (rendezvous hashing). Every check of a site asks the
 // same notaries, so retrying a page until the draw favours a hijacked notary cannot
@@ -19,7 +20,7 @@ import (
 // secret keeps an observer from computing which notaries see which site.
 func pickNotaries(all []notaryInfo, max int, key []byte, t Target) []notaryInfo {
 	if max <= 0 || len(all) <= max {
-		return slices.Clone(all)
+		return all // read only, as the snapshot it comes from: no copy on a cache hit's recount
 	}
 	type ranked struct {
 		n    notaryInfo
