@@ -10,58 +10,108 @@ import (
 	"strings"
 )
 
-// nssDatabases lists the NSS databases under home that exist: the shared one Chromium
-// uses (~/.pki/nssdb), the Snap Chromium one, and every Firefox profile. Each entry has
-// the "sql:" or "dbm:" prefix certutil expects.
-func nssDatabases(home string) []string {
-	var dirs []string
-	dirs = append(dirs, filepath.Join(home, ".pki", "nssdb"))
-	dirs = append(dirs, filepath.Join(home, "snap", "chromium", "current", ".pki", "nssdb"))
-	for _, pattern := range []string{
-		filepath.Join(home, ".mozilla", "firefox", "*"),
-		filepath.Join(home, "snap", "firefox", "common", ".mozilla", "firefox", "*"),
-	} {
-		m, _ := filepath.Glob(pattern)
-		dirs = append(dirs, m...)
-	}
-	var out []string
-	for _, d := range dirs {
-		switch {
-		case exists(filepath.Join(d, "cert9.db")):
-			out = append(out, "sql:"+d)
-		case exists(filepath.Join(d, "cert8.db")):
-			out = append(out, "dbm:"+d)
+// nssLocation is where a browser keeps NSS databases, under the home.
+type nssLocation struct {
+	browser string // who reads it, in the store's name: "Chromium", "Firefox (Snap)"
+	restart string // the program that reads it at its start (Result.Restart)
+	dir     string // under the home; a glob of profile directories when profiles is set
+	// profiles is set for Firefox: one database per profile, each made by Firefox at
+	// the profile's first start (never by us: a profile not yet started has none).
+	profiles bool
+	// create is set for the one database that is made when missing: Chromium's shared
+	// one, which Chromium uses from then on. The README's certutil line failed on a
+	// fresh machine for want of it (issue 19).
+	create bool
+}
+
+// nssLocations are the databases browsers on Linux read. Chromium and Chrome share
+// ~/.pki/nssdb; Snap and Flatpak keep their own (Flatpak persists ~/.pki and ~/.mozilla
+// under ~/.var/app/ID); Firefox has one per profile, in ~/.mozilla/firefox or, for new
+// installs of recent versions that follow the XDG layout, ~/.config/mozilla/firefox.
+var nssLocations = []nssLocation{
+	{browser: "Chromium/Chrome", restart: "Chromium or Chrome", dir: ".pki/nssdb", create: true},
+	{browser: "Chromium (Snap)", restart: "Chromium", dir: "snap/chromium/current/.pki/nssdb"},
+	{browser: "Chromium (Flatpak)", restart: "Chromium", dir: ".var/app/org.chromium.Chromium/.pki/nssdb"},
+	{browser: "Chrome (Flatpak)", restart: "Chrome", dir: ".var/app/com.google.Chrome/.pki/nssdb"},
+	{browser: "Firefox", restart: "Firefox", dir: ".mozilla/firefox/*", profiles: true},
+	{browser: "Firefox", restart: "Firefox", dir: ".config/mozilla/firefox/*", profiles: true},
+	{browser: "Firefox (Snap)", restart: "Firefox", dir: "snap/firefox/common/.mozilla/firefox/*", profiles: true},
+	{browser: "Firefox (Flatpak)", restart: "Firefox", dir: ".var/app/org.mozilla.firefox/.mozilla/firefox/*", profiles: true},
+}
+
+// nssDatabases lists the NSS databases under home: every one that exists and, with
+// create set, Chromium's shared one when it does not (add makes it). A directory
+// reached twice (a symlinked profile) is listed once.
+func nssDatabases(home string, create bool) []nssDB {
+	var out []nssDB
+	seen := map[string]bool{}
+	for _, loc := range nssLocations {
+		dirs := []string{filepath.Join(home, loc.dir)}
+		if loc.profiles {
+			dirs, _ = filepath.Glob(filepath.Join(home, loc.dir))
+		}
+		for _, d := range dirs {
+			key := d
+			if real, err := filepath.EvalSymlinks(d); err == nil {
+				key = real
+			}
+			if seen[key] {
+				continue
+			}
+			db := nssDB{dir: d, browser: loc.browser, restartName: loc.restart}
+			switch {
+			case exists(filepath.Join(d, "cert9.db")):
+				db.db = "sql:" + d
+			case exists(filepath.Join(d, "cert8.db")):
+				db.db = "dbm:" + d // the legacy format, still read by old browsers
+			case create && loc.create:
+				db.db = "sql:" + d
+			default:
+				continue
+			}
+			seen[key] = true
+			out = append(out, db)
 		}
 	}
 	return out
 }
 
-// nssStores is one store per NSS database under home. With create set and no database
-// found, it is Chromium's shared database, which certutil creates at the first add and
-// Chromium then uses: a user who has not yet run the browser needs no second install.
+// nssStores is one store per NSS database under home (nssDatabases).
 func nssStores(home string, create bool) []store {
 	if home == "" {
 		return nil
 	}
-	dbs := nssDatabases(home)
-	if len(dbs) == 0 && create {
-		dir := filepath.Join(home, ".pki", "nssdb")
-		if err := os.MkdirAll(dir, 0o700); err == nil {
-			dbs = []string{"sql:" + dir}
-		}
-	}
-	out := make([]store, len(dbs))
-	for i, db := range dbs {
-		out[i] = nssDB(db)
+	var out []store
+	for _, db := range nssDatabases(home, create) {
+		out = append(out, db)
 	}
 	return out
 }
 
-// nssDB is one NSS database, named as certutil's -d takes it ("sql:/path").
-type nssDB string
+// nssDB is one NSS database.
+type nssDB struct {
+	db          string // as certutil's -d takes it: "sql:/path" or "dbm:/path"
+	dir         string
+	browser     string // nssLocation.browser
+	restartName string // nssLocation.restart
+}
 
-func (db nssDB) name() string {
-	return "Browser database " + strings.TrimPrefix(strings.TrimPrefix(string(db), "sql:"), "dbm:")
+func (db nssDB) name() string    { return db.browser + " database " + db.dir }
+func (db nssDB) kind() Kind      { return NSS }
+func (db nssDB) restart() string { return db.restartName }
+
+func (db nssDB) checked(ca *caCert, present bool) string {
+	list := shellCommand("certutil", "-L", "-n", ca.nick, "-d", db.db)
+	if present {
+		return list + " shows it, trusted for websites (C,,)"
+	}
+	return shellCommand("certutil", "-L", "-d", db.db) + " no longer lists it"
+}
+
+// missing reports whether the database does not exist yet (a "sql:" one without its
+// cert9.db): it then holds nothing, and add creates it.
+func (db nssDB) missing() bool {
+	return strings.HasPrefix(db.db, "sql:") && !exists(filepath.Join(db.dir, "cert9.db"))
 }
 
 // certutil finds the certutil binary.
@@ -78,21 +128,24 @@ func certutil() (string, error) {
 // whose certificate is ca's. trusted is set when one of them is trusted for TLS
 // servers ("C" in the SSL field).
 func (db nssDB) holds(ctx context.Context, ca *caCert) (found []string, trusted bool, err error) {
+	if db.missing() {
+		return nil, false, nil
+	}
 	cu, err := certutil()
 	if err != nil {
 		return nil, false, err
 	}
-	out, err := exec.CommandContext(ctx, cu, "-L", "-d", string(db)).CombinedOutput()
+	out, err := exec.CommandContext(ctx, cu, "-L", "-d", db.db).CombinedOutput()
 	if err != nil {
-		return nil, false, fmt.Errorf("failed to list NSS database %q: %w: %s", db, err, strings.TrimSpace(string(out)))
+		return nil, false, fmt.Errorf("failed to list NSS database %q: %w: %s", db.db, err, strings.TrimSpace(string(out)))
 	}
 	for _, e := range parseNSSList(string(out)) {
 		if !strings.HasPrefix(e.nick, nicknamePrefix) {
 			continue
 		}
-		pemOut, err := exec.CommandContext(ctx, cu, "-L", "-d", string(db), "-n", e.nick, "-a").Output()
+		pemOut, err := exec.CommandContext(ctx, cu, "-L", "-d", db.db, "-n", e.nick, "-a").Output()
 		if err != nil {
-			return nil, false, fmt.Errorf("failed to read %q from NSS database %q: %w", e.nick, db, err)
+			return nil, false, fmt.Errorf("failed to read %q from NSS database %q: %w", e.nick, db.db, err)
 		}
 		if holdsCert(pemOut, ca.der) {
 			found = append(found, e.nick)
@@ -102,15 +155,25 @@ func (db nssDB) holds(ctx context.Context, ca *caCert) (found []string, trusted 
 	return found, trusted, nil
 }
 
-// add adds the CA under its own nickname, trusted for TLS servers only ("C,,").
+// add adds the CA under its own nickname, trusted for TLS servers only ("C,,"),
+// creating the database first when it does not exist (with no password, as Chromium
+// makes it: a password would be asked for at every browser start).
 func (db nssDB) add(ctx context.Context, ca *caCert, caFile string) error {
 	cu, err := certutil()
 	if err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, cu, "-A", "-d", string(db), "-t", "C,,", "-n", ca.nick, "-i", caFile).CombinedOutput()
+	if db.missing() {
+		if err := os.MkdirAll(db.dir, 0o700); err != nil {
+			return fmt.Errorf("failed to create NSS database directory %q: %w", db.dir, err)
+		}
+		if out, err := exec.CommandContext(ctx, cu, "-N", "-d", db.db, "--empty-password").CombinedOutput(); err != nil {
+			return fmt.Errorf("failed to create NSS database %q: %w: %s", db.db, err, strings.TrimSpace(string(out)))
+		}
+	}
+	out, err := exec.CommandContext(ctx, cu, "-A", "-d", db.db, "-t", "C,,", "-n", ca.nick, "-i", caFile).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("failed to add %q to NSS database %q: %w: %s", ca.nick, db, err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("failed to add %q to NSS database %q: %w: %s", ca.nick, db.db, err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -122,17 +185,21 @@ func (db nssDB) remove(ctx context.Context, found []string) error {
 	}
 	var errs []error
 	for _, nick := range found {
-		out, err := exec.CommandContext(ctx, cu, "-D", "-d", string(db), "-n", nick).CombinedOutput()
+		out, err := exec.CommandContext(ctx, cu, "-D", "-d", db.db, "-n", nick).CombinedOutput()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("failed to remove %q from NSS database %q: %w: %s", nick, db, err, strings.TrimSpace(string(out))))
+			errs = append(errs, fmt.Errorf("failed to remove %q from NSS database %q: %w: %s", nick, db.db, err, strings.TrimSpace(string(out))))
 		}
 	}
 	return errors.Join(errs...)
 }
 
 func (db nssDB) addCommand(ca *caCert, caFile string) string {
-	return joinCommands(installCertutilCommand(),
-		shellCommand("certutil", "-A", "-d", string(db), "-t", "C,,", "-n", ca.nick, "-i", caFile))
+	create := ""
+	if db.missing() {
+		create = joinCommands(shellCommand("mkdir", "-p", db.dir), shellCommand("certutil", "-N", "-d", db.db, "--empty-password"))
+	}
+	return joinCommands(installCertutilCommand(), create,
+		shellCommand("certutil", "-A", "-d", db.db, "-t", "C,,", "-n", ca.nick, "-i", caFile))
 }
 
 func (db nssDB) removeCommand(ca *caCert, found []string) string {
@@ -141,7 +208,7 @@ func (db nssDB) removeCommand(ca *caCert, found []string) string {
 	}
 	cmds := []string{installCertutilCommand()}
 	for _, nick := range found {
-		cmds = append(cmds, shellCommand("certutil", "-D", "-d", string(db), "-n", nick))
+		cmds = append(cmds, shellCommand("certutil", "-D", "-d", db.db, "-n", nick))
 	}
 	return joinCommands(cmds...)
 }

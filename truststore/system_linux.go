@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -21,26 +20,39 @@ type linuxStore struct {
 	ext    string   // the extension the update command picks up
 	update []string // rebuilds bundle from dir; needs root
 	bundle string   // the file programs read
+	// asUser is set when this process is not root: changes then go through pkexec,
+	// which asks for the administrator password (admin_linux.go).
+	asUser bool
 }
 
 // linuxStores are the layouts this package knows, the first whose dir exists wins.
 // Debian and Ubuntu pick up only files ending in .crt.
 var linuxStores = []linuxStore{
-	{"Debian", "/usr/local/share/ca-certificates", ".crt", []string{"update-ca-certificates"}, "/etc/ssl/certs/ca-certificates.crt"},
-	{"Fedora", "/etc/pki/ca-trust/source/anchors", ".pem", []string{"update-ca-trust", "extract"}, "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"},
+	{family: "Debian", dir: "/usr/local/share/ca-certificates", ext: ".crt", update: []string{"update-ca-certificates"}, bundle: "/etc/ssl/certs/ca-certificates.crt"},
+	{family: "Fedora", dir: "/etc/pki/ca-trust/source/anchors", ext: ".pem", update: []string{"update-ca-trust", "extract"}, bundle: "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"},
 }
 
 // systemStore is the store of the distribution found, or one that reports why none is.
 func systemStore() store {
 	for _, s := range linuxStores {
 		if exists(s.dir) {
+			s.asUser = os.Geteuid() != 0
 			return s
 		}
 	}
 	return unsupportedStore{errors.New("failed to find the system trust store: neither /usr/local/share/ca-certificates (Debian) nor /etc/pki/ca-trust/source/anchors (Fedora) exists")}
 }
 
-func (s linuxStore) name() string { return "System trust store (" + s.family + ", " + s.dir + ")" }
+func (s linuxStore) name() string    { return "System trust store (" + s.family + ", " + s.dir + ")" }
+func (s linuxStore) kind() Kind      { return System }
+func (s linuxStore) restart() string { return "" }
+
+func (s linuxStore) checked(ca *caCert, present bool) string {
+	if present {
+		return s.bundle + " holds it (after " + strings.Join(s.update, " ") + ")"
+	}
+	return s.bundle + " no longer holds it"
+}
 
 // holds finds the files in dir, under any name this app has used, that hold ca; trusted
 // is set when the bundle holds it too, that is when the update ran after the copy.
@@ -65,27 +77,21 @@ func (s linuxStore) holds(_ context.Context, ca *caCert) (found []string, truste
 	return found, len(found) > 0 && holdsCert(bundle, ca.der), nil
 }
 
+// add copies the CA file into dir and rebuilds the bundle, as root: one shell, so that
+// pkexec asks for the password once. Anchors are public certificates that every
+// program reads: 0644, as the distributions' own.
 func (s linuxStore) add(ctx context.Context, ca *caCert, caFile string) error {
-	data, err := os.ReadFile(caFile)
-	if err != nil {
-		return fmt.Errorf("failed to read CA certificate %q: %w", caFile, err)
-	}
-	path := s.path(ca)
-	// Anchors are public certificates that every program reads: 0644, as the
-	// distributions' own.
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return fmt.Errorf("failed to write %q: %w", path, rootErr(err))
-	}
-	return s.runUpdate(ctx)
+	return s.asRoot(ctx, fmt.Sprintf("add %q to the system trust store", ca.nick),
+		`install -m 0644 -- "$1" "$2" || exit 10; shift 2; "$@" || exit 11`,
+		append([]string{caFile, s.path(ca)}, s.update...))
 }
 
+// remove deletes the files found and rebuilds the bundle, as root.
 func (s linuxStore) remove(ctx context.Context, found []string) error {
-	for _, path := range found {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("failed to remove %q: %w", path, rootErr(err))
-		}
-	}
-	return s.runUpdate(ctx)
+	args := append([]string{fmt.Sprint(len(found))}, found...)
+	return s.asRoot(ctx, "remove the local CA from the system trust store",
+		`n=$1; shift; while [ "$n" -gt 0 ]; do rm -f -- "$1" || exit 10; shift; n=$((n-1)); done; "$@" || exit 11`,
+		append(args, s.update...))
 }
 
 func (s linuxStore) addCommand(ca *caCert, caFile string) string {
@@ -103,18 +109,7 @@ func (s linuxStore) removeCommand(ca *caCert, found []string) string {
 // CA never overwrites (or is mistaken for) the one it replaces.
 func (s linuxStore) path(ca *caCert) string { return filepath.Join(s.dir, ca.file+s.ext) }
 
+// runUpdate rebuilds the bundle, as root.
 func (s linuxStore) runUpdate(ctx context.Context) error {
-	out, err := exec.CommandContext(ctx, s.update[0], s.update[1:]...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("failed to run %q: %w: %s", strings.Join(s.update, " "), rootErr(err), strings.TrimSpace(string(out)))
-	}
-	return nil
-}
-
-// rootErr adds ErrNeedsRoot to a permission error, so that callers know sudo helps.
-func rootErr(err error) error {
-	if errors.Is(err, fs.ErrPermission) {
-		return fmt.Errorf("%w: %w", ErrNeedsRoot, err)
-	}
-	return err
+	return s.asRoot(ctx, "rebuild the system bundle", `"$@" || exit 11`, s.update)
 }

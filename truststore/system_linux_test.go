@@ -3,9 +3,8 @@
 package truststore
 
 import (
+	"encoding/pem"
 	"context"
-	"errors"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,21 +12,41 @@ import (
 	"testing"
 )
 
-// tempSystemStore is a system store in a temporary directory. The real one is left
-// alone even though the tests may run as root: update-ca-certificates rewrites
-// /etc/ssl/certs for the whole machine. A shell line that rebuilds the bundle from the
-// directory, as update-ca-certificates does from /usr/local/share/ca-certificates,
-// stands in for it; everything else (files, modes, the bundle check) is real.
+// tempSystemStore is a copy of Debian's system store in a temporary directory, rebuilt
+// by the real update-ca-certificates: its options point it at the copy (the anchors
+// directory, the /etc/ssl/certs stand-in with its bundle, a configuration that lists one
+// of Debian's own CAs, no hooks), so the machine's store is never changed although the
+// tests run as root. Only the paths differ from the real store; the script, the
+// command and the bundle check are the ones the app uses.
 func tempSystemStore(t *testing.T) linuxStore {
 	t.Helper()
+	upd, err := exec.LookPath("update-ca-certificates")
+	if err != nil {
+		t.Skip("update-ca-certificates not installed (ca-certificates)")
+	}
 	root := t.TempDir()
-	dir := filepath.Join(root, "anchors")
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	dir, etc, hooks := filepath.Join(root, "local"), filepath.Join(root, "etc-ssl-certs"), filepath.Join(root, "hooks")
+	for _, d := range []string{dir, etc, hooks} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := filepath.Join(root, "ca-certificates.conf")
+	if err := os.WriteFile(conf, []byte(debianCA(t)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bundle := filepath.Join(root, "bundle.crt")
-	return linuxStore{family: "test", dir: dir, ext: ".crt", bundle: bundle,
-		update: []string{"sh", "-c", `cat /dev/null "$0"/*.crt > "$1" 2>/dev/null || true`, dir, bundle}}
+	return linuxStore{family: "Debian, test copy", dir: dir, ext: ".crt", bundle: filepath.Join(etc, "ca-certificates.crt"),
+		update: []string{upd, "--certsconf", conf, "--localcertsdir", dir, "--etccertsdir", etc, "--hooksdir", hooks}}
+}
+
+// debianCA is one CA Debian ships, as /etc/ca-certificates.conf names it.
+func debianCA(t *testing.T) string {
+	t.Helper()
+	m, _ := filepath.Glob("/usr/share/ca-certificates/mozilla/*.crt")
+	if len(m) == 0 {
+		t.Skip("no CA under /usr/share/ca-certificates/mozilla (ca-certificates)")
+	}
+	return "mozilla/" + filepath.Base(m[0])
 }
 
 func writeCAFileT(t *testing.T, c testCA) {
@@ -78,6 +97,14 @@ func TestSystemInstallBesideUninstall(t *testing.T) {
 	}
 	if _, ok := uninstall(ctx, s, a.ca); ok {
 		t.Error("uninstall of a CA in no store reported a store")
+	}
+	// Debian's own CA, listed in the copy's configuration, stayed in the bundle.
+	own, err := os.ReadFile(filepath.Join("/usr/share/ca-certificates", debianCA(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := pem.Decode(own); b == nil || !holdsCert(readFile(t, s.bundle), b.Bytes) {
+		t.Error("the bundle lost the distribution's CA")
 	}
 }
 
@@ -130,7 +157,7 @@ func TestSystemHintCommands(t *testing.T) {
 		}
 	}
 	add := s.addCommand(c.ca, c.file)
-	if !strings.HasPrefix(add, "sudo install -m 0644 "+shellQuote(c.file)+" "+filepath.Join(s.dir, c.ca.file+".crt")+" && sudo sh -c ") {
+	if !strings.HasPrefix(add, "sudo install -m 0644 "+shellQuote(c.file)+" "+filepath.Join(s.dir, c.ca.file+".crt")+" && sudo "+s.update[0]+" --certsconf ") {
 		t.Errorf("add command %q", add)
 	}
 	run(add)
@@ -148,16 +175,6 @@ func TestSystemHintCommands(t *testing.T) {
 	r := install(ctx, gone, c.ca, c.file)
 	if r.Done || r.Err == nil || !strings.Contains(r.Command, "sudo install -m 0644") {
 		t.Errorf("install into a missing directory: %+v", r)
-	}
-}
-
-func TestRootErr(t *testing.T) {
-	err := rootErr(&fs.PathError{Op: "open", Path: "/usr/local/share/ca-certificates/x.crt", Err: fs.ErrPermission})
-	if !errors.Is(err, ErrNeedsRoot) || !errors.Is(err, fs.ErrPermission) {
-		t.Errorf("rootErr = %v, want ErrNeedsRoot and the cause", err)
-	}
-	if err := rootErr(fs.ErrNotExist); errors.Is(err, ErrNeedsRoot) {
-		t.Errorf("rootErr(%v) says root would help", err)
 	}
 }
 

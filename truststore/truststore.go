@@ -48,6 +48,12 @@ var (
 	ErrNeedsRoot = errors.New("needs administrator rights")
 	// ErrNotVerified is returned when a store accepted a change but does not show it.
 	ErrNotVerified = errors.New("change not visible in the store afterwards")
+	// ErrCancelled is returned when the person dismissed the administrator password
+	// prompt (pkexec's exit status 126): nothing was changed in that store.
+	ErrCancelled = errors.New("the administrator password prompt was cancelled")
+	// ErrNotAuthorized is returned when pkexec refused (exit status 127): a wrong
+	// password, or no polkit agent to ask for one. Nothing was changed in that store.
+	ErrNotAuthorized = errors.New("not authorized by the administrator password prompt")
 )
 
 // Options say which CA, where its file is, and which stores to use.
@@ -62,16 +68,30 @@ type Options struct {
 	Home string
 	// Only limits the stores to these kinds; nil is every kind.
 	Only []Kind
+
+	// system is the system store to use in place of this machine's (systemStore):
+	// the tests' copy of it in a temporary directory.
+	system store
 }
 
 // Result is the outcome in one trust store.
 type Result struct {
-	// Store names the store in plain words, e.g. "Browser database /home/ann/.pki/nssdb".
+	// Store names the store in plain words, e.g. "Firefox database
+	// /home/ann/.mozilla/firefox/abcd.default-release".
 	Store string
+	// Kind is the kind of store: NSS or System.
+	Kind Kind
 	// Done is set when the change was made and verified: the CA is in the store and
 	// trusted for websites (Install, Replace), or no longer in it (Uninstall).
 	Done bool
-	// Err says why it is not done; nil when Done.
+	// Checked says, when Done, what the verification saw, in plain words (e.g. the
+	// certutil command that lists the CA as trusted, or the bundle that holds it).
+	Checked string
+	// Restart names the program that reads the store only when it starts ("Firefox"),
+	// so that it must be restarted, if it is open, to see the change; empty when none.
+	Restart string
+	// Err says why it is not done; nil when Done. ErrCancelled and ErrNotAuthorized
+	// mean the administrator password was not given and the store was not changed.
 	Err error
 	// Command is the exact shell command a person can run to do it themselves (with
 	// sudo where the store needs administrator rights); empty when Done or when no
@@ -83,6 +103,11 @@ type Result struct {
 // (system_*.go) implement it; Install, Uninstall and Replace hold the policy.
 type store interface {
 	name() string
+	kind() Kind
+	// restart is the program to restart for a change to show (Result.Restart).
+	restart() string
+	// checked says what holds shows when ca is in the store (present) or not.
+	checked(ca *caCert, present bool) string
 	// holds returns the entries (nicknames, file paths) that hold ca's certificate, and
 	// whether the store trusts it for websites.
 	holds(ctx context.Context, ca *caCert) (found []string, trusted bool, err error)
@@ -97,7 +122,10 @@ type store interface {
 // unsupportedStore is a system store that cannot be used; every operation says why.
 type unsupportedStore struct{ err error }
 
-func (u unsupportedStore) name() string { return "System trust store" }
+func (u unsupportedStore) name() string                    { return "System trust store" }
+func (u unsupportedStore) kind() Kind                       { return System }
+func (u unsupportedStore) restart() string                  { return "" }
+func (u unsupportedStore) checked(*caCert, bool) string     { return "" }
 func (u unsupportedStore) holds(context.Context, *caCert) ([]string, bool, error) {
 	return nil, false, u.err
 }
@@ -163,8 +191,9 @@ func Replace(ctx context.Context, oldPEM []byte, o Options) ([]Result, error) {
 		found, trusted, err := s.holds(ctx, old)
 		switch {
 		case err != nil:
-			out = append(out, Result{Store: s.name(), Err: err,
-				Command: joinCommands(s.removeCommand(old, found), s.addCommand(ca, o.CAFile))})
+			r := newResult(s)
+			r.Err, r.Command = err, joinCommands(s.removeCommand(old, found), s.addCommand(ca, o.CAFile))
+			out = append(out, r)
 		case len(found) > 0 || trusted:
 			out = append(out, replaceIn(ctx, s, old, ca, found, o.CAFile))
 		}
@@ -173,9 +202,9 @@ func Replace(ctx context.Context, oldPEM []byte, o Options) ([]Result, error) {
 }
 
 func install(ctx context.Context, s store, ca *caCert, caFile string) Result {
-	r := Result{Store: s.name()}
+	r := newResult(s)
 	if _, trusted, err := s.holds(ctx, ca); err == nil && trusted {
-		r.Done = true
+		r.Done, r.Checked = true, s.checked(ca, true)
 		return r
 	}
 	if err := s.add(ctx, ca, caFile); err != nil {
@@ -186,13 +215,16 @@ func install(ctx context.Context, s store, ca *caCert, caFile string) Result {
 		r.Err, r.Command = errors.Join(fmt.Errorf("failed to verify %q in %s: %w", ca.nick, s.name(), ErrNotVerified), err), s.addCommand(ca, caFile)
 		return r
 	}
-	r.Done = true
+	r.Done, r.Checked = true, s.checked(ca, true)
 	return r
 }
 
+// newResult is a result for s that is not done yet.
+func newResult(s store) Result { return Result{Store: s.name(), Kind: s.kind(), Restart: s.restart()} }
+
 // uninstall removes ca from s; ok is false when s did not hold it.
 func uninstall(ctx context.Context, s store, ca *caCert) (r Result, ok bool) {
-	r = Result{Store: s.name()}
+	r = newResult(s)
 	found, trusted, err := s.holds(ctx, ca)
 	switch {
 	case err != nil:
@@ -209,14 +241,14 @@ func uninstall(ctx context.Context, s store, ca *caCert) (r Result, ok bool) {
 		r.Err, r.Command = errors.Join(fmt.Errorf("failed to verify the removal of %q from %s: %w", ca.nick, s.name(), ErrNotVerified), err), s.removeCommand(ca, found)
 		return r, true
 	}
-	r.Done = true
+	r.Done, r.Checked = true, s.checked(ca, false)
 	return r, true
 }
 
 // replaceIn removes old (its entries found) from s and installs ca there. A command is
 // given for what is left to do.
 func replaceIn(ctx context.Context, s store, old, ca *caCert, found []string, caFile string) Result {
-	r := Result{Store: s.name()}
+	r := newResult(s)
 	if err := s.remove(ctx, found); err != nil {
 		r.Err, r.Command = err, joinCommands(s.removeCommand(old, found), s.addCommand(ca, caFile))
 		return r
@@ -230,12 +262,13 @@ func replaceIn(ctx context.Context, s store, old, ca *caCert, found []string, ca
 		r.Command = s.removeCommand(old, left)
 		return r
 	}
-	r.Done = true
+	r.Done, r.Checked = true, s.checked(ca, true)
 	return r
 }
 
 // stores lists the stores o asks for: the NSS databases under the home (with create
-// set, Chromium's shared one is created when none exists) and the system store.
+// set, Chromium's shared one is listed, and created at the add, when it does not exist)
+// and the system store.
 func (o Options) stores(create bool) []store {
 	var out []store
 	if o.use(NSS) {
@@ -246,7 +279,11 @@ func (o Options) stores(create bool) []store {
 		out = append(out, nssStores(home, create)...)
 	}
 	if o.use(System) {
-		out = append(out, systemStore())
+		s := o.system
+		if s == nil {
+			s = systemStore()
+		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -76,6 +76,18 @@ func nssHome(t *testing.T) (string, []string) {
 	return home, dbs
 }
 
+// dbAt is the database nssDatabases lists under home as db ("sql:/path").
+func dbAt(t *testing.T, home, db string) nssDB {
+	t.Helper()
+	for _, d := range nssDatabases(home, false) {
+		if d.db == db {
+			return d
+		}
+	}
+	t.Fatalf("%s not among the databases under %s: %+v", db, home, nssDatabases(home, false))
+	return nssDB{}
+}
+
 // listNSS is what "certutil -L" shows for db.
 func listNSS(t *testing.T, db string) []nssEntry {
 	t.Helper()
@@ -136,8 +148,8 @@ func TestNicknameFromKey(t *testing.T) {
 func TestNSSInstallVerifyUninstall(t *testing.T) {
 	ctx := ctxT(t)
 	home, dbs := nssHome(t)
-	if got := nssDatabases(home); len(got) != 2 {
-		t.Fatalf("nssDatabases = %q, want %q", got, dbs)
+	if got := nssDatabases(home, false); len(got) != 2 {
+		t.Fatalf("nssDatabases = %+v, want %q", got, dbs)
 	}
 	a, b := newTestCA(t), newTestCA(t)
 	res, err := Install(ctx, a.opts(home))
@@ -192,8 +204,8 @@ func TestNSSReplace(t *testing.T) {
 
 	res, err = Replace(ctx, old.pem, ca.opts(home))
 	mustDone(t, "replace", res, err, 1)
-	if res[0].Store != nssDB(dbs[0]).name() {
-		t.Errorf("replaced in %q, want %q", res[0].Store, nssDB(dbs[0]).name())
+	if want := dbAt(t, home, dbs[0]).name(); res[0].Store != want {
+		t.Errorf("replaced in %q, want %q", res[0].Store, want)
 	}
 	if !inNSS(t, dbs[0], ca) || inNSS(t, dbs[1], ca) {
 		t.Errorf("new CA: want it where the old one was only: %+v / %+v", listNSS(t, dbs[0]), listNSS(t, dbs[1]))
@@ -213,12 +225,12 @@ func TestNSSReplace(t *testing.T) {
 // TestNSSHintCommands runs the commands a person is given, as they would, in a shell.
 func TestNSSHintCommands(t *testing.T) {
 	ctx := ctxT(t)
-	_, dbs := nssHome(t)
+	home, dbs := nssHome(t)
 	c := newTestCA(t)
 	if err := os.WriteFile(c.file, c.pem, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db := nssDB(dbs[0])
+	db := dbAt(t, home, dbs[0])
 	add := db.addCommand(c.ca, c.file)
 	if !strings.Contains(add, "certutil -A -d sql:") || !strings.Contains(add, `'`+c.ca.nick+`'`) {
 		t.Errorf("add command %q", add)
@@ -242,7 +254,7 @@ func TestNSSHintCommands(t *testing.T) {
 	if err := os.WriteFile(broken, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := install(ctx, nssDB("sql:"+broken), c.ca, c.file)
+	r := install(ctx, nssDB{db: "sql:" + broken, dir: broken, browser: "Test"}, c.ca, c.file)
 	if r.Done || r.Err == nil || !strings.Contains(r.Command, "sql:"+broken) || !strings.Contains(r.Command, shellQuote(c.file)) {
 		t.Errorf("install into a broken database: %+v", r)
 	}

@@ -1,0 +1,174 @@
+package truststore
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// newNSSDB makes a real, empty NSS database at home/rel with certutil, as a browser
+// would at its first start, and returns its certutil name.
+func newNSSDB(t *testing.T, home, rel string) string {
+	t.Helper()
+	d := filepath.Join(home, rel)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.CommandContext(ctxT(t), needCertutil(t), "-N", "-d", "sql:"+d, "--empty-password").CombinedOutput(); err != nil {
+		t.Fatalf("certutil -N -d sql:%s: %v %s", d, err, out)
+	}
+	return "sql:" + d
+}
+
+// TestNSSBrowserLocations: in a home laid out as browsers leave it (Firefox profiles in
+// each place Firefox keeps them, Snap and Flatpak browsers, a symlinked profile, a
+// profile folder Firefox has not started yet), install reaches every real database
+// once, creates Chromium's ~/.pki/nssdb although other databases exist (before, it was
+// created only when none did, so Chromium stayed untrusting beside Firefox), and
+// certutil itself then lists the CA as trusted in each.
+func TestNSSBrowserLocations(t *testing.T) {
+	needCertutil(t)
+	home := t.TempDir()
+	want := []string{
+		newNSSDB(t, home, ".mozilla/firefox/abcd.default-release"),
+		newNSSDB(t, home, ".config/mozilla/firefox/efgh.default-release"),
+		newNSSDB(t, home, "snap/firefox/common/.mozilla/firefox/snap1.default"),
+		newNSSDB(t, home, ".var/app/org.mozilla.firefox/.mozilla/firefox/flat1.default"),
+		newNSSDB(t, home, ".var/app/org.chromium.Chromium/.pki/nssdb"),
+	}
+	// Snap's "current" is a link to the revision in use.
+	newNSSDB(t, home, "snap/chromium/2345/.pki/nssdb")
+	mustSymlink(t, "2345", filepath.Join(home, "snap/chromium/current"))
+	want = append(want, "sql:"+filepath.Join(home, "snap/chromium/current/.pki/nssdb"))
+	mustSymlink(t, "abcd.default-release", filepath.Join(home, ".mozilla/firefox/link.default"))
+	if err := os.MkdirAll(filepath.Join(home, ".mozilla/firefox/new.profile"), 0o700); err != nil { // not started: no cert9.db
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".mozilla/firefox/profiles.ini"), []byte("[General]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chromium := "sql:" + filepath.Join(home, ".pki", "nssdb")
+
+	c := newTestCA(t)
+	res, err := Install(ctxT(t), c.opts(home))
+	mustDone(t, "install", res, err, len(want)+1)
+	var got []string
+	for _, r := range res {
+		_, dir, _ := strings.Cut(r.Store, " database ")
+		got = append(got, "sql:"+dir)
+		if r.Kind != NSS || r.Restart == "" || !strings.HasPrefix(r.Checked, "certutil -L -n "+shellQuote(c.ca.nick)+" -d sql:") {
+			t.Errorf("%s: kind %q, restart %q, checked %q", r.Store, r.Kind, r.Restart, r.Checked)
+		}
+	}
+	for _, db := range append(want, chromium) {
+		if !slices.Contains(got, db) {
+			t.Errorf("%s not in the results: %q", db, got)
+		}
+		if !inNSS(t, db, c) {
+			t.Errorf("%s: certutil does not list the CA as trusted: %+v", db, listNSS(t, db))
+		}
+		// The check the results name, run as a person would.
+		if out, err := exec.CommandContext(ctxT(t), "certutil", "-L", "-n", c.ca.nick, "-d", db).CombinedOutput(); err != nil || !strings.Contains(string(out), "Trusted CA") {
+			t.Errorf("certutil -L -n %q -d %s: %v\n%s", c.ca.nick, db, err, out)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(home, ".pki", "nssdb")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("created ~/.pki/nssdb: %v %v", fi, err)
+	}
+	if exists(filepath.Join(home, ".mozilla/firefox/new.profile/cert9.db")) {
+		t.Error("a database was made in a profile Firefox has not started")
+	}
+	for _, r := range res {
+		if strings.Contains(r.Store, "link.default") {
+			t.Errorf("the symlinked profile counted twice: %s", r.Store)
+		}
+	}
+}
+
+// TestNSSCreateCommand: on a fresh machine the command a person is given makes the
+// database first (the README's single certutil line failed there: "SEC_ERROR_BAD_DATABASE"),
+// and it works, run in a shell.
+func TestNSSCreateCommand(t *testing.T) {
+	needCertutil(t)
+	home := t.TempDir()
+	c := newTestCA(t)
+	writeCAFileT(t, c)
+	dbs := nssDatabases(home, true)
+	if len(dbs) != 1 || !dbs[0].missing() {
+		t.Fatalf("fresh home: %+v, want Chromium's database, missing", dbs)
+	}
+	cmd := dbs[0].addCommand(c.ca, c.file)
+	if !strings.Contains(cmd, "mkdir -p "+filepath.Join(home, ".pki", "nssdb")+" && certutil -N -d sql:") {
+		t.Errorf("command %q does not create the database", cmd)
+	}
+	if out, err := exec.CommandContext(ctxT(t), "sh", "-c", cmd).CombinedOutput(); err != nil {
+		t.Fatalf("sh -c %q: %v\n%s", cmd, err, out)
+	}
+	if !inNSS(t, dbs[0].db, c) {
+		t.Errorf("after the command: %+v", listNSS(t, dbs[0].db))
+	}
+}
+
+// makeUnwritable makes the files of dir, and dir, unchangeable, also for root (the
+// tests run as root, who ignores modes: the immutable attribute stops root too), and
+// undoes it at the test's end.
+func makeUnwritable(t *testing.T, dir string) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*"))
+	paths = append(paths, dir)
+	if os.Geteuid() != 0 {
+		for _, p := range paths {
+			if err := os.Chmod(p, 0o500); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(func() {
+			for _, p := range paths {
+				_ = os.Chmod(p, 0o700)
+			}
+		})
+		return
+	}
+	if out, err := exec.Command("chattr", append([]string{"+i"}, paths...)...).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i (needed to make a store unwritable for root): %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("chattr", append([]string{"-i"}, paths...)...).CombinedOutput(); err != nil {
+			t.Errorf("chattr -i: %v %s", err, out)
+		}
+	})
+}
+
+// TestNeverDoneForUnwritableStore: a Firefox profile whose database cannot be written
+// is reported not done, with its error and the command, while the other store is done;
+// certutil confirms what each result says.
+func TestNeverDoneForUnwritableStore(t *testing.T) {
+	home, dbs := nssHome(t) // Chromium's, then a Firefox profile
+	makeUnwritable(t, strings.TrimPrefix(dbs[1], "sql:"))
+	c := newTestCA(t)
+	res, err := Install(ctxT(t), c.opts(home))
+	if err != nil || len(res) != 2 {
+		t.Fatalf("install: %v %+v", err, res)
+	}
+	ok, failed := res[0], res[1]
+	if !ok.Done || ok.Err != nil || !inNSS(t, dbs[0], c) {
+		t.Errorf("the writable store: %+v", ok)
+	}
+	if failed.Done || failed.Checked != "" || failed.Err == nil || !strings.Contains(failed.Err.Error(), "SEC_ERROR_READ_ONLY") ||
+		!strings.Contains(failed.Command, "certutil -A -d "+dbs[1]) {
+		t.Errorf("the unwritable store: %+v", failed)
+	}
+	if inNSS(t, dbs[1], c) {
+		t.Errorf("the unwritable store holds the CA after all: %+v", listNSS(t, dbs[1]))
+	}
+}
+
+func mustSymlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
