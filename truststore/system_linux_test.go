@@ -3,8 +3,8 @@
 package truststore
 
 import (
-	"encoding/pem"
 	"context"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"

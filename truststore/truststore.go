@@ -122,10 +122,10 @@ type store interface {
 // unsupportedStore is a system store that cannot be used; every operation says why.
 type unsupportedStore struct{ err error }
 
-func (u unsupportedStore) name() string                    { return "System trust store" }
-func (u unsupportedStore) kind() Kind                       { return System }
-func (u unsupportedStore) restart() string                  { return "" }
-func (u unsupportedStore) checked(*caCert, bool) string     { return "" }
+func (u unsupportedStore) name() string                 { return "System trust store" }
+func (u unsupportedStore) kind() Kind                   { return System }
+func (u unsupportedStore) restart() string              { return "" }
+func (u unsupportedStore) checked(*caCert, bool) string { return "" }
 func (u unsupportedStore) holds(context.Context, *caCert) ([]string, bool, error) {
 	return nil, false, u.err
 }
