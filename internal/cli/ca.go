@@ -56,17 +56,18 @@ func caCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) erro
 	return fmt.Errorf("%w: unknown ca command %q", ErrUsage, args[0])
 }
 
-// printTrust writes one line per trust store, with the command to run under each store
-// left undone; it returns errStoresLeft when there is one.
+// printTrust writes one line per trust store, what was verified or why not (the
+// result's Note, as the window says it), with the command to run under each store left
+// undone; it returns errStoresLeft when there is one.
 func printTrust(out io.Writer, done, notDone string, rs []core.TrustStoreResult) error {
 	left := 0
 	for _, r := range rs {
-		if r.Installed {
-			fmt.Fprintf(out, "%s %s\n", done, r.Store)
+		if r.Done() {
+			fmt.Fprintf(out, "%s %s: %s\n", done, r.Store, r.Note())
 			continue
 		}
 		left++
-		fmt.Fprintf(out, "%s %s: %s\n", notDone, r.Store, orDash(r.Err))
+		fmt.Fprintf(out, "%s %s: %s\n", notDone, r.Store, r.Note())
 		if r.Command != "" {
 			fmt.Fprintf(out, "  run: %s\n", r.Command)
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestCATrustStores(t *testing.T) {
 	db := filepath.Join(e.home(), ".pki", "nssdb")
 
 	out := e.mustRun("ca", "install")
-	if !strings.Contains(out, "installed in Browser database "+db) {
+	if !strings.Contains(out, "installed in Chromium/Chrome database "+db+": verified: certutil -L -n ") {
 		t.Fatalf("ca install: %s", out)
 	}
 	first := nssNicknames(t, db)
@@ -43,7 +44,7 @@ func TestCATrustStores(t *testing.T) {
 	}
 
 	out = e.mustRun("ca", "regenerate")
-	if !strings.Contains(out, "new local CA") || !strings.Contains(out, "replaced the old one in Browser database "+db) {
+	if !strings.Contains(out, "new local CA") || !strings.Contains(out, "replaced the old one in Chromium/Chrome database "+db) {
 		t.Fatalf("ca regenerate: %s", out)
 	}
 	second := nssNicknames(t, db)
@@ -51,7 +52,7 @@ func TestCATrustStores(t *testing.T) {
 		t.Fatalf("after ca regenerate, want the new CA alone:\nbefore %s\nafter %s", first, second)
 	}
 
-	if out := e.mustRun("ca", "uninstall"); !strings.Contains(out, "removed from Browser database "+db) {
+	if out := e.mustRun("ca", "uninstall"); !strings.Contains(out, "removed from Chromium/Chrome database "+db) {
 		t.Fatalf("ca uninstall: %s", out)
 	}
 	if left := nssNicknames(t, db); strings.Contains(left, "Convergence") {
@@ -71,8 +72,72 @@ func TestCAStoresLeft(t *testing.T) {
 	e := cliEnv{t: t, dir: t.TempDir()}
 	t.Setenv("PATH", t.TempDir()) // no certutil
 	code, out, errs := e.run("ca", "install")
-	if code != 1 || !strings.Contains(out, "not installed in Browser database") || !strings.Contains(out, "  run: ") ||
+	if code != 1 || !strings.Contains(out, "not installed in Chromium/Chrome database") || !strings.Contains(out, "  run: ") ||
 		!strings.Contains(out, "certutil -A") || !strings.Contains(errs, "hint: run the commands printed above") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
+}
+
+// TestCAInstallOneStoreFails: a Firefox profile whose database cannot be written (made
+// immutable: the tests run as root, whom file modes do not stop) beside Chromium's: one
+// line per store, the failed one with its reason and the command, exit 1 and the hint;
+// certutil agrees with each line.
+func TestCAInstallOneStoreFails(t *testing.T) {
+	if _, err := exec.LookPath("certutil"); err != nil {
+		t.Skip("certutil not installed (libnss3-tools)")
+	}
+	e := cliEnv{t: t, dir: t.TempDir()}
+	profile := filepath.Join(e.home(), ".mozilla", "firefox", "abcd.default-release")
+	if err := os.MkdirAll(profile, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("certutil", "-N", "-d", "sql:"+profile, "--empty-password").CombinedOutput(); err != nil {
+		t.Fatalf("certutil -N: %v %s", err, out)
+	}
+	lock(t, profile)
+	code, out, errs := e.run("ca", "install")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	chromium := filepath.Join(e.home(), ".pki", "nssdb")
+	t.Logf("stdout:\n%s\nstderr:\n%s", out, errs)
+	if code != 1 || len(lines) != 3 ||
+		!strings.HasPrefix(lines[0], "installed in Chromium/Chrome database "+chromium+": verified: certutil -L -n ") ||
+		!strings.HasSuffix(lines[0], "; restart Chromium or Chrome if it is open") ||
+		!strings.HasPrefix(lines[1], "not installed in Firefox database "+profile+": failed to add ") ||
+		!strings.Contains(lines[1], "SEC_ERROR_READ_ONLY") ||
+		!strings.HasPrefix(lines[2], "  run: certutil -A -d sql:"+profile) ||
+		!strings.Contains(errs, "convergence: error: failed to change 1 of 2 trust stores") || !strings.Contains(errs, "hint: ") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	if !strings.Contains(nssNicknames(t, chromium), "Convergence Local CA ") || strings.Contains(nssNicknames(t, profile), "Convergence") {
+		t.Errorf("certutil disagrees:\n%s\n%s", nssNicknames(t, chromium), nssNicknames(t, profile))
+	}
+}
+
+// lock makes dir and its files unchangeable until the test ends: immutable for root,
+// read-only for anyone else.
+func lock(t *testing.T, dir string) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*"))
+	paths = append(paths, dir)
+	if os.Geteuid() != 0 {
+		for _, p := range paths {
+			if err := os.Chmod(p, 0o500); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(func() {
+			for _, p := range paths {
+				_ = os.Chmod(p, 0o700)
+			}
+		})
+		return
+	}
+	if out, err := exec.Command("chattr", append([]string{"+i"}, paths...)...).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("chattr", append([]string{"-i"}, paths...)...).CombinedOutput(); err != nil {
+			t.Errorf("chattr -i: %v %s", err, out)
+		}
+	})
 }

@@ -1,12 +1,5 @@
 package core
 
-import (
-	"context"
-	"path/filepath"
-
-	"github.com/convergence-ng/convergence/truststore"
-)
-
 // Status is the state of the proxy and its supports, for the tray and the Setup tab.
 type Status struct {
 	ProxyAddr string // host:port the proxy listens on; empty when it is not running
@@ -16,22 +9,13 @@ type Status struct {
 	// KeyringFallback is set when secrets are kept in a file because no keyring answered.
 	KeyringFallback bool
 	Paused          bool
-	// CAInstalled is set when the local CA is known to be in the system trust store.
+	// CAInstalled is set when the local CA went into (or was found in) at least one
+	// trust store in this run; the per-store results (InstallCA) say which.
 	CAInstalled bool
 	// DiskFull is set while the store's writes fail because the disk is full: sites
 	// are still checked, but new verdicts and history are not remembered. It clears
 	// by itself at the first write that succeeds once space is freed.
 	DiskFull bool
-}
-
-// TrustStoreResult is the outcome of installing the local CA into one trust store.
-type TrustStoreResult struct {
-	Store     string // plain name, e.g. "System (Debian)", "Firefox profile default-release"
-	Installed bool
-	// Command is what the user can run themselves when the store needs a password or
-	// rights the app lacks; empty otherwise.
-	Command string
-	Err     string // why it failed, in plain words; empty on success
 }
 
 // Status returns the current state. It does not block on I/O.
@@ -80,20 +64,3 @@ func (c *Core) diskFullChanged() {
 
 // CAPEM returns the local CA certificate in PEM.
 func (c *Core) CAPEM() []byte { return c.CA().CertPEM() }
-
-// InstallCA adds the local CA to the trust stores it finds (the NSS databases of the
-// user's browsers, the system store) and reports each (truststore.Install); a store it
-// cannot change comes with the command to run.
-func (c *Core) InstallCA(ctx context.Context) ([]TrustStoreResult, error) {
-	rs, err := truststore.Install(ctx, truststore.Options{CAPEM: c.CAPEM(), CAFile: filepath.Join(c.DataDir, "ca.pem"),
-		Home: c.trustHome, Only: c.trustOnly})
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	for _, r := range rs {
-		c.caInstalled = c.caInstalled || r.Done
-	}
-	c.mu.Unlock()
-	return trustResults(rs), nil
-}

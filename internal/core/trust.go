@@ -12,6 +12,92 @@ import (
 	"github.com/convergence-ng/convergence/truststore"
 )
 
+// TrustState is how a change to one trust store went. The zero value is TrustFailed:
+// a result is never done unless it says so.
+type TrustState int
+
+const (
+	// TrustFailed: the store was not changed as asked; Err says why, Command what to run.
+	TrustFailed TrustState = iota
+	// TrustCancelled: the administrator password prompt was dismissed; nothing was
+	// changed in that store. (A refusal, or no prompt to show, is TrustFailed: trying
+	// again the same way would not help, and Err says why.)
+	TrustCancelled
+	// TrustDone: changed and verified in the store (Checked says how).
+	TrustDone
+)
+
+// TrustStoreResult is the outcome of a change to the local CA's trust in one store.
+type TrustStoreResult struct {
+	// Store names the store, e.g. "Firefox database /home/ann/.mozilla/firefox/x.default".
+	Store string
+	// System is set for the system store; the others are browsers' NSS databases.
+	System bool
+	State  TrustState
+	// Checked says what the verification saw when done, e.g. "certutil -L -n
+	// 'Convergence Local CA 1a2b3c4d' -d sql:/home/ann/.pki/nssdb shows it, trusted
+	// for websites (C,,)".
+	Checked string
+	// Restart names the browser to restart, if it is open, for the change to take
+	// effect ("Firefox"); empty when none needs it.
+	Restart string
+	// Command is what the user can run themselves when the store could not be
+	// changed; empty otherwise.
+	Command string
+	Err     string // why it is not done, in plain words; empty when done
+}
+
+// Done reports whether the change was made and verified.
+func (r TrustStoreResult) Done() bool { return r.State == TrustDone }
+
+// Note is what to say about the result after the store's name, the same words in the
+// window and on the terminal: what was verified and the restart it needs, or why not.
+func (r TrustStoreResult) Note() string {
+	switch r.State {
+	case TrustDone:
+		note := "verified: " + r.Checked
+		if r.Restart != "" {
+			note += "; restart " + r.Restart + " if it is open"
+		}
+		return note
+	case TrustCancelled:
+		return "the administrator password prompt was cancelled, so nothing was changed in this store"
+	}
+	if r.Err == "" {
+		return "not verified"
+	}
+	return r.Err
+}
+
+// trustState decides a store's state from its truststore result.
+func trustState(r truststore.Result) TrustState {
+	switch {
+	case r.Done && r.Err == nil:
+		return TrustDone
+	case errors.Is(r.Err, truststore.ErrCancelled):
+		return TrustCancelled
+	}
+	return TrustFailed
+}
+
+// InstallCA adds the local CA to the trust stores it finds (every NSS database of the
+// user's browsers, Chromium's created when missing, and the system store, through the
+// administrator password prompt when not root) and reports each, verified
+// (truststore.Install); a store it cannot change comes with the command to run.
+func (c *Core) InstallCA(ctx context.Context) ([]TrustStoreResult, error) {
+	rs, err := truststore.Install(ctx, c.trustOptions(c.CAPEM()))
+	if err != nil {
+		return nil, err
+	}
+	out := trustResults(rs)
+	c.mu.Lock()
+	for _, r := range out {
+		c.caInstalled = c.caInstalled || r.Done()
+	}
+	c.mu.Unlock()
+	return out, nil
+}
+
 // ErrNoCACert is returned by UninstallCA when the data dir holds no CA certificate, so
 // there is nothing to look for in the trust stores.
 var ErrNoCACert = errors.New("no local CA certificate in the data dir")
@@ -63,7 +149,7 @@ func (c *Core) ReplaceCA(ctx context.Context) (*localproxy.CA, []TrustStoreResul
 	c.mu.Lock()
 	c.caInstalled = false
 	for _, r := range out {
-		c.caInstalled = c.caInstalled || r.Installed
+		c.caInstalled = c.caInstalled || r.Done()
 	}
 	c.mu.Unlock()
 	return ca, out, nil
@@ -96,7 +182,11 @@ func (c *Core) trustOptions(certPEM []byte) truststore.Options {
 func trustResults(rs []truststore.Result) []TrustStoreResult {
 	out := make([]TrustStoreResult, len(rs))
 	for i, r := range rs {
-		out[i] = TrustStoreResult{Store: r.Store, Installed: r.Done, Command: r.Command}
+		out[i] = TrustStoreResult{Store: r.Store, System: r.Kind == truststore.System, State: trustState(r),
+			Checked: r.Checked, Restart: r.Restart, Command: r.Command}
+		if out[i].State != TrustDone {
+			out[i].Checked = ""
+		}
 		if r.Err != nil {
 			out[i].Err = r.Err.Error()
 		}
