@@ -1,15 +1,11 @@
 package ui
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -23,10 +19,9 @@ type setupTab struct {
 	addr     *widget.Label
 	pac      *widget.Label
 	proxyMsg *widget.Label
-	caMsg    *widget.Label
+	ca       *caSection // step 2 (setupca.go)
 	notMsg   *widget.Label
-	results  *fyne.Container // per-store install results, with commands to copy
-	notaries int             // usable notaries; -1 until known (UI goroutine only)
+	notaries int // usable notaries; -1 until known (UI goroutine only)
 }
 
 func newSetupTab(u *UI) *setupTab {
@@ -43,13 +38,8 @@ func newSetupTab(u *UI) *setupTab {
 		copyRow(u, "PAC URL", t.pac),
 	))
 
-	t.caMsg = wrapLabel("Convergence shows sites to your browser with certificates from its own local authority, made on this computer. Your browser must trust it.")
-	install := widget.NewButtonWithIcon("Install in system and browsers", theme.ConfirmIcon(), t.installCA)
-	install.Importance = widget.HighImportance
-	export := widget.NewButtonWithIcon("Export certificate…", theme.DocumentSaveIcon(), t.exportCA)
-	t.results = container.NewVBox()
-	step2 := widget.NewCard("2. Trust Convergence's local authority", "", container.NewVBox(
-		t.caMsg, container.NewHBox(install, export), t.results))
+	t.ca = newCASection(u)
+	step2 := t.ca.card
 
 	t.notMsg = wrapLabel("")
 	add := widget.NewButtonWithIcon("Add a notary…", theme.ContentAddIcon(), func() {
@@ -106,9 +96,6 @@ func (t *setupTab) reload() {
 	default:
 		t.proxyMsg.SetText("In your browser's or system's network settings, choose a manual proxy for HTTP and HTTPS with this address, or the automatic configuration (PAC) URL.")
 	}
-	if st.CAInstalled {
-		t.caMsg.SetText("Done: the local authority is installed in the system trust store. Browsers with their own store (Firefox) may still need it: install again after creating a profile.")
-	}
 	t.updateBanner(st)
 }
 
@@ -144,77 +131,4 @@ func (t *setupTab) updateBanner(st Status) {
 	default:
 		t.banner.SetText("All set: Convergence is checking the sites your browser visits.")
 	}
-}
-
-// installCA installs the local CA into the trust stores, with progress, and shows each
-// store's result, with the command to run where a password is needed.
-func (t *setupTab) installCA() {
-	var res []TrustStoreResult
-	t.u.withProgress("Installing the local authority", func(ctx context.Context) (err error) {
-		res, err = t.u.backend.InstallCA(ctx)
-		return err
-	}, func(err error) {
-		if err != nil {
-			t.u.showError("install the local authority", err)
-			return
-		}
-		t.showResults(res)
-		t.reload()
-	})
-}
-
-// showResults lists each store's outcome; a command to copy where one is needed.
-func (t *setupTab) showResults(res []TrustStoreResult) {
-	var rows []fyne.CanvasObject
-	if len(res) == 0 {
-		rows = append(rows, wrapLabel("No trust store was found. Export the certificate and import it in your browser's certificate settings."))
-	}
-	for _, r := range res {
-		switch {
-		case r.Installed:
-			rows = append(rows, resultRow(theme.ConfirmIcon(), r.Store+": installed."))
-		case r.Command != "":
-			msg := r.Store + ": needs your password. Run this in a terminal:"
-			if r.Err != "" {
-				msg = r.Store + ": " + r.Err + ". Run this in a terminal:"
-			}
-			cmd := valueLabel()
-			cmd.SetText(r.Command)
-			rows = append(rows, resultRow(theme.WarningIcon(), msg), copyRow(t.u, "Command", cmd))
-		default:
-			rows = append(rows, resultRow(theme.ErrorIcon(), r.Store+": "+r.Err+"."))
-		}
-	}
-	t.results.Objects = rows
-	t.results.Refresh()
-}
-
-// exportCA saves the local CA certificate (PEM) where the user chooses.
-func (t *setupTab) exportCA() {
-	pem := t.u.backend.CAPEM()
-	if len(pem) == 0 {
-		t.u.showError("export the certificate", errors.New("the local authority has not been created yet; restart Convergence"))
-		return
-	}
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			t.u.showError("export the certificate", err)
-			return
-		}
-		if w == nil {
-			return // cancelled
-		}
-		_, werr := w.Write(pem)
-		if cerr := w.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			t.u.showError("export the certificate", werr)
-			return
-		}
-		dialog.ShowInformation("Exported", "Saved to "+w.URI().Path()+". Import it in your browser's certificate settings as an authority for websites.", t.u.win)
-	}, t.u.win)
-	d.SetFileName("convergence-ca.pem")
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".pem", ".crt"}))
-	d.Show()
 }
