@@ -1,6 +1,7 @@
 package truststore
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,7 +158,7 @@ func TestNeverDoneForUnwritableStore(t *testing.T) {
 	if !ok.Done || ok.Err != nil || !inNSS(t, dbs[0], c) {
 		t.Errorf("the writable store: %+v", ok)
 	}
-	if failed.Done || failed.Checked != "" || failed.Err == nil || !strings.Contains(failed.Err.Error(), "SEC_ERROR_READ_ONLY") ||
+	if failed.Done || failed.Checked != "" || !errors.Is(failed.Err, ErrReadOnly) || !strings.Contains(failed.Err.Error(), "this user cannot write it (read-only)") ||
 		!strings.Contains(failed.Command, "certutil -A -d "+dbs[1]) {
 		t.Errorf("the unwritable store: %+v", failed)
 	}
@@ -170,5 +171,32 @@ func mustSymlink(t *testing.T, target, link string) {
 	t.Helper()
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNSSForeignOwner: a profile that belongs to another user (Firefox once started
+// with sudo) gets a command that gives it back before certutil runs.
+func TestNSSForeignOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a database to another user")
+	}
+	home := t.TempDir()
+	db := dbAt(t, home, newNSSDB(t, home, ".mozilla/firefox/abcd.default-release"))
+	if got := db.foreignOwner(); got != "" {
+		t.Fatalf("our own database said to be %q's", got)
+	}
+	paths, _ := filepath.Glob(filepath.Join(db.dir, "*"))
+	for _, p := range append(paths, db.dir) {
+		if err := os.Chown(p, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := db.foreignOwner(); got == "" {
+		t.Fatal("another user's database not noticed")
+	}
+	c := newTestCA(t)
+	want := "sudo chown -R " + currentUser() + ": " + db.dir + " && certutil -A -d " + db.db
+	if got := db.addCommand(c.ca, c.file); !strings.HasPrefix(got, want) {
+		t.Errorf("command %q, want it to start with %q", got, want)
 	}
 }

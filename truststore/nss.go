@@ -172,10 +172,26 @@ func (db nssDB) add(ctx context.Context, ca *caCert, caFile string) error {
 		}
 	}
 	out, err := exec.CommandContext(ctx, cu, "-A", "-d", db.db, "-t", "C,,", "-n", ca.nick, "-i", caFile).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("failed to add %q to NSS database %q: %w: %s", ca.nick, db.db, err, strings.TrimSpace(string(out)))
+	switch {
+	case err == nil:
+		return nil
+	case strings.Contains(string(out), "SEC_ERROR_READ_ONLY"):
+		why := ""
+		if owner := db.foreignOwner(); owner != "" {
+			why = fmt.Sprintf(" (it belongs to user %q: was the browser started with sudo?)", owner)
+		}
+		return fmt.Errorf("failed to add %q to NSS database %q: %w%s", ca.nick, db.db, ErrReadOnly, why)
 	}
-	return nil
+	return fmt.Errorf("failed to add %q to NSS database %q: %w: %s", ca.nick, db.db, err, strings.TrimSpace(string(out)))
+}
+
+// foreignOwner names the other user who owns the database's directory or its
+// certificate file, if one does (owner_*.go).
+func (db nssDB) foreignOwner() string {
+	if o := foreignOwner(db.dir); o != "" {
+		return o
+	}
+	return foreignOwner(filepath.Join(db.dir, "cert9.db"))
 }
 
 func (db nssDB) remove(ctx context.Context, found []string) error {
@@ -198,7 +214,13 @@ func (db nssDB) addCommand(ca *caCert, caFile string) string {
 	if db.missing() {
 		create = joinCommands(shellCommand("mkdir", "-p", db.dir), shellCommand("certutil", "-N", "-d", db.db, "--empty-password"))
 	}
-	return joinCommands(installCertutilCommand(), create,
+	// A database another user owns is given back to this one first: certutil run as
+	// root would leave it root's, and the browser could not write it either.
+	chown := ""
+	if !db.missing() && db.foreignOwner() != "" {
+		chown = shellCommand("sudo", "chown", "-R", currentUser()+":", db.dir)
+	}
+	return joinCommands(installCertutilCommand(), create, chown,
 		shellCommand("certutil", "-A", "-d", db.db, "-t", "C,,", "-n", ca.nick, "-i", caFile))
 }
 

@@ -49,13 +49,6 @@ func debianCA(t *testing.T) string {
 	return "mozilla/" + filepath.Base(m[0])
 }
 
-func writeCAFileT(t *testing.T, c testCA) {
-	t.Helper()
-	if err := os.WriteFile(c.file, c.pem, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func holdsT(t *testing.T, s linuxStore, c testCA) (int, bool) {
 	t.Helper()
 	found, trusted, err := s.holds(context.Background(), c.ca)

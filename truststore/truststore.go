@@ -48,6 +48,9 @@ var (
 	ErrNeedsRoot = errors.New("needs administrator rights")
 	// ErrNotVerified is returned when a store accepted a change but does not show it.
 	ErrNotVerified = errors.New("change not visible in the store afterwards")
+	// ErrReadOnly is returned when certutil finds a browser database read-only for
+	// this user (SEC_ERROR_READ_ONLY): often one that another user owns.
+	ErrReadOnly = errors.New("this user cannot write it (read-only)")
 	// ErrCancelled is returned when the person dismissed the administrator password
 	// prompt (pkexec's exit status 126): nothing was changed in that store.
 	ErrCancelled = errors.New("the administrator password prompt was cancelled")

@@ -38,6 +38,13 @@ func newTestCA(t *testing.T) testCA {
 	return testCA{pem: p, file: filepath.Join(dir, "ca.pem"), ca: ca}
 }
 
+func writeCAFileT(t *testing.T, c testCA) {
+	t.Helper()
+	if err := os.WriteFile(c.file, c.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (c testCA) opts(home string) Options {
 	return Options{CAPEM: c.pem, CAFile: c.file, Home: home, Only: []Kind{NSS}}
 }
