@@ -158,7 +158,7 @@ func TestNeverDoneForUnwritableStore(t *testing.T) {
 	if !ok.Done || ok.Err != nil || !inNSS(t, dbs[0], c) {
 		t.Errorf("the writable store: %+v", ok)
 	}
-	if failed.Done || failed.Checked != "" || !errors.Is(failed.Err, ErrReadOnly) || !strings.Contains(failed.Err.Error(), "this user cannot write it (read-only)") ||
+	if failed.Done || failed.Checked != "" || !errors.Is(failed.Err, ErrReadOnly) || !strings.Contains(failed.Err.Error(), "this user cannot write it: it is read-only") ||
 		!strings.Contains(failed.Command, "certutil -A -d "+dbs[1]) {
 		t.Errorf("the unwritable store: %+v", failed)
 	}

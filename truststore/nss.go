@@ -176,11 +176,11 @@ func (db nssDB) add(ctx context.Context, ca *caCert, caFile string) error {
 	case err == nil:
 		return nil
 	case strings.Contains(string(out), "SEC_ERROR_READ_ONLY"):
-		why := ""
+		why := "it is read-only"
 		if owner := db.foreignOwner(); owner != "" {
-			why = fmt.Sprintf(" (it belongs to user %q: was the browser started with sudo?)", owner)
+			why = fmt.Sprintf("it belongs to user %q (was the browser started with sudo?)", owner)
 		}
-		return fmt.Errorf("failed to add %q to NSS database %q: %w%s", ca.nick, db.db, ErrReadOnly, why)
+		return fmt.Errorf("failed to add %q to NSS database %q: %w: %s", ca.nick, db.db, ErrReadOnly, why)
 	}
 	return fmt.Errorf("failed to add %q to NSS database %q: %w: %s", ca.nick, db.db, err, strings.TrimSpace(string(out)))
 }

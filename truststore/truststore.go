@@ -50,7 +50,7 @@ var (
 	ErrNotVerified = errors.New("change not visible in the store afterwards")
 	// ErrReadOnly is returned when certutil finds a browser database read-only for
 	// this user (SEC_ERROR_READ_ONLY): often one that another user owns.
-	ErrReadOnly = errors.New("this user cannot write it (read-only)")
+	ErrReadOnly = errors.New("this user cannot write it")
 	// ErrCancelled is returned when the person dismissed the administrator password
 	// prompt (pkexec's exit status 126): nothing was changed in that store.
 	ErrCancelled = errors.New("the administrator password prompt was cancelled")

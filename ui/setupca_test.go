@@ -56,7 +56,7 @@ func TestSetupCAOneStoreFails(t *testing.T) {
 		chromium + " | Installed, verified: certutil -L -n 'Convergence Local CA ",
 		"shows it, trusted for websites (C,,); restart Chromium or Chrome if it is open.",
 		firefox + " | Not installed: failed to add ",
-		"this user cannot write it (read-only). | certutil -A -d sql:" + profile,
+		"this user cannot write it: it is read-only. | certutil -A -d sql:" + profile,
 		" | Or run | [Copy]",
 	} {
 		if !strings.Contains(text, want) {

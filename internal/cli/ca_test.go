@@ -103,7 +103,7 @@ func TestCAInstallOneStoreFails(t *testing.T) {
 		!strings.HasPrefix(lines[0], "installed in Chromium/Chrome database "+chromium+": verified: certutil -L -n ") ||
 		!strings.HasSuffix(lines[0], "; restart Chromium or Chrome if it is open") ||
 		!strings.HasPrefix(lines[1], "not installed in Firefox database "+profile+": failed to add ") ||
-		!strings.Contains(lines[1], "this user cannot write it (read-only)") ||
+		!strings.Contains(lines[1], "this user cannot write it: it is read-only") ||
 		!strings.HasPrefix(lines[2], "  run: certutil -A -d sql:"+profile) ||
 		!strings.Contains(errs, "convergence: error: failed to change 1 of 2 trust stores") || !strings.Contains(errs, "hint: ") {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
