@@ -6,8 +6,11 @@ set -euo pipefail
 
 build=(gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
        libxinerama-dev libxi-dev libxxf86vm-dev)
-run=(dbus dbus-x11 gnome-keyring libgl1-mesa-dri)
-test=(xvfb xauth x11-utils curl libnss3-tools iproute2 openssl)
+# certutil (libnss3-tools) puts the local CA in browsers' databases; pkexec asks for the
+# administrator password to put it in the system store (ca-certificates).
+run=(dbus dbus-x11 gnome-keyring libgl1-mesa-dri libnss3-tools pkexec ca-certificates)
+# e2fsprogs: chattr, which makes a trust store unwritable for root in the truststore tests.
+test=(xvfb xauth x11-utils curl iproute2 openssl e2fsprogs)
 # Optional: tests that need these skip, with a message, when they are absent
 # (Ubuntu ships Chromium only as a snap).
 optional=(chromium)
