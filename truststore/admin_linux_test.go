@@ -4,11 +4,20 @@ package truststore
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 )
 
 // standInPkexec puts a pkexec on PATH that records its arguments (one per line) in the
@@ -124,6 +133,9 @@ func TestPkexecInstallAndUninstall(t *testing.T) {
 	if n, trusted := holdsT(t, s, c); n != 1 || !trusted {
 		t.Fatalf("after install: %d files, in bundle %v", n, trusted)
 	}
+	if err := curlWith(t, s.bundle, c); err != nil {
+		t.Errorf("curl with the rebuilt bundle refuses a site the CA issued: %v", err)
+	}
 	if fi, err := os.Stat(filepath.Join(s.dir, c.ca.file+".crt")); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Errorf("anchor file: %v %v", fi, err)
 	}
@@ -138,6 +150,32 @@ func TestPkexecInstallAndUninstall(t *testing.T) {
 	if n, trusted := holdsT(t, s, c); n != 0 || trusted {
 		t.Errorf("after uninstall: %d files, in bundle %v", n, trusted)
 	}
+	if err := curlWith(t, s.bundle, c); err == nil {
+		t.Error("curl with the bundle still trusts the CA after the uninstall")
+	}
+}
+
+// curlWith fetches a site whose certificate c issued with curl, trusting the bundle
+// alone, as programs that read the system bundle do.
+func curlWith(t *testing.T, bundle string, c testCA) error {
+	t.Helper()
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed")
+	}
+	site := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	site.TLS = &tls.Config{Certificates: []tls.Certificate{c.cert.Issue(t, testcerts.Options{}, "127.0.0.1").TLS()}}
+	site.Config.ErrorLog = log.New(io.Discard, "", 0) // a refused handshake is expected after the uninstall
+	site.StartTLS()
+	defer site.Close()
+	out, err := exec.CommandContext(ctxT(t), curl, "-sS", "--cacert", bundle, site.URL).CombinedOutput()
+	if err == nil && string(out) != "ok" {
+		return fmt.Errorf("unexpected answer %q", out)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
 }
 
 // TestNoPkexec: without pkexec, the store is not done, and the result says what to

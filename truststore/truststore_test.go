@@ -19,13 +19,15 @@ type testCA struct {
 	pem  []byte
 	file string
 	ca   *caCert
+	cert *testcerts.Cert // to issue a site's certificate
 }
 
 func newTestCA(t *testing.T) testCA {
 	t.Helper()
 	// A random serial (testcerts' own) and name, as the app's own CAs have: NSS refuses
 	// a second certificate with the issuer and serial of one it holds.
-	p := testcerts.NewCA(t, "truststore test CA "+rand.Text()).PEM()
+	cert := testcerts.NewCA(t, "truststore test CA "+rand.Text())
+	p := cert.PEM()
 	ca, err := parseCA(p)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +37,7 @@ func newTestCA(t *testing.T) testCA {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	return testCA{pem: p, file: filepath.Join(dir, "ca.pem"), ca: ca}
+	return testCA{pem: p, file: filepath.Join(dir, "ca.pem"), ca: ca, cert: cert}
 }
 
 func writeCAFileT(t *testing.T, c testCA) {
