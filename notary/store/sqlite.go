@@ -11,22 +11,6 @@ import (
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
 
-const schema = `
-CREATE TABLE IF NOT EXISTS observations (
-	target     TEXT    NOT NULL,
-	sha256     TEXT    NOT NULL,
-	sha1       TEXT    NOT NULL,
-	first_seen INTEGER NOT NULL,
-	last_seen  INTEGER NOT NULL,
-	cert       BLOB    NOT NULL,
-	ca_valid   INTEGER NOT NULL,
-	ca_detail  TEXT    NOT NULL,
-	PRIMARY KEY (target, sha256)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS observations_by_last_seen ON observations (target, last_seen DESC);
-CREATE INDEX IF NOT EXISTS observations_by_sha1 ON observations (target, sha1);
-`
-
 // SQLite is a Store in one SQLite file (WAL mode), through the pure-Go modernc driver.
 type SQLite struct {
 	db     *sql.DB
@@ -44,9 +28,9 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, fmt.Errorf("failed to open store %q: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := migrateSQLite(ctx, db, path); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("failed to create schema in %q: %w", path, err)
+		return nil, err
 	}
 	return &SQLite{db: db}, nil
 }

@@ -1,14 +1,16 @@
 // Package store keeps what a notary has seen: one row per (target, certificate) with its
-// first and last sighting. The interface is narrow so a server database can back a fleet.
+// first and last sighting, in a SQLite file (one process) or a PostgreSQL database (a
+// fleet of processes sharing it), and hands out probe leases so one probe per target
+// runs across a fleet. The interface the notary needs is its own (server.Store); the
+// stores here implement it.
 package store
 
 import (
-	"context"
 	"errors"
 	"time"
 )
 
-// ErrClosed is returned by a Store used after Close.
+// ErrClosed is returned by a store used after Close.
 var ErrClosed = errors.New("store closed")
 
 // MaxHistory bounds the observations History returns for one target.
@@ -28,18 +30,4 @@ type Observation struct {
 	Sighting
 	FirstSeen time.Time
 	LastSeen  time.Time
-}
-
-// Store records sightings and returns a target's history. Implementations are safe for
-// concurrent use.
-type Store interface {
-	// Record adds the sightings of one probe of target made at time at: new certificates
-	// get first and last seen = at; known ones get last seen = at (never moved back) and
-	// the CA result of this sighting.
-	Record(ctx context.Context, target string, at time.Time, seen []Sighting) error
-	// History returns the target's observations, newest last seen first, at most
-	// MaxHistory.
-	History(ctx context.Context, target string) ([]Observation, error)
-	// Close releases the store.
-	Close() error
 }
