@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,7 +37,8 @@ type Config struct {
 // Prober probes TLS sites. It is safe for concurrent use; it keeps no state between
 // probes and starts no goroutine that outlives a Probe call.
 type Prober struct {
-	cfg Config
+	cfg    Config                 // cfg.Policy is the first policy; policy holds the current one
+	policy atomic.Pointer[Policy] // swapped whole by SetPolicy (SIGHUP reload)
 }
 
 // New returns a Prober for cfg.
@@ -59,11 +61,17 @@ func New(cfg Config) *Prober {
 	if cfg.Rounds <= 0 {
 		cfg.Rounds = 3
 	}
-	return &Prober{cfg: cfg}
+	p := &Prober{cfg: cfg}
+	p.policy.Store(cfg.Policy)
+	return p
 }
 
-// Policy returns the prober's address and port policy.
-func (p *Prober) Policy() *Policy { return p.cfg.Policy }
+// Policy returns the prober's current address and port policy.
+func (p *Prober) Policy() *Policy { return p.policy.Load() }
+
+// SetPolicy replaces the policy (a reload of the allow lists): checks made from now on,
+// including those of probes already running, use pol.
+func (p *Prober) SetPolicy(pol *Policy) { p.policy.Store(pol) }
 
 // Budget is the longest a Probe can take: resolution plus every round.
 func (p *Prober) Budget() time.Duration {
@@ -92,7 +100,7 @@ type Result struct {
 // completed.
 func (p *Prober) Probe(ctx context.Context, host string, port int, want string) (Result, error) {
 	var res Result
-	if err := p.cfg.Policy.CheckPort(port); err != nil {
+	if err := p.Policy().CheckPort(port); err != nil {
 		return res, err
 	}
 	addrs, err := p.resolve(ctx, host)
@@ -101,7 +109,7 @@ func (p *Prober) Probe(ctx context.Context, host string, port int, want string) 
 	}
 	var allowed []netip.Addr
 	for _, a := range addrs {
-		if err := p.cfg.Policy.CheckAddr(a); err != nil {
+		if err := p.Policy().CheckAddr(a); err != nil {
 			res.Refused = append(res.Refused, err.Error())
 			continue
 		}
@@ -195,10 +203,10 @@ func (p *Prober) handshake(ctx context.Context, ap netip.AddrPort, sni string) (
 			if err != nil {
 				return fmt.Errorf("failed to parse dialled address %q: %w", address, ErrRefused)
 			}
-			if err := p.cfg.Policy.CheckAddr(dialled.Addr()); err != nil {
+			if err := p.Policy().CheckAddr(dialled.Addr()); err != nil {
 				return err
 			}
-			return p.cfg.Policy.CheckPort(int(dialled.Port()))
+			return p.Policy().CheckPort(int(dialled.Port()))
 		},
 	}
 	conn, err := d.DialContext(ctx, "tcp", ap.String())

@@ -33,8 +33,23 @@ var (
 
 // Config sets up a Notary.
 type Config struct {
-	Store  store.Store   // required
+	Store  Store         // required
 	Prober *probe.Prober // required
+	// Leases, when set, makes single-flight hold across every process sharing the
+	// store (a fleet): one of them probes a target, the others wait for its record.
+	// Nil: probes are shared within this process only.
+	Leases Leaser
+	// LeaseFor is how long a probe lease lasts: how long a member that died mid-probe
+	// holds up the others (default the prober's budget plus 5s; never less than the
+	// budget, or a slow live probe would be taken over).
+	LeaseFor time.Duration
+	// LeasePoll is how often a member waiting for another's probe looks for its record
+	// (default 50ms).
+	LeasePoll time.Duration
+	// Holder names this process in the leases (default host, pid and a random part).
+	Holder string
+	// Metrics counts what the notary does (default: new, empty ones).
+	Metrics *Metrics
 	// Window is the freshness window: a certificate counts as seen only if seen within
 	// it (default 1h).
 	Window time.Duration
@@ -58,7 +73,12 @@ type Notary struct {
 	roots *x509.CertPool   // nil: system roots; tests set their own
 	now   func() time.Time // test seam for the clock
 	probe func(context.Context, string, int, string) (probe.Result, error)
+	// metrics is cfg.Metrics.
+	metrics *Metrics
 }
+
+// Metrics returns the notary's metrics.
+func (n *Notary) Metrics() *Metrics { return n.metrics }
 
 // New returns a Notary.
 func New(cfg Config) *Notary {
@@ -71,7 +91,19 @@ func New(cfg Config) *Notary {
 	if cfg.MaxProbes <= 0 {
 		cfg.MaxProbes = 32
 	}
-	n := &Notary{cfg: cfg, sem: semaphore.NewWeighted(int64(cfg.MaxProbes)), now: time.Now}
+	if budget := cfg.Prober.Budget(); cfg.LeaseFor < budget {
+		cfg.LeaseFor = budget + 5*time.Second
+	}
+	if cfg.LeasePoll <= 0 {
+		cfg.LeasePoll = 50 * time.Millisecond
+	}
+	if cfg.Holder == "" {
+		cfg.Holder = defaultHolder()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics()
+	}
+	n := &Notary{cfg: cfg, sem: semaphore.NewWeighted(int64(cfg.MaxProbes)), now: time.Now, metrics: cfg.Metrics}
 	n.probe = cfg.Prober.Probe
 	return n
 }
@@ -116,12 +148,14 @@ func (n *Notary) Query(ctx context.Context, q Question) (Answer, error) {
 			return Answer{}, err
 		}
 	}
-	hist, err := n.cfg.Store.History(ctx, q.target())
+	hist, err := n.history(ctx, q.target())
 	if err != nil {
-		return Answer{}, fmt.Errorf("%w: %w", ErrStore, err)
+		return Answer{}, err
 	}
 	a := Answer{Time: n.now(), History: hist}
-	if n.needsProbe(q, hist, a.Time) {
+	if !n.needsProbe(q, hist, a.Time) {
+		n.metrics.CacheHit("history")
+	} else {
 		a.Probed = true
 		a.ProbeErr = n.sharedProbe(ctx, q)
 		if errors.Is(a.ProbeErr, ErrRefused) {
@@ -133,8 +167,8 @@ func (n *Notary) Query(ctx context.Context, q Question) (Answer, error) {
 		if ctx.Err() != nil {
 			return Answer{}, ctx.Err()
 		}
-		if a.History, err = n.cfg.Store.History(ctx, q.target()); err != nil {
-			return Answer{}, fmt.Errorf("%w: %w", ErrStore, err)
+		if a.History, err = n.history(ctx, q.target()); err != nil {
+			return Answer{}, err
 		}
 		a.Time = n.now()
 	}
@@ -156,34 +190,70 @@ func (n *Notary) needsProbe(q Question, hist []store.Observation, now time.Time)
 	return true
 }
 
-// sharedProbe runs one probe per target at a time: concurrent callers join the running
-// one. The probe itself runs under a context detached from any caller (one client
-// leaving must not fail the others) and bounded by the prober's budget; a caller stops
-// waiting when its own context ends.
-func (n *Notary) sharedProbe(ctx context.Context, q Question) error {
-	want := q.SHA256
-	if want == "" {
-		want = q.SHA1
+// history reads target's history from the store.
+func (n *Notary) history(ctx context.Context, target string) ([]store.Observation, error) {
+	h, err := n.cfg.Store.History(ctx, target)
+	if err != nil {
+		n.metrics.StoreError("history")
+		return nil, fmt.Errorf("%w: %w", ErrStore, err)
 	}
+	return h, nil
+}
+
+// sharedProbe runs one probe per target at a time: concurrent callers join the running
+// one, and with Leases so do the other members of the fleet (fleet.go). The probe runs
+// under a context detached from any caller (one client leaving must not fail the
+// others), bounded by the lease and the prober's budget; a caller stops waiting when its
+// own context ends.
+func (n *Notary) sharedProbe(ctx context.Context, q Question) error {
+	led := false // written by the leader's function only, read after its result
 	ch := n.group.DoChan(q.target(), func() (any, error) {
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.Prober.Budget())
+		led = true
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.LeaseFor+n.cfg.Prober.Budget())
 		defer cancel()
-		if err := n.sem.Acquire(pctx, 1); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBusy, err)
-		}
-		defer n.sem.Release(1)
-		res, err := n.probe(pctx, q.Host, q.Port, want)
-		if err != nil {
-			return nil, err
-		}
-		return nil, n.record(pctx, q, res)
+		return nil, n.fleetProbe(lctx, q)
 	})
 	select {
 	case r := <-ch:
+		if !led {
+			n.metrics.joined("process")
+		}
 		return r.Err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// probeAndRecord probes q's target within the prober's budget and records what it saw.
+func (n *Notary) probeAndRecord(ctx context.Context, q Question) error {
+	want := q.SHA256
+	if want == "" {
+		want = q.SHA1
+	}
+	pctx, cancel := context.WithTimeout(ctx, n.cfg.Prober.Budget())
+	defer cancel()
+	if err := n.sem.Acquire(pctx, 1); err != nil {
+		n.metrics.probed("busy", 0)
+		return fmt.Errorf("%w: %w", ErrBusy, err)
+	}
+	defer n.sem.Release(1)
+	start := time.Now()
+	res, err := n.probe(pctx, q.Host, q.Port, want)
+	took := time.Since(start)
+	switch {
+	case errors.Is(err, ErrRefused):
+		n.metrics.probed("refused", took)
+		return err
+	case err != nil:
+		n.metrics.probed("unreachable", took)
+		return err
+	}
+	if err := n.record(pctx, q, res); err != nil {
+		n.metrics.probed("store_error", took)
+		return err
+	}
+	n.metrics.probed("ok", took)
+	return nil
 }
 
 // record stores what a probe saw, with the CA validation of each chain.
@@ -206,6 +276,7 @@ func (n *Notary) record(ctx context.Context, q Question, res probe.Result) error
 		seen = append(seen, store.Sighting{SHA256: fp, SHA1: protocol.SHA1Fingerprint(leaf.Raw), DER: leaf.Raw, CAValid: ok, CADetail: why})
 	}
 	if err := n.cfg.Store.Record(ctx, q.target(), at, seen); err != nil {
+		n.metrics.StoreError("record")
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}
 	return nil
