@@ -102,11 +102,70 @@ func LoadOrCreate(dir, keyType string, names []string) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read key: %w", err)
 	}
+	if err := id.pair(certPEM, keyPEM, keyPath); err != nil {
+		return nil, err
+	}
+	return id, nil
+}
+
+// pair sets the TLS certificate from the PEM of the certificate and of the key (named
+// where in messages).
+func (id *Identity) pair(certPEM, keyPEM []byte, where string) error {
+	var err error
 	if id.TLS, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
-		return nil, fmt.Errorf("failed to pair key %q with certificate: %w", keyPath, err)
+		return fmt.Errorf("failed to pair key %q with certificate: %w", where, err)
 	}
 	id.Cert = id.TLS.Leaf
 	id.CertPEM = string(certPEM)
+	return nil
+}
+
+// Load loads the identity in dir and creates nothing: a fleet member, or a reload, must
+// sign with the key it was given, never a new one.
+func Load(dir string) (*Identity, error) {
+	read := func(name string) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("failed to read %q: %w (hint: copy %s, %s and, for an RSA key, %s from the first member's data directory)", filepath.Join(dir, name), err, KeyFile, CertFile, V2KeyFile)
+		}
+		return b, nil
+	}
+	keyPEM, err := read(KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	certPEM, err := read(CertFile)
+	if err != nil {
+		return nil, err
+	}
+	v2PEM, err := read(V2KeyFile)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return FromPEM(keyPEM, certPEM, v2PEM, dir)
+}
+
+// FromPEM builds an identity from the PEM of the TLS key (PKCS#8), its certificate and,
+// for an RSA key, the v2 signing key (nil otherwise), such as a fleet's members get from
+// the environment. where names the source in messages.
+func FromPEM(keyPEM, certPEM, v2KeyPEM []byte, where string) (*Identity, error) {
+	key, err := parseKey(keyPEM, where)
+	if err != nil {
+		return nil, err
+	}
+	id := &Identity{Signer: key, V2Signer: key, KeyType: KeyECDSA}
+	if _, ok := key.(*rsa.PrivateKey); ok {
+		id.KeyType = KeyRSA
+		if len(v2KeyPEM) == 0 {
+			return nil, fmt.Errorf("failed to load identity from %q: an RSA key needs its v2 signing key too (hint: give %s, or CONVERGENCE_NOTARY_V2_KEY)", where, V2KeyFile)
+		}
+		if id.V2Signer, err = parseKey(v2KeyPEM, where); err != nil {
+			return nil, err
+		}
+	}
+	if err := id.pair(certPEM, keyPEM, where); err != nil {
+		return nil, err
+	}
 	return id, nil
 }
 
@@ -133,6 +192,10 @@ func loadKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read key %q: %w", path, err)
 	}
+	return parseKey(data, path)
+}
+
+func parseKey(data []byte, path string) (crypto.Signer, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, fmt.Errorf("failed to read key %q: no PEM block", path)

@@ -47,6 +47,11 @@ type envOpts struct {
 	rate      float64
 	burst     int
 	keyType   string
+	// pgURL, when set, puts the store in that PostgreSQL database with its probe leases
+	// (a fleet member) instead of a SQLite file.
+	pgURL          string
+	trustedProxies []netip.Prefix
+	metricsFrom    []netip.Prefix
 }
 
 // testClock is the notary's clock in tests that move time; it starts at the real now.
@@ -75,7 +80,18 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "notary.db"))
+	var st interface {
+		Store
+		Close() error
+	}
+	var leases Leaser
+	if o.pgURL != "" {
+		var pg *store.Postgres
+		pg, err = store.OpenPostgres(ctx, o.pgURL)
+		st, leases = pg, pg
+	} else {
+		st, err = store.OpenSQLite(ctx, filepath.Join(dir, "notary.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +101,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		pol.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
 	pr := probe.New(probe.Config{Policy: pol, Resolver: o.resolver, ConnectTimeout: 2 * time.Second, HandshakeTimeout: o.handshake})
-	n := New(Config{Store: st, Prober: pr, Checks: o.checks, Deciding: o.deciding, DANE: o.dane})
+	n := New(Config{Store: st, Leases: leases, Prober: pr, Checks: o.checks, Deciding: o.deciding, DANE: o.dane})
 	clock := &testClock{}
 	n.now = clock.now
 	n.roots = o.roots
@@ -97,7 +113,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHandler(HandlerConfig{Notary: n, Identity: id, Bundle: bundleJSON, Name: "Test Notary", RatePerSecond: o.rate, Burst: o.burst, Logger: slog.New(slog.DiscardHandler)})
+	h, err := NewHandler(HandlerConfig{Notary: n, Identity: id, Bundle: bundleJSON, Name: "Test Notary", RatePerSecond: o.rate, Burst: o.burst, Logger: slog.New(slog.DiscardHandler),
+		TrustedProxies: o.trustedProxies, MetricsFrom: o.metricsFrom})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,13 +140,21 @@ func pinnedClient(cert *x509.Certificate) *http.Client {
 
 func (e *env) do(method, path, contentType string, body string) (int, []byte, http.Header) {
 	e.t.Helper()
+	h := http.Header{}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	return e.doHeader(method, path, h, body)
+}
+
+// doHeader sends a request with the header h.
+func (e *env) doHeader(method, path string, h http.Header, body string) (int, []byte, http.Header) {
+	e.t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
+	req.Header = h
 	resp, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

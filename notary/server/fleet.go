@@ -36,7 +36,8 @@ func (n *Notary) fleetProbe(ctx context.Context, q Question) error {
 			return fmt.Errorf("%w: %w", ErrStore, err)
 		}
 		if ok {
-			defer n.release(ctx, target)
+			stop := n.hold(ctx, target)
+			defer stop()
 			// The holder before may have recorded between this member's read and its lease.
 			if done, err := n.answered(ctx, q, since); err != nil || done {
 				return err
@@ -72,11 +73,35 @@ func (n *Notary) answered(ctx context.Context, q Question, since time.Time) (boo
 	return done, nil
 }
 
-// release gives the lease back; if that fails, the lease expires by itself.
-func (n *Notary) release(ctx context.Context, target string) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := n.cfg.Leases.ReleaseLease(rctx, target, n.cfg.Holder); err != nil {
-		n.metrics.StoreError("lease")
+// hold renews the lease on target every third of LeaseFor until the returned function
+// is called, which then gives the lease back (if that fails, the lease expires by
+// itself). A renewal that finds the lease lost (the store stalled past its expiry and
+// another member took it) changes nothing here: at worst two members probe.
+func (n *Notary) hold(ctx context.Context, target string) (stop func()) {
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { // ends when stop is called
+		defer close(done)
+		t := time.NewTicker(n.cfg.LeaseFor / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-rctx.Done():
+				return
+			case <-t.C:
+				if _, err := n.cfg.Leases.TryLease(rctx, target, n.cfg.Holder, n.cfg.LeaseFor); err != nil && rctx.Err() == nil {
+					n.metrics.StoreError("lease")
+				}
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := n.cfg.Leases.ReleaseLease(ctx, target, n.cfg.Holder); err != nil {
+			n.metrics.StoreError("lease")
+		}
 	}
 }

@@ -2,12 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/convergence-ng/convergence/notary/keys"
@@ -27,23 +29,43 @@ type HandlerConfig struct {
 	MaxClients    int
 	Logger        *slog.Logger // default slog.Default()
 	LogClientIPs  bool         // off by default: the notary does not record who asks
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed: a
+	// request from one is keyed (rate limit, metrics access) on the client it names.
+	// From any other peer the header is ignored.
+	TrustedProxies []netip.Prefix
+	// MetricsFrom are the clients allowed to read /metrics (default loopback only).
+	MetricsFrom []netip.Prefix
 }
 
-type handler struct {
-	cfg   HandlerConfig
-	lim   *limiter
-	mux   *http.ServeMux
-	log   *slog.Logger
-	page  []byte
-	start time.Time
+// Handler is the notary's HTTP handler. Its identity, bundle and trusted proxies can be
+// replaced while it serves (Reload, on SIGHUP).
+type Handler struct {
+	cfg     HandlerConfig
+	lim     *limiter
+	mux     *http.ServeMux
+	log     *slog.Logger
+	metrics *Metrics
+	state   atomic.Pointer[handlerState]
+	start   time.Time
+}
+
+// handlerState is what Reload replaces, whole.
+type handlerState struct {
+	id      *keys.Identity
+	bundle  []byte
+	page    []byte
+	proxies []netip.Prefix
 }
 
 // NewHandler returns the notary's HTTP handler: v1 at /target/, v2 at /v2/check, the
-// bundle at /.well-known/convergence.notary, a human page at /, and /healthz.
-func NewHandler(cfg HandlerConfig) (http.Handler, error) {
-	h := &handler{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, start: time.Now()}
+// bundle at /.well-known/convergence.notary, a human page at /, /healthz and /metrics.
+func NewHandler(cfg HandlerConfig) (*Handler, error) {
+	h := &Handler{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, start: time.Now(), metrics: cfg.Notary.Metrics()}
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	if len(h.cfg.MetricsFrom) == 0 {
+		h.cfg.MetricsFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
 	if cfg.RatePerSecond > 0 {
 		burst := cfg.Burst
@@ -52,11 +74,9 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		}
 		h.lim = newLimiter(cfg.RatePerSecond, burst, cfg.MaxClients)
 	}
-	page, err := renderPage(cfg)
-	if err != nil {
+	if err := h.Reload(cfg.Identity, cfg.Bundle, cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	h.page = page
 	h.mux.HandleFunc(protocol.V1PathPrefix, h.limited(h.serveV1))
 	h.mux.HandleFunc(protocol.V2Path, h.limited(h.serveV2))
 	h.mux.HandleFunc(protocol.WellKnownBundlePath, h.serveBundle)
@@ -64,19 +84,40 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	h.mux.HandleFunc("/metrics", h.serveMetrics)
 	h.mux.HandleFunc("/", h.servePage)
 	return h, nil
 }
 
+// Reload replaces the identity (answers signed and handshakes made from now on use it),
+// the served bundle and the trusted proxies.
+func (h *Handler) Reload(id *keys.Identity, bundle []byte, proxies []netip.Prefix) error {
+	page, err := renderPage(h.cfg.Name, id)
+	if err != nil {
+		return err
+	}
+	h.state.Store(&handlerState{id: id, bundle: bundle, page: page, proxies: proxies})
+	return nil
+}
+
+func (h *Handler) identity() *keys.Identity { return h.state.Load().id }
+
+// GetCertificate serves the current identity's certificate (tls.Config.GetCertificate).
+func (h *Handler) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return &h.identity().TLS, nil
+}
+
 // ServeHTTP logs each request without the client's address (unless configured) and
 // without the target (at debug level only): what people browse is not the log's business.
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
 	h.mux.ServeHTTP(sw, r)
-	attrs := []any{"method", r.Method, "kind", kindOf(r.URL.Path), "status", sw.code, "duration", time.Since(start).Round(time.Microsecond)}
+	kind := kindOf(r.URL.Path)
+	h.metrics.Request(kind, sw.code)
+	attrs := []any{"method", r.Method, "kind", kind, "status", sw.code, "duration", time.Since(start).Round(time.Microsecond)}
 	if h.cfg.LogClientIPs {
-		attrs = append(attrs, "client", r.RemoteAddr)
+		attrs = append(attrs, "client", h.client(r).String())
 	}
 	h.log.Info("request", attrs...)
 	h.log.Debug("request target", "path", r.URL.Path)
@@ -90,7 +131,7 @@ func kindOf(path string) string {
 		return "v2"
 	case path == protocol.WellKnownBundlePath:
 		return "bundle"
-	case path == "/" || path == "/healthz":
+	case path == "/" || path == "/healthz" || path == "/metrics":
 		return path
 	}
 	return "other"
@@ -107,13 +148,12 @@ func (s *statusWriter) WriteHeader(code int) {
 }
 
 // limited applies the per-client rate limit.
-func (h *handler) limited(next http.HandlerFunc) http.HandlerFunc {
+func (h *Handler) limited(next http.HandlerFunc) http.HandlerFunc {
 	if h.lim == nil {
 		return next
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		ap, err := netip.ParseAddrPort(r.RemoteAddr)
-		if err == nil && !h.lim.allow(ap.Addr(), time.Now()) {
+		if c := h.client(r); c.IsValid() && !h.lim.allow(c, time.Now()) {
 			w.Header().Set("Retry-After", "1")
 			httpError(w, r, http.StatusTooManyRequests, "rate limit exceeded")
 			return
@@ -147,21 +187,22 @@ func queryError(err error) (int, string) {
 	return http.StatusServiceUnavailable, "notary store failed"
 }
 
-func (h *handler) serveBundle(w http.ResponseWriter, r *http.Request) {
-	if len(h.cfg.Bundle) == 0 {
+func (h *Handler) serveBundle(w http.ResponseWriter, r *http.Request) {
+	bundle := h.state.Load().bundle
+	if len(bundle) == 0 {
 		http.NotFound(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="notary.notary"`)
-	_, _ = w.Write(h.cfg.Bundle)
+	_, _ = w.Write(bundle)
 }
 
-func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) servePage(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" {
 		http.NotFound(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(h.page)
+	_, _ = w.Write(h.state.Load().page)
 }

@@ -39,9 +39,9 @@ type Config struct {
 	// store (a fleet): one of them probes a target, the others wait for its record.
 	// Nil: probes are shared within this process only.
 	Leases Leaser
-	// LeaseFor is how long a probe lease lasts: how long a member that died mid-probe
-	// holds up the others (default the prober's budget plus 5s; never less than the
-	// budget, or a slow live probe would be taken over).
+	// LeaseFor is how long a probe lease lasts unrenewed: its holder renews it every
+	// third of that while it probes, so it bounds how long a member that died mid-probe
+	// holds up the others, not how long a probe may take (default 10s).
 	LeaseFor time.Duration
 	// LeasePoll is how often a member waiting for another's probe looks for its record
 	// (default 50ms).
@@ -91,8 +91,8 @@ func New(cfg Config) *Notary {
 	if cfg.MaxProbes <= 0 {
 		cfg.MaxProbes = 32
 	}
-	if budget := cfg.Prober.Budget(); cfg.LeaseFor < budget {
-		cfg.LeaseFor = budget + 5*time.Second
+	if cfg.LeaseFor <= 0 {
+		cfg.LeaseFor = 10 * time.Second
 	}
 	if cfg.LeasePoll <= 0 {
 		cfg.LeasePoll = 50 * time.Millisecond
@@ -209,7 +209,8 @@ func (n *Notary) sharedProbe(ctx context.Context, q Question) error {
 	led := false // written by the leader's function only, read after its result
 	ch := n.group.DoChan(q.target(), func() (any, error) {
 		led = true
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.LeaseFor+n.cfg.Prober.Budget())
+		// Long enough to wait out another member's probe, its lease if it dies, and our own.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*n.cfg.Prober.Budget()+n.cfg.LeaseFor)
 		defer cancel()
 		return nil, n.fleetProbe(lctx, q)
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 
+	"github.com/convergence-ng/convergence/notary/keys"
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
@@ -23,15 +24,14 @@ This notary does not log who asks.</p>
 </body></html>
 `))
 
-func renderPage(cfg HandlerConfig) ([]byte, error) {
-	name := cfg.Name
+func renderPage(name string, id *keys.Identity) ([]byte, error) {
 	if name == "" {
 		name = "Convergence notary"
 	}
 	var b bytes.Buffer
 	err := pageTmpl.Execute(&b, map[string]string{
 		"Name": name, "BundlePath": protocol.WellKnownBundlePath, "V2Path": protocol.V2Path,
-		"SHA256": protocol.SHA256Fingerprint(cfg.Identity.Cert.Raw), "SHA1": protocol.SHA1Fingerprint(cfg.Identity.Cert.Raw),
+		"SHA256": protocol.SHA256Fingerprint(id.Cert.Raw), "SHA1": protocol.SHA1Fingerprint(id.Cert.Raw),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to render page: %w", err)

@@ -13,14 +13,17 @@ import (
 
 // ServeConfig sets up the HTTPS listener. Zero values take the defaults.
 type ServeConfig struct {
-	Handler           http.Handler    // required
-	Certificate       tls.Certificate // required
-	MaxConns          int             // concurrent connections; default 1024
-	ReadHeaderTimeout time.Duration   // default 5s
-	ReadTimeout       time.Duration   // default 10s
-	WriteTimeout      time.Duration   // default 60s: must cover a probe
-	IdleTimeout       time.Duration   // default 60s
-	MaxHeaderBytes    int             // default 8 KiB
+	Handler     http.Handler    // required
+	Certificate tls.Certificate // required unless GetCertificate is set
+	// GetCertificate, when set, picks the certificate per handshake (a reloadable
+	// identity: Handler.GetCertificate).
+	GetCertificate    func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	MaxConns          int           // concurrent connections; default 1024
+	ReadHeaderTimeout time.Duration // default 5s
+	ReadTimeout       time.Duration // default 10s
+	WriteTimeout      time.Duration // default 60s: must cover a probe
+	IdleTimeout       time.Duration // default 60s
+	MaxHeaderBytes    int           // default 8 KiB
 	// MaxConnsPerClient is how many of the MaxConns one client (IPv4 address or IPv6
 	// /64) may hold; its connections beyond that are closed at once. Default 64.
 	MaxConnsPerClient int
@@ -75,7 +78,12 @@ func Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) error {
 	if cfg.MinTLSVersion == 0 {
 		cfg.MinTLSVersion = tls.VersionTLS12
 	}
-	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cfg.Certificate}, MinVersion: cfg.MinTLSVersion}
+	tlsCfg := &tls.Config{MinVersion: cfg.MinTLSVersion}
+	if cfg.GetCertificate != nil {
+		tlsCfg.GetCertificate = cfg.GetCertificate
+	} else {
+		tlsCfg.Certificates = []tls.Certificate{cfg.Certificate}
+	}
 	tl := tls.NewListener(lim, tlsCfg)
 	lctx, stopLim := context.WithCancel(ctx)
 	limDone := make(chan struct{})

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/notary/store"
@@ -13,7 +14,7 @@ const maxFormSize = 1 << 10
 // serveV1 answers the original protocol exactly: 200 confirmed, 409 different, 400 bad
 // request, 405 other methods, 503 unreachable or store failure, with the original's
 // signed JSON body on 200 and 409.
-func (h *handler) serveV1(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serveV1(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		httpError(w, r, http.StatusMethodNotAllowed, "method not allowed")
@@ -52,7 +53,9 @@ func (h *handler) serveV1(w http.ResponseWriter, r *http.Request) {
 		httpError(w, r, code, "could not reach the target")
 		return
 	}
-	body, err := protocol.SignV1(v1Entries(a.History), h.cfg.Identity.Signer)
+	signStart := time.Now()
+	body, err := protocol.SignV1(v1Entries(a.History), h.identity().Signer)
+	h.metrics.Signed("v1", time.Since(signStart))
 	if err != nil {
 		h.log.Error("failed to sign v1 answer", "err", err)
 		httpError(w, r, http.StatusServiceUnavailable, "failed to sign answer")

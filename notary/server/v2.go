@@ -4,13 +4,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
 // serveV2 answers POST /v2/check with a signed answer whenever the notary could decide
 // anything (mismatch and unreachable included: the status is in the signed body).
-func (h *handler) serveV2(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) serveV2(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		httpError(w, r, http.StatusMethodNotAllowed, "method not allowed: use POST")
@@ -49,7 +50,9 @@ func (h *handler) serveV2(w http.ResponseWriter, r *http.Request) {
 	for _, o := range a.History {
 		ans.Observations = append(ans.Observations, protocol.V2Observation{SHA256: o.SHA256, FirstSeen: o.FirstSeen.Unix(), LastSeen: o.LastSeen.Unix()})
 	}
-	body, err := protocol.SignV2(ans, h.cfg.Identity.V2Signer)
+	signStart := time.Now()
+	body, err := protocol.SignV2(ans, h.identity().V2Signer)
+	h.metrics.Signed("v2", time.Since(signStart))
 	if err != nil {
 		h.log.Error("failed to sign v2 answer", "err", err)
 		httpError(w, r, http.StatusServiceUnavailable, "failed to sign answer")

@@ -31,6 +31,9 @@ type Site struct {
 	certs      []tls.Certificate
 	bySNI      map[string]tls.Certificate
 	next       int
+	stall      int           // connections still to hold silent (StallNext)
+	stalled    chan struct{} // told of each held connection
+	held       []net.Conn    // closed by Close
 	ln         net.Listener
 	done       chan struct{}
 }
@@ -77,12 +80,49 @@ func (s *Site) serve(ln net.Listener) {
 		if err != nil {
 			return
 		}
+		if raw, ok := s.holdThis(c.(*tls.Conn)); ok {
+			wg.Go(func() {
+				defer raw.Close()
+				_ = raw.SetDeadline(time.Now().Add(60 * time.Second))
+				buf := make([]byte, 4096)
+				for {
+					if _, err := raw.Read(buf); err != nil {
+						return
+					}
+				}
+			})
+			continue
+		}
 		wg.Go(func() {
 			defer c.Close()
 			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 			_ = c.(*tls.Conn).Handshake()
 		})
 	}
+}
+
+// StallNext makes the next n connections stall: accepted, never answered (not counted
+// as handshakes), held until their client goes away or the site closes. The returned
+// channel gets one value per connection held.
+func (s *Site) StallNext(n int) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stall, s.stalled = n, make(chan struct{}, n)
+	return s.stalled
+}
+
+// holdThis reports whether c is to stall, and then its raw connection.
+func (s *Site) holdThis(c *tls.Conn) (net.Conn, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stall <= 0 {
+		return nil, false
+	}
+	s.stall--
+	raw := c.NetConn()
+	s.held = append(s.held, raw)
+	s.stalled <- struct{}{}
+	return raw, true
 }
 
 // Handshakes returns how many handshakes the site has started.
@@ -108,6 +148,11 @@ func (s *Site) Port() int { return int(s.Addr.Port()) }
 // Close stops the site and waits for its goroutines.
 func (s *Site) Close() {
 	_ = s.ln.Close()
+	s.mu.Lock()
+	for _, c := range s.held {
+		_ = c.Close()
+	}
+	s.mu.Unlock()
 	<-s.done
 }
 
