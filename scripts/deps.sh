@@ -10,7 +10,9 @@ build=(gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxra
 # administrator password to put it in the system store (ca-certificates).
 run=(dbus dbus-x11 gnome-keyring libgl1-mesa-dri libnss3-tools pkexec ca-certificates)
 # e2fsprogs: chattr, which makes a trust store unwritable for root in the truststore tests.
-test=(xvfb xauth x11-utils curl iproute2 openssl e2fsprogs)
+# postgresql: the notary's store tests and fleet tests start a real server of their own
+# (internal/testsupport/testpg); the package's own cluster service is not used.
+test=(xvfb xauth x11-utils curl iproute2 openssl e2fsprogs postgresql)
 # Optional: tests that need these skip, with a message, when they are absent
 # (Ubuntu ships Chromium only as a snap).
 optional=(chromium)

@@ -28,6 +28,7 @@ const topUsage = `usage: convergence-notary <command> [flags]
 commands:
   serve    run the notary (HTTPS, protocols v1 and v2)
   bundle   print this notary's .notary bundle for clients to import
+  keygen   create a notary key and certificate (once, for a fleet's members to share)
 
 Run "convergence-notary <command> -h" for the flags of a command.`
 
@@ -66,11 +67,13 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		return printBundle(cfg, stdout)
+	case "keygen":
+		return keygen(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, topUsage)
 		return nil
 	}
-	return usage(`the commands are "serve" and "bundle"`, "unknown command %q", args[0])
+	return usage(`the commands are "serve", "bundle" and "keygen"`, "unknown command %q", args[0])
 }
 
 // listFlag is a repeatable string flag; it also accepts comma-separated values.
@@ -87,7 +90,7 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-func parsePrefixes(vals []string) ([]netip.Prefix, error) {
+func parsePrefixes(flagName string, vals []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, v := range vals {
 		p, err := netip.ParsePrefix(v)
@@ -95,7 +98,7 @@ func parsePrefixes(vals []string) ([]netip.Prefix, error) {
 			if a, aerr := netip.ParseAddr(v); aerr == nil {
 				p = netip.PrefixFrom(a, a.BitLen())
 			} else {
-				return nil, usage("give a CIDR such as 10.20.0.0/16 or ::1/128", "bad --allow-target %q", v)
+				return nil, usage("give a CIDR such as 10.20.0.0/16 or ::1/128", "bad --%s %q", flagName, v)
 			}
 		}
 		out = append(out, p.Masked())

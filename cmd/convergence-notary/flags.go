@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -46,11 +47,17 @@ type serveConfig struct {
 	logLevel       string
 	logFormat      string
 	logClientIPs   bool
+	store          string         // "" (DATA/notary.db), sqlite:PATH, or a postgres:// URL
+	keyDir         string         // where the key files are; default data
+	probeLease     time.Duration  // a fleet's probe lease
+	trustedProxies []netip.Prefix // whose X-Forwarded-For is believed
+	metricsFrom    []netip.Prefix // who may read /metrics
+	args           []string       // as given, parsed again on SIGHUP
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	var c serveConfig
-	var listen, hosts, checks, decide, targets, ports listFlag
+	var listen, hosts, checks, decide, targets, ports, proxies, metricsFrom listFlag
 	var configFile string
 	fs := flag.NewFlagSet("convergence-notary serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -88,6 +95,11 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.tlsMin, "tls-min", "1.2", "lowest TLS version served: 1.2, or 1.0 for 2011-era clients")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or text")
+	fs.StringVar(&c.store, "store", "", "the database: a postgres://USER@HOST/DB URL (a fleet: several notaries share it; password from $PGPASSWORD or ~/.pgpass), or sqlite:PATH (default DATA/notary.db)")
+	fs.StringVar(&c.keyDir, "key-dir", "", "`DIR` holding the key and certificate (default --data); a fleet's members get copies of one (convergence-notary keygen), or $"+envKey+" and $"+envCert)
+	fs.DurationVar(&c.probeLease, "probe-lease", 10*time.Second, "a fleet member's claim on probing a target, renewed while it probes: how long a member that died mid-probe holds up the others")
+	fs.Var(&proxies, "trusted-proxy", "reverse proxy `CIDR` (repeatable) whose X-Forwarded-For names the client for the rate limit; from other peers the header is ignored")
+	fs.Var(&metricsFrom, "metrics-from", "client `CIDR` (repeatable) allowed to read /metrics (default loopback only)")
 	fs.BoolVar(&c.logClientIPs, "log-client-ips", false, "log client addresses (off: the notary does not record who asks)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -107,9 +119,19 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c.checks = orDefault(checks, checkNames(func(c server.CheckInfo) bool { return c.ByDefault })...)
 	c.decide = orDefault(decide, checkNames(func(c server.CheckInfo) bool { return c.Decides })...)
 	var err error
-	if c.allowTargets, err = parsePrefixes(targets); err != nil {
+	if c.allowTargets, err = parsePrefixes("allow-target", targets); err != nil {
 		return c, err
 	}
+	if c.trustedProxies, err = parsePrefixes("trusted-proxy", proxies); err != nil {
+		return c, err
+	}
+	if c.metricsFrom, err = parsePrefixes("metrics-from", metricsFrom); err != nil {
+		return c, err
+	}
+	if c.keyDir == "" {
+		c.keyDir = c.data
+	}
+	c.args = args
 	if c.allowPorts, err = parsePorts(ports); err != nil {
 		return c, err
 	}
@@ -164,6 +186,12 @@ func (c *serveConfig) validate() error {
 	if c.maxConnsClient < 1 || c.maxConnsClient > c.maxConns {
 		return usage(fmt.Sprintf("give --max-conns-per-client between 1 and --max-conns (%d)", c.maxConns), "bad --max-conns-per-client %d", c.maxConnsClient)
 	}
+	if c.store != "" && !c.fleet() && !strings.HasPrefix(c.store, "sqlite:") {
+		return usage("give --store postgres://USER@HOST:5432/DB or --store sqlite:/var/lib/convergence-notary/notary.db", "unknown store %q", redactedStore(c.store))
+	}
+	if err := positive("probe-lease", c.probeLease); err != nil {
+		return err
+	}
 	if c.logFormat != "json" && c.logFormat != "text" {
 		return usage("use --log-format json or text", "bad --log-format %q", c.logFormat)
 	}
@@ -193,4 +221,12 @@ func checkInfo(name string) (server.CheckInfo, bool) {
 		}
 	}
 	return server.CheckInfo{}, false
+}
+
+// redactedStore is a --store value fit for messages: a URL's password replaced.
+func redactedStore(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
 }

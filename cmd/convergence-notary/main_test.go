@@ -52,25 +52,10 @@ func startSite(t *testing.T) (port int, der []byte) {
 	return ln.Addr().(*net.TCPAddr).Port, cert.Cert.Raw
 }
 
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not found")
-	}
-	bin := filepath.Join(t.TempDir(), "convergence-notary")
-	cmd := exec.Command(gobin, "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestBinaryEndToEnd builds and runs the real binary as a process and asks it in v1 and
 // v2 about a real TLS site on loopback.
 func TestBinaryEndToEnd(t *testing.T) {
-	bin := buildBinary(t)
+	bin := sharedBinary(t)
 	port, siteDER := startSite(t)
 	data := filepath.Join(t.TempDir(), "data")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

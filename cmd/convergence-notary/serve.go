@@ -7,32 +7,37 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/convergence-ng/convergence/notary/check"
-	"github.com/convergence-ng/convergence/notary/keys"
 	"github.com/convergence-ng/convergence/notary/probe"
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/notary/server"
-	"github.com/convergence-ng/convergence/notary/store"
 )
 
 // serve wires the notary and runs it until ctx ends (SIGTERM, SIGINT).
 func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 	log := newLogger(c, stderr)
-	id, err := keys.LoadOrCreate(c.data, c.keyType, c.hosts)
+	// SIGHUP reloads (reload.go); caught from the start, so one sent early does not end
+	// the process, as its default action would.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	id, err := loadIdentity(c, true)
 	if err != nil {
 		return err
 	}
-	st, err := store.OpenSQLite(ctx, filepath.Join(c.data, "notary.db"))
+	st, storeKind, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	pr := probe.New(probe.Config{
-		Policy:           &probe.Policy{Allow: c.allowTargets, Ports: c.allowPorts},
+		Policy:           policyOf(c),
 		Resolver:         dnsResolver(c.resolver),
 		ConnectTimeout:   c.connectTimeout,
 		HandshakeTimeout: c.handshake,
@@ -42,21 +47,20 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 	if c.daneResolver != "" {
 		dane = check.NewDANE(c.daneResolver, c.connectTimeout)
 	}
-	n := server.New(server.Config{Store: st, Prober: pr, Window: c.window, Checks: c.checks, Deciding: c.decide, DANE: dane, MaxProbes: c.maxProbes})
-	var bundleJSON []byte
-	if len(c.hosts) > 0 {
-		b, err := id.Bundle(keys.BundleOptions{Name: c.name, Hosts: c.hosts, Region: c.region, Location: c.bundleLocation, SSLPort: c.bundlePort()})
-		if err != nil {
-			return usage("check --name, --host, --region and --bundle-location", "failed to make the bundle: %v", err)
-		}
-		if bundleJSON, err = protocol.MarshalBundle(b); err != nil {
-			return err
-		}
-	} else {
+	// Both stores hand out probe leases: a fleet on PostgreSQL, or processes sharing one
+	// SQLite file on a host, probe a target once between them.
+	n := server.New(server.Config{Store: st, Leases: st, LeaseFor: c.probeLease, Prober: pr, Window: c.window, Checks: c.checks,
+		Deciding: c.decide, DANE: dane, MaxProbes: c.maxProbes})
+	bundleJSON, err := bundleOf(c, id)
+	if err != nil {
+		return err
+	}
+	if len(c.hosts) == 0 {
 		log.Warn("no --host given: the bundle is not served at " + protocol.WellKnownBundlePath)
 	}
 	h, err := server.NewHandler(server.HandlerConfig{Notary: n, Identity: id, Bundle: bundleJSON, Name: c.name,
-		RatePerSecond: c.rate, Burst: c.burst, MaxClients: c.maxClients, Logger: log, LogClientIPs: c.logClientIPs})
+		RatePerSecond: c.rate, Burst: c.burst, MaxClients: c.maxClients, Logger: log, LogClientIPs: c.logClientIPs,
+		TrustedProxies: c.trustedProxies, MetricsFrom: c.metricsFrom})
 	if err != nil {
 		return err
 	}
@@ -76,12 +80,13 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 		listeners = append(listeners, ln)
 	}
 	log.Info("notary started", "key_type", id.KeyType, "cert_sha256", protocol.SHA256Fingerprint(id.Cert.Raw),
-		"freshness", c.window.String(), "checks", c.checks, "decide", c.decide)
+		"freshness", c.window.String(), "checks", c.checks, "decide", c.decide, "store", storeKind)
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { reloadOnHUP(gctx, hup, c, h, pr, log); return nil })
 	for _, ln := range listeners {
 		log.Info("listening", "addr", ln.Addr().String())
 		g.Go(func() error {
-			return server.Serve(gctx, ln, server.ServeConfig{Handler: h, Certificate: id.TLS, MaxConns: c.maxConns,
+			return server.Serve(gctx, ln, server.ServeConfig{Handler: h, GetCertificate: h.GetCertificate, MaxConns: c.maxConns,
 				MaxConnsPerClient: c.maxConnsClient, ReadTimeout: c.readTimeout, WriteTimeout: c.writeTimeout, IdleTimeout: c.idleTimeout,
 				MaxHeaderBytes: c.maxHeader, MinTLSVersion: minTLS, Logger: log})
 		})
