@@ -30,15 +30,15 @@ type testStore interface {
 // (a restart, or a second fleet member).
 type kind struct {
 	name string
-	open func(t *testing.T) func() (testStore, error)
+	open func(t testing.TB) func() (testStore, error)
 }
 
 var kinds = []kind{
-	{"sqlite", func(t *testing.T) func() (testStore, error) {
+	{"sqlite", func(t testing.TB) func() (testStore, error) {
 		path := filepath.Join(t.TempDir(), "notary.db")
 		return func() (testStore, error) { return OpenSQLite(context.Background(), path) }
 	}},
-	{"postgres", func(t *testing.T) func() (testStore, error) {
+	{"postgres", func(t testing.TB) func() (testStore, error) {
 		url := pg.Database(t)
 		return func() (testStore, error) { return OpenPostgres(context.Background(), url) }
 	}},

@@ -74,7 +74,11 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
-	if s.dir, err = os.MkdirTemp("", "testpg-"); err != nil {
+	base := ""
+	if os.Geteuid() == 0 {
+		base = "/tmp" // the postgres user must reach it: not under a root-only $TMPDIR
+	}
+	if s.dir, err = os.MkdirTemp(base, "testpg-"); err != nil {
 		return fmt.Errorf("failed to make the server's directory: %w", err)
 	}
 	var cred *syscall.Credential
