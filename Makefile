@@ -56,6 +56,7 @@ bench:
 	scripts/with-session.sh $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	  $(GO) build -ldflags '$(LDFLAGS)' -o "$$tmp/convergence" . && scripts/rss.sh "$$tmp/convergence"
+	scripts/fleet-bench.sh 10
 
 fuzz: deps
 	scripts/fuzz.sh $(FUZZTIME)

@@ -1,6 +1,7 @@
 // Package testpg runs one real PostgreSQL server (Debian's postgresql package) per test
 // package, in a temporary directory, listening on a unix socket only, and hands each
-// test a database of its own. As root it runs the server as the "postgres" user, since
+// test a database of its own. The server starts at the first Database call, so a test
+// binary that needs none (a fuzz worker, a run of other tests) starts none. As root it runs the server as the "postgres" user, since
 // PostgreSQL refuses to run as root.
 //
 //	var pg testpg.Server
@@ -22,6 +23,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -36,17 +38,16 @@ type Server struct {
 	sock   string // socket directory
 	cmd    *exec.Cmd
 	exited chan struct{}
+	once   sync.Once
 	err    error // why there is no server
+	ran    bool  // Run was called
 	n      atomic.Int64
 }
 
-// Run starts the server, runs the package's tests and stops the server; its result is
+// Run runs the package's tests and then stops the server if one started; its result is
 // the exit code for os.Exit.
 func (s *Server) Run(m *testing.M) int {
-	s.err = s.start()
-	if s.err != nil {
-		fmt.Fprintf(os.Stderr, "testpg: %v\n", s.err)
-	}
+	s.ran = true
 	code := m.Run()
 	s.stop()
 	return code
@@ -170,11 +171,12 @@ func (s *Server) stop() {
 // is no server (fails under CI).
 func (s *Server) Database(t testing.TB) string {
 	t.Helper()
-	if s.err != nil || s.cmd == nil {
+	if !s.ran {
+		t.Fatal("testpg: call Run from the package's TestMain, which stops the server")
+	}
+	s.once.Do(func() { s.err = s.start() })
+	if s.err != nil {
 		why := s.err
-		if why == nil {
-			why = errors.New("testpg: Run was not called from TestMain")
-		}
 		if os.Getenv("CI") != "" {
 			t.Fatalf("no PostgreSQL for this test: %v", why)
 		}
