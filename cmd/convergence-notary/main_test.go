@@ -173,11 +173,17 @@ func TestBinaryEndToEnd(t *testing.T) {
 func TestBinaryUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--allow-target", "nonsense"}, {"serve", "--decide", "astrology"},
 		{"serve", "--allow-port", "70000"}, {"bundle", "--name", "X"}, {"serve", "--key-type", "dsa"},
-		{"serve", "--public-port", "70000"}} {
+		{"serve", "--public-port", "70000"}, {"serve", "--trusted-proxy", "nonsense"}, {"serve", "--metrics-from", "10.0.0.0/99"},
+		{"serve", "--store", "mysql://u:secret@h/db"}, {"serve", "--probe-lease", "0s"}, {"keygen"}, {"keygen", "--key-dir", "x", "--key-type", "dsa"},
+		// A fleet member without the fleet's key never makes one of its own.
+		{"serve", "--store", "postgres://u@127.0.0.1:1/db", "--key-dir", "/nonexistent/key"}} {
 		var out, errb bytes.Buffer
 		code := run(context.Background(), args, &out, &errb)
 		if code != 2 || !strings.HasPrefix(errb.String(), "convergence-notary: error: ") || !strings.Contains(errb.String(), "\nhint: ") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
+		}
+		if strings.Contains(errb.String(), "secret") {
+			t.Errorf("%v: the error shows the store's password: %q", args, errb.String())
 		}
 	}
 }

@@ -86,7 +86,7 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 	for _, ln := range listeners {
 		log.Info("listening", "addr", ln.Addr().String())
 		g.Go(func() error {
-			return server.Serve(gctx, ln, server.ServeConfig{Handler: h, GetCertificate: h.GetCertificate, MaxConns: c.maxConns,
+			return server.Serve(gctx, ln, server.ServeConfig{Handler: h, GetCertificate: h.GetCertificate, SharedPeer: h.TrustedProxy, MaxConns: c.maxConns,
 				MaxConnsPerClient: c.maxConnsClient, ReadTimeout: c.readTimeout, WriteTimeout: c.writeTimeout, IdleTimeout: c.idleTimeout,
 				MaxHeaderBytes: c.maxHeader, MinTLSVersion: minTLS, Logger: log})
 		})

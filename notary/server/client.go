@@ -39,6 +39,9 @@ func (h *Handler) client(r *http.Request) netip.Addr {
 	return addr
 }
 
+// TrustedProxy reports whether a is one of the trusted proxies (ServeConfig.SharedPeer).
+func (h *Handler) TrustedProxy(a netip.Addr) bool { return inAny(h.state.Load().proxies, a.Unmap()) }
+
 func inAny(prefixes []netip.Prefix, a netip.Addr) bool {
 	for _, p := range prefixes {
 		if p.Contains(a) {

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
@@ -56,4 +59,42 @@ func TestTrustedProxyRateLimit(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A trusted proxy's connections carry many clients: they are outside the per-client
+// share (counted against the total only); anyone else's beyond the share are refused.
+func TestTrustedProxyOutsideConnShare(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	admitted := func(exempt func(netip.Addr) bool) int {
+		lim := newConnLimiter(ln, 16, 2, time.Second, slog.New(slog.DiscardHandler))
+		lim.exempt = exempt
+		n := 0
+		for range 5 {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			sc, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sc.Close()
+			if lim.admit(sc) != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if n := admitted(nil); n != 2 {
+		t.Errorf("an ordinary client got %d of 5 connections admitted, want its share of 2", n)
+	}
+	proxy := netip.MustParsePrefix("127.0.0.1/32")
+	if n := admitted(func(a netip.Addr) bool { return proxy.Contains(a) }); n != 5 {
+		t.Errorf("a trusted proxy got %d of 5 connections admitted, want all", n)
+	}
 }

@@ -29,6 +29,7 @@ type connLimiter struct {
 	net.Listener
 	sem             chan struct{} // one token per open connection (or Accept waiting for one)
 	perClient       int
+	exempt          func(netip.Addr) bool // peers outside the per-client shares (trusted proxies); nil: none
 	pressureAt      int
 	pressureTimeout time.Duration
 	evictAge        time.Duration // the youngest silent connection evict may close
@@ -152,7 +153,8 @@ func (l *connLimiter) dropFresh(c *limitedConn) {
 // admit counts c against its client's share, or returns nil when the share is taken.
 func (l *connLimiter) admit(c net.Conn) *limitedConn {
 	lc := &limitedConn{Conn: c, l: l, opened: time.Now()}
-	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+	// A trusted proxy's connections carry many clients: they count against max only.
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil && (l.exempt == nil || !l.exempt(ap.Addr().Unmap())) {
 		lc.key, lc.keyed = clientKey(ap.Addr()), true
 	}
 	l.mu.Lock()

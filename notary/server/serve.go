@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 )
 
@@ -27,6 +28,10 @@ type ServeConfig struct {
 	// MaxConnsPerClient is how many of the MaxConns one client (IPv4 address or IPv6
 	// /64) may hold; its connections beyond that are closed at once. Default 64.
 	MaxConnsPerClient int
+	// SharedPeer reports the peers whose connections are outside the per-client share
+	// and the pressure rules, counted against MaxConns only: trusted reverse proxies
+	// (Handler.TrustedProxy), whose connections each carry many clients. Nil: none.
+	SharedPeer func(netip.Addr) bool
 	// PressureTimeout is how long a connection may go without sending a request while
 	// 3/4 of MaxConns are open; past it, it is closed. Default 1s.
 	PressureTimeout time.Duration
@@ -64,6 +69,7 @@ func Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) error {
 		cfg.Logger = slog.Default()
 	}
 	lim := newConnLimiter(ln, cfg.MaxConns, cfg.MaxConnsPerClient, cfg.PressureTimeout, cfg.Logger)
+	lim.exempt = cfg.SharedPeer
 	srv := &http.Server{
 		Handler:           cfg.Handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
