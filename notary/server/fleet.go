@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/convergence-ng/convergence/notary/probe"
 )
 
 // defaultHolder names this process in the probe leases: host, pid and a random part
@@ -19,65 +22,112 @@ func defaultHolder() string {
 }
 
 // fleetProbe probes q's target, unless another member of the fleet is probing it: then
-// it waits for that member's record, polling the store, and takes the lease over if it
-// expires (its holder died) before a record came. Without Leases it just probes.
+// it waits for that member's probe to end, polling the store, and answers from what it
+// recorded, as a query joining a probe in this process does; if the lease expires first
+// (its holder died), this member takes it over and probes. Without Leases it just probes.
 func (n *Notary) fleetProbe(ctx context.Context, q Question) error {
 	if n.cfg.Leases == nil {
 		return n.probeAndRecord(ctx, q)
 	}
 	target := q.target()
-	// A record made from this second on is a probe that ended after this member found
-	// the history wanting (seconds: the store's resolution).
-	since := n.now().Truncate(time.Second)
+	first := true
+	var before int64 // probes ended under a lease when this member first asked
+	waiting := false
+	defer func() {
+		if waiting {
+			n.metrics.fleetWait.Add(-1)
+		}
+	}()
 	for {
-		ok, err := n.cfg.Leases.TryLease(ctx, target, n.cfg.Holder, n.cfg.LeaseFor)
+		ok, probes, err := n.cfg.Leases.TryLease(ctx, target, n.cfg.Holder, n.cfg.LeaseFor)
 		if err != nil {
 			n.metrics.StoreError("lease")
 			return fmt.Errorf("%w: %w", ErrStore, err)
 		}
+		if first {
+			first, before = false, probes
+		}
 		if ok {
+			if waiting {
+				waiting = false
+				n.metrics.fleetWait.Add(-1)
+			}
 			stop := n.hold(ctx, target)
-			defer stop()
+			if probes > before { // another member's probe ended while this one waited
+				stop(false)
+				n.metrics.joined("fleet")
+				return n.othersProbe(ctx, q)
+			}
 			// The holder before may have recorded between this member's read and its lease.
-			if done, err := n.answered(ctx, q, since); err != nil || done {
+			if done, err := n.answered(ctx, q); err != nil || done {
+				stop(false)
 				return err
 			}
-			return n.probeAndRecord(ctx, q)
+			err := n.probeAndRecord(ctx, q)
+			stop(probeRan(ctx, err))
+			return err
+		}
+		if !waiting {
+			waiting = true
+			n.metrics.fleetWait.Add(1)
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w: waited for another member's probe of %q: %w", ErrBusy, target, ctx.Err())
 		case <-time.After(n.cfg.LeasePoll):
 		}
-		if done, err := n.answered(ctx, q, since); err != nil || done {
+		if done, err := n.answered(ctx, q); err != nil || done {
 			return err
 		}
 	}
 }
 
-// answered reports whether the store now answers q without a probe of this member's: a
-// fresh observation that q accepts, or any recorded since (another member's probe
-// ended, whatever it saw, as a joined probe in this process would).
-func (n *Notary) answered(ctx context.Context, q Question, since time.Time) (bool, error) {
+// probeRan reports whether a probe that ended with err is an outcome the members
+// waiting for it may answer with: it ran and recorded (err nil) or found the target
+// unreachable. Not when it never ran (busy, ended) or was refused by policy (theirs may
+// differ), nor when the store failed: then they probe themselves.
+func probeRan(ctx context.Context, err error) bool {
+	if err == nil {
+		return true
+	}
+	return ctx.Err() == nil && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrStore) && !errors.Is(err, ErrRefused)
+}
+
+// answered reports whether the store now holds a fresh observation that answers q.
+func (n *Notary) answered(ctx context.Context, q Question) (bool, error) {
 	hist, err := n.history(ctx, q.target())
 	if err != nil {
 		return false, err
 	}
-	done := !n.needsProbe(q, hist, n.now())
+	if n.needsProbe(q, hist, n.now()) {
+		return false, nil
+	}
+	n.metrics.joined("fleet")
+	return true, nil
+}
+
+// othersProbe is the outcome of another member's probe that ended: nil when it
+// recorded something fresh (the answer follows from the history, agreeing or not), else
+// the target was unreachable from that member.
+func (n *Notary) othersProbe(ctx context.Context, q Question) error {
+	hist, err := n.history(ctx, q.target())
+	if err != nil {
+		return err
+	}
 	for _, o := range hist {
-		done = done || !o.LastSeen.Before(since)
+		if n.fresh(o, n.now()) {
+			return nil
+		}
 	}
-	if done {
-		n.metrics.joined("fleet")
-	}
-	return done, nil
+	return fmt.Errorf("%w: another notary of this fleet probed %s and received no certificate", probe.ErrUnreachable, q.target())
 }
 
 // hold renews the lease on target every third of LeaseFor until the returned function
-// is called, which then gives the lease back (if that fails, the lease expires by
-// itself). A renewal that finds the lease lost (the store stalled past its expiry and
-// another member took it) changes nothing here: at worst two members probe.
-func (n *Notary) hold(ctx context.Context, target string) (stop func()) {
+// is called, which then gives the lease back, counting a probe when probed (if that
+// fails, the lease expires by itself). A renewal that finds the lease lost (the store
+// stalled past its expiry and another member took it) changes nothing here: at worst
+// two members probe.
+func (n *Notary) hold(ctx context.Context, target string) (stop func(probed bool)) {
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { // ends when stop is called
@@ -89,18 +139,18 @@ func (n *Notary) hold(ctx context.Context, target string) (stop func()) {
 			case <-rctx.Done():
 				return
 			case <-t.C:
-				if _, err := n.cfg.Leases.TryLease(rctx, target, n.cfg.Holder, n.cfg.LeaseFor); err != nil && rctx.Err() == nil {
+				if _, _, err := n.cfg.Leases.TryLease(rctx, target, n.cfg.Holder, n.cfg.LeaseFor); err != nil && rctx.Err() == nil {
 					n.metrics.StoreError("lease")
 				}
 			}
 		}
 	}()
-	return func() {
+	return func(probed bool) {
 		cancel()
 		<-done
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := n.cfg.Leases.ReleaseLease(ctx, target, n.cfg.Holder); err != nil {
+		if err := n.cfg.Leases.ReleaseLease(ctx, target, n.cfg.Holder, probed); err != nil {
 			n.metrics.StoreError("lease")
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,8 @@ type Metrics struct {
 	cacheHits   counterVec // kind: history (answered from the recorded history, no probe)
 	signTime    histogramVec
 	storeErrors counterVec // op: history, record, lease
+	waiting     atomic.Int64 // queries waiting for a probe's outcome, this member's or another's
+	fleetWait   atomic.Int64 // probes this member waits for another member to run
 }
 
 // NewMetrics returns empty metrics.
@@ -70,8 +73,14 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	m.cacheHits.write(&b, "convergence_notary_cache_hits_total", "Answers given without a probe, by what answered them.")
 	m.signTime.write(&b, "convergence_notary_sign_duration_seconds", "How long signing one answer took, by protocol.")
 	m.storeErrors.write(&b, "convergence_notary_store_errors_total", "Failed store operations, by operation.")
+	gauge(&b, "convergence_notary_probe_waiters", "Queries waiting for a probe's outcome now.", m.waiting.Load())
+	gauge(&b, "convergence_notary_fleet_waiters", "Probes this process waits for another fleet member to run now.", m.fleetWait.Load())
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
+}
+
+func gauge(b *strings.Builder, name, help string, v int64) {
+	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
 }
 
 // counterVec is a counter per combination of label values.

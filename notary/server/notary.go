@@ -206,6 +206,8 @@ func (n *Notary) history(ctx context.Context, target string) ([]store.Observatio
 // others), bounded by the lease and the prober's budget; a caller stops waiting when its
 // own context ends.
 func (n *Notary) sharedProbe(ctx context.Context, q Question) error {
+	n.metrics.waiting.Add(1)
+	defer n.metrics.waiting.Add(-1)
 	led := false // written by the leader's function only, read after its result
 	ch := n.group.DoChan(q.target(), func() (any, error) {
 		led = true

@@ -24,8 +24,11 @@ type Store interface {
 // lease expires: a member that dies holding one holds the others up until then only.
 type Leaser interface {
 	// TryLease takes the lease on target for holder for d, unless another holder has
-	// one that has not expired; it reports whether holder holds it now.
-	TryLease(ctx context.Context, target, holder string, d time.Duration) (bool, error)
-	// ReleaseLease gives back holder's lease on target, if it still has it.
-	ReleaseLease(ctx context.Context, target, holder string) error
+	// one that has not expired; it reports whether holder holds it now, and how many
+	// probes of target have ended under a lease (it moves when another member's probe
+	// ends, whatever that probe saw).
+	TryLease(ctx context.Context, target, holder string, d time.Duration) (ok bool, probes int64, err error)
+	// ReleaseLease gives back holder's lease on target, if it still has it, counting a
+	// probe ended when probed.
+	ReleaseLease(ctx context.Context, target, holder string, probed bool) error
 }

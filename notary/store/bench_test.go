@@ -59,10 +59,10 @@ func BenchmarkLease(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				target := "t" + strconv.Itoa(i) + ".example:443"
-				if ok, err := s.TryLease(ctx, target, "bench", time.Minute); err != nil || !ok {
+				if ok, _, err := s.TryLease(ctx, target, "bench", time.Minute); err != nil || !ok {
 					b.Fatalf("lease: %v %v", ok, err)
 				}
-				if err := s.ReleaseLease(ctx, target, "bench"); err != nil {
+				if err := s.ReleaseLease(ctx, target, "bench", true); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -39,8 +39,9 @@ CREATE INDEX IF NOT EXISTS observations_by_sha1 ON observations (target, sha1);`
 	{2, "probe leases", `
 CREATE TABLE probe_leases (
 	target  TEXT    NOT NULL PRIMARY KEY,
-	holder  TEXT    NOT NULL,
-	expires INTEGER NOT NULL -- Unix milliseconds
+	holder  TEXT    NOT NULL,           -- '' when free
+	expires INTEGER NOT NULL,           -- Unix milliseconds
+	probes  INTEGER NOT NULL DEFAULT 0  -- probes of target ended under a lease
 ) WITHOUT ROWID;`},
 }
 
@@ -63,8 +64,9 @@ CREATE INDEX observations_by_sha1 ON observations (target, sha1);`},
 	{2, "probe leases", `
 CREATE TABLE probe_leases (
 	target  TEXT        NOT NULL PRIMARY KEY,
-	holder  TEXT        NOT NULL,
-	expires TIMESTAMPTZ NOT NULL
+	holder  TEXT        NOT NULL,           -- '' when free
+	expires TIMESTAMPTZ NOT NULL,
+	probes  BIGINT      NOT NULL DEFAULT 0  -- probes of target ended under a lease
 );`},
 }
 

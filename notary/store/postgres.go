@@ -144,36 +144,43 @@ FROM observations WHERE target = $1 ORDER BY last_seen DESC, first_seen DESC, sh
 }
 
 // TryLease takes the probe lease on target for holder until d from now, unless another
-// holder has one that has not expired; it reports whether holder holds it now. The
-// database's clock decides expiry, so the members' clocks need not agree. Two members
-// racing for a free lease serialise on its row: one inserts, the other finds it held.
-func (s *Postgres) TryLease(ctx context.Context, target, holder string, d time.Duration) (bool, error) {
+// holder has one that has not expired; it reports whether holder holds it now, and how
+// many probes of target have ended under a lease so far. The database's clock decides
+// expiry, so the members' clocks need not agree. Two members racing for a free lease
+// serialise on its row: one takes it, the other finds it held.
+func (s *Postgres) TryLease(ctx context.Context, target, holder string, d time.Duration) (bool, int64, error) {
 	if s.closed.Load() {
-		return false, ErrClosed
+		return false, 0, ErrClosed
 	}
-	var got string
+	var probes int64
 	err := s.pool.QueryRow(ctx, `
 INSERT INTO probe_leases (target, holder, expires)
 VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond')
 ON CONFLICT (target) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
 WHERE probe_leases.expires < clock_timestamp() OR probe_leases.holder = excluded.holder
-RETURNING holder`, target, holder, d.Milliseconds()).Scan(&got)
+RETURNING probes`, target, holder, d.Milliseconds()).Scan(&probes)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+		err = s.pool.QueryRow(ctx, `SELECT probes FROM probe_leases WHERE target = $1`, target).Scan(&probes)
+		if err == nil {
+			return false, probes, nil
+		}
 	}
 	if err != nil {
-		return false, fmt.Errorf("failed to take the probe lease on %q: %w", target, err)
+		return false, 0, fmt.Errorf("failed to take the probe lease on %q: %w", target, err)
 	}
-	return true, nil
+	return true, probes, nil
 }
 
-// ReleaseLease gives back holder's lease on target; a lease taken over since (it had
-// expired) is left to its new holder.
-func (s *Postgres) ReleaseLease(ctx context.Context, target, holder string) error {
+// ReleaseLease gives back holder's lease on target, counting a probe ended when probed;
+// a lease taken over since (it had expired) is left to its new holder.
+func (s *Postgres) ReleaseLease(ctx context.Context, target, holder string, probed bool) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM probe_leases WHERE target = $1 AND holder = $2`, target, holder); err != nil {
+	_, err := s.pool.Exec(ctx, `
+UPDATE probe_leases SET holder = '', expires = '-infinity', probes = probes + CASE WHEN $3 THEN 1 ELSE 0 END
+WHERE target = $1 AND holder = $2`, target, holder, probed)
+	if err != nil {
 		return fmt.Errorf("failed to release the probe lease on %q: %w", target, err)
 	}
 	return nil

@@ -21,8 +21,8 @@ func TestMain(m *testing.M) { os.Exit(pg.Run(m)) }
 type testStore interface {
 	Record(ctx context.Context, target string, at time.Time, seen []Sighting) error
 	History(ctx context.Context, target string) ([]Observation, error)
-	TryLease(ctx context.Context, target, holder string, d time.Duration) (bool, error)
-	ReleaseLease(ctx context.Context, target, holder string) error
+	TryLease(ctx context.Context, target, holder string, d time.Duration) (bool, int64, error)
+	ReleaseLease(ctx context.Context, target, holder string, probed bool) error
 	Close() error
 }
 
@@ -129,51 +129,55 @@ func TestLease(t *testing.T) {
 		ctx := context.Background()
 		one, two := mustOpen(t, open), mustOpen(t, open)
 		const target = "lease.example:443"
-		take := func(s testStore, holder string, d time.Duration) bool {
+		take := func(s testStore, holder string, d time.Duration) (bool, int64) {
 			t.Helper()
-			ok, err := s.TryLease(ctx, target, holder, d)
+			ok, probes, err := s.TryLease(ctx, target, holder, d)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return ok
+			return ok, probes
 		}
-		if !take(one, "A", time.Hour) {
-			t.Fatal("A could not take a free lease")
+		release := func(s testStore, holder string, probed bool) {
+			t.Helper()
+			if err := s.ReleaseLease(ctx, target, holder, probed); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if take(two, "B", time.Hour) {
-			t.Fatal("B took the lease A holds")
+		if ok, probes := take(one, "A", time.Hour); !ok || probes != 0 {
+			t.Fatalf("A on a free lease: %v, %d probes", ok, probes)
 		}
-		if !take(one, "A", time.Hour) {
+		if ok, probes := take(two, "B", time.Hour); ok || probes != 0 {
+			t.Fatalf("B on the lease A holds: %v, %d probes", ok, probes)
+		}
+		if ok, _ := take(one, "A", time.Hour); !ok {
 			t.Fatal("A could not renew its own lease")
 		}
-		if err := two.ReleaseLease(ctx, target, "B"); err != nil { // not B's: no effect
-			t.Fatal(err)
+		release(two, "B", true) // not B's: no effect
+		if ok, probes := take(two, "B", time.Hour); ok || probes != 0 {
+			t.Fatalf("B's release freed or counted on A's lease: %v, %d", ok, probes)
 		}
-		if take(two, "B", time.Hour) {
-			t.Fatal("B's release freed A's lease")
-		}
-		if err := one.ReleaseLease(ctx, target, "A"); err != nil {
-			t.Fatal(err)
-		}
-		if !take(two, "B", time.Millisecond) {
-			t.Fatal("B could not take the lease A released")
+		release(one, "A", true) // A probed
+		if ok, probes := take(two, "B", time.Millisecond); !ok || probes != 1 {
+			t.Fatalf("B after A probed and released: %v, %d probes, want the lease and 1", ok, probes)
 		}
 		// B dies holding it: its lease expires and A takes over. Polled, bounded.
 		deadline := time.Now().Add(10 * time.Second)
-		for !take(one, "A", time.Hour) {
+		for ok, _ := take(one, "A", time.Hour); !ok; ok, _ = take(one, "A", time.Hour) {
 			if time.Now().After(deadline) {
 				t.Fatal("B's expired lease was never taken over")
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		if take(two, "B", time.Hour) {
+		if ok, _ := take(two, "B", time.Hour); ok {
 			t.Fatal("B took back the lease A took over")
 		}
-		if err := two.ReleaseLease(ctx, target, "B"); err != nil {
-			t.Fatal(err)
+		release(two, "B", true) // B's late release: neither frees nor counts
+		if ok, probes := take(two, "B", time.Hour); ok || probes != 1 {
+			t.Fatalf("B's late release: %v, %d probes", ok, probes)
 		}
-		if take(two, "B", time.Hour) {
-			t.Fatal("B's late release freed A's lease")
+		release(one, "A", false) // A found the answer there already: no probe counted
+		if ok, probes := take(two, "B", time.Hour); !ok || probes != 1 {
+			t.Fatalf("after A's release without a probe: %v, %d probes, want the lease and 1", ok, probes)
 		}
 	})
 }
@@ -191,7 +195,7 @@ func TestLeaseRace(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				holder := string(rune('A' + i))
-				ok, err := stores[i%len(stores)].TryLease(ctx, "race.example:443", holder, time.Hour)
+				ok, _, err := stores[i%len(stores)].TryLease(ctx, "race.example:443", holder, time.Hour)
 				if err != nil {
 					t.Error(err)
 				}
