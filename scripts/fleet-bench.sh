@@ -2,7 +2,7 @@
 # Measures the notary's cached v1 answers under wrk, in one run: one process on its SQLite
 # file, one process on PostgreSQL, and two processes sharing that PostgreSQL (a fleet on
 # one host). Loopback only; every process is ended at exit. The figures go to stdout.
-# Usage: scripts/fleet-bench.sh [seconds per run, default 10]
+# Usage: scripts/fleet-bench.sh [seconds per run, default 10]   (ROUNDS=3: rounds of the three)
 # Needs: go, wrk, PostgreSQL's binaries (/usr/lib/postgresql/*/bin; scripts/deps.sh bench).
 set -euo pipefail
 secs=${1:-10}
@@ -49,12 +49,22 @@ curl -sk "https://127.0.0.1:24242$target" >/dev/null
 start pg2 "--store $url"
 curl -sk "https://127.0.0.1:24243$target" >/dev/null
 
-echo "cached v1 answers, wrk ${secs}s, keep-alive TLS, requests/s:"
-echo "  one process, SQLite (32 conns):       $(rate 24241 32)"
-echo "  one process, PostgreSQL (32 conns):   $(rate 24242 32)"
-a=$(mktemp -p "$tmp"); b=$(mktemp -p "$tmp")
-rate 24242 16 >"$a" & w1=$!
-rate 24243 16 >"$b" & w2=$!
-wait $w1 $w2
-echo "  two processes, one PostgreSQL (16+16): $(cat "$a") + $(cat "$b")"
+# Rounds interleave the shapes, so a change in the machine's load falls on all of them.
+rounds=${ROUNDS:-3}
+sq=(); p1=(); p2=()
+for r in $(seq "$rounds"); do
+  sq+=("$(rate 24241 32)")
+  p1+=("$(rate 24242 32)")
+  a=$(mktemp -p "$tmp"); b=$(mktemp -p "$tmp")
+  rate 24242 16 >"$a" & w1=$!
+  rate 24243 16 >"$b" & w2=$!
+  wait $w1 $w2
+  p2+=("$(awk -v x="$(cat "$a")" -v y="$(cat "$b")" 'BEGIN {printf "%.0f", x + y}')")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {printf "%.0f", v[int((NR+1)/2)]}'; }
+echo "cached v1 answers, wrk ${secs}s per run, keep-alive TLS, requests/s ($rounds rounds; median, then each):"
+echo "  one process, SQLite (32 conns):          $(median "${sq[@]}")  (${sq[*]})"
+echo "  one process, PostgreSQL (32 conns):      $(median "${p1[@]}")  (${p1[*]})"
+echo "  two processes, one PostgreSQL (16+16):   $(median "${p2[@]}")  (${p2[*]})"
 echo "PostgreSQL connections open: $("$pgbin/psql" -At -h "$tmp" -U postgres -c "SELECT count(*) FROM pg_stat_activity WHERE datname = 'notary'")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
