@@ -21,7 +21,7 @@ type Metrics struct {
 	joins       counterVec // scope: process (joined a probe this process ran), fleet (another member's)
 	cacheHits   counterVec // kind: history (answered from the recorded history, no probe)
 	signTime    histogramVec
-	storeErrors counterVec // op: history, record, lease
+	storeErrors counterVec   // op: history, record, lease
 	waiting     atomic.Int64 // queries waiting for a probe's outcome, this member's or another's
 	fleetWait   atomic.Int64 // probes this member waits for another member to run
 }
