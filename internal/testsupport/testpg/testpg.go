@@ -101,7 +101,7 @@ func (s *Server) start() error {
 		c.Dir = s.dir
 		return c
 	}
-	if out, err := as(exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-instructions")).CombinedOutput(); err != nil {
+	if out, err := as(exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C", "--no-instructions")).CombinedOutput(); err != nil {
 		return fmt.Errorf("failed to initdb: %w: %s", err, out)
 	}
 	mk := as(exec.Command("mkdir", "-m", "0700", sock))
