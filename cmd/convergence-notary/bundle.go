@@ -10,6 +10,7 @@ import (
 
 type bundleConfig struct {
 	data, keyType, name, region, location string
+	keyDir                                string // a fleet's key, read and never created
 	hosts                                 []string
 	sslPort, httpPort                     int
 }
@@ -20,6 +21,7 @@ func parseBundle(args []string, stderr io.Writer) (bundleConfig, error) {
 	fs := flag.NewFlagSet("convergence-notary bundle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.data, "data", "/var/lib/convergence-notary", "data `DIR` holding the notary's key (created if absent)")
+	fs.StringVar(&c.keyDir, "key-dir", "", "`DIR` holding a fleet's key (as serve --key-dir; read, never created), instead of --data")
 	fs.StringVar(&c.keyType, "key-type", "", "key to create if absent: ecdsa (default) or rsa")
 	fs.StringVar(&c.name, "name", "", "notary `NAME` (required)")
 	fs.Var(&hosts, "host", "`NAME` clients reach the notary at (required, repeatable)")
@@ -49,7 +51,11 @@ func parseBundle(args []string, stderr io.Writer) (bundleConfig, error) {
 
 // printBundle writes the notary's bundle (creating its key on first use) to stdout.
 func printBundle(c bundleConfig, stdout io.Writer) error {
-	id, err := keys.LoadOrCreate(c.data, c.keyType, c.hosts)
+	load := func() (*keys.Identity, error) { return keys.LoadOrCreate(c.data, c.keyType, c.hosts) }
+	if c.keyDir != "" {
+		load = func() (*keys.Identity, error) { return keys.Load(c.keyDir) }
+	}
+	id, err := load()
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -28,7 +29,15 @@ type fleet struct {
 
 func newFleet(t *testing.T) *fleet {
 	t.Helper()
-	f := &fleet{bin: sharedBinary(t), url: pg.Database(t), keyDir: filepath.Join(t.TempDir(), "key")}
+	f := newFleetKey(t)
+	f.url = pg.Database(t)
+	return f
+}
+
+// newFleetKey makes the fleet's key with the real binary's keygen.
+func newFleetKey(t *testing.T) *fleet {
+	t.Helper()
+	f := &fleet{bin: sharedBinary(t), keyDir: filepath.Join(t.TempDir(), "key")}
 	if out, err := exec.Command(f.bin, "keygen", "--key-dir", f.keyDir, "--host", "127.0.0.1").CombinedOutput(); err != nil {
 		t.Fatalf("keygen: %v: %s", err, out)
 	}
@@ -160,4 +169,24 @@ func leaseHolder(t *testing.T, url, target string) string {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// The bundle of a fleet comes from its key directory, which it reads and never fills.
+func TestBundleFromKeyDir(t *testing.T) {
+	f := newFleetKey(t)
+	var out, errb strings.Builder
+	if code := run(context.Background(), []string{"bundle", "--key-dir", f.keyDir, "--name", "Fleet", "--host", "127.0.0.1"}, &out, &errb); code != 0 {
+		t.Fatalf("bundle: exit %d: %s", code, errb.String())
+	}
+	b, err := protocol.ParseBundle([]byte(out.String()))
+	if err != nil || !b.Hosts[0].Certificate.Equal(f.id.Cert) {
+		t.Fatalf("bundle %v does not pin the fleet's certificate: %s", err, out.String())
+	}
+	empty := t.TempDir()
+	if code := run(context.Background(), []string{"bundle", "--key-dir", empty, "--name", "Fleet", "--host", "127.0.0.1"}, &out, &errb); code == 0 {
+		t.Fatal("bundle made a key in an empty --key-dir")
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Fatalf("bundle wrote %d files into --key-dir", len(entries))
+	}
 }
