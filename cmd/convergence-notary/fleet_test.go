@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -150,6 +151,16 @@ func TestFleetKillMidProbe(t *testing.T) {
 	}
 	if h := leaseHolder(t, f.url, target); h != "" {
 		t.Errorf("lease left behind after B's probe: %q", h)
+	}
+	// B took the probe over: it ran it, it did not join one.
+	resp, err := f.client.Get("https://" + b.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(m), `convergence_notary_probes_total{result="ok"} 1`+"\n") || strings.Contains(string(m), `scope="fleet"`) {
+		t.Errorf("B's metrics do not show its own probe:\n%s", m)
 	}
 }
 
