@@ -132,7 +132,7 @@ func (n *Notary) hold(ctx context.Context, target string) (stop func(probed bool
 	done := make(chan struct{})
 	go func() { // ends when stop is called
 		defer close(done)
-		t := time.NewTicker(n.cfg.LeaseFor / 3)
+		t := time.NewTicker(max(n.cfg.LeaseFor/3, time.Millisecond))
 		defer t.Stop()
 		for {
 			select {
