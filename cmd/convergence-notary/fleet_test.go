@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"os"
@@ -87,12 +88,35 @@ func TestFleetTwoProcesses(t *testing.T) {
 		t.Fatalf("the first target saw %d handshakes, want 1: B answered from A's probe", n)
 	}
 
-	const clients = 40
+	f.burst(t, []*proc{a, b}, 40, burst, two)
+	a.stop()
+	b.stop()
+	if logs := a.allLogs() + b.allLogs(); strings.Contains(logs, `"client"`) {
+		t.Errorf("a member logged a client address:\n%s", logs)
+	}
+}
+
+// 100 clients asking 4 real processes at once about a new target cause one probe.
+func TestFleetFourProcessesOneProbe(t *testing.T) {
+	f := newFleet(t)
+	cert := testtarget.NewCert(t, "127.0.0.1")
+	site := testtarget.StartSite(t, "127.0.0.1:0", cert)
+	var members []*proc
+	for range 4 {
+		members = append(members, f.member(t, "--allow-port", strconv.Itoa(site.Port())))
+	}
+	f.burst(t, members, 100, site, cert)
+}
+
+// burst sends clients questions at once, spread over members, about site's certificate
+// cert; every answer must confirm it, and the site must see one handshake.
+func (f *fleet) burst(t *testing.T, members []*proc, clients int, site *testtarget.Site, cert tls.Certificate) {
+	t.Helper()
 	var wg sync.WaitGroup
 	codes, statuses := make([]int, clients), make([]protocol.Status, clients)
 	for i := range clients {
 		wg.Go(func() {
-			codes[i], statuses[i] = f.ask(t, []*proc{a, b}[i%2], burst.Port(), protocol.SHA256Fingerprint(two.Certificate[0]))
+			codes[i], statuses[i] = f.ask(t, members[i%len(members)], site.Port(), protocol.SHA256Fingerprint(cert.Certificate[0]))
 		})
 	}
 	wg.Wait()
@@ -101,13 +125,8 @@ func TestFleetTwoProcesses(t *testing.T) {
 			t.Errorf("client %d: %d %s", i, codes[i], statuses[i])
 		}
 	}
-	if n := burst.Handshakes(); n != 1 {
-		t.Fatalf("a burst of %d across two members: the target saw %d handshakes, want 1", clients, n)
-	}
-	a.stop()
-	b.stop()
-	if logs := a.allLogs() + b.allLogs(); strings.Contains(logs, `"client"`) {
-		t.Errorf("a member logged a client address:\n%s", logs)
+	if n := site.Handshakes(); n != 1 {
+		t.Fatalf("a burst of %d across %d members: the target saw %d handshakes, want 1", clients, len(members), n)
 	}
 }
 
