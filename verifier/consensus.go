@@ -47,6 +47,8 @@ type Decision struct {
 	// Unauthentic is how many answers failed authentication: evidence that someone
 	// impersonates those notaries on this network. They are counted in Against.
 	Unauthentic int
+	// Code is the machine-readable reason (reasonCode), the one every surface shows.
+	Code ReasonCode
 }
 
 // tally holds the counts the rule depends on: every answer falls in one class.
@@ -115,6 +117,12 @@ func Decide(answers []NotaryAnswer, p Policy, now time.Time) Decision {
 }
 
 func decideTally(t tally, p Policy) Decision {
+	d := decideCounts(t, p)
+	d.Code = reasonCode(t, d)
+	return d
+}
+
+func decideCounts(t tally, p Policy) Decision {
 	asked := t.asked()
 	d := Decision{
 		Asked: asked, Needed: needed(p, asked), Agreed: t.vouch, Unauthentic: t.unauthentic,

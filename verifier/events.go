@@ -1,6 +1,9 @@
 package verifier
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // The events a check reports to Config.OnEvent: at the verdict (emitVerdict) and for
 // the answers that come after it (followUp).
@@ -52,6 +55,12 @@ func (v *Verifier) followUp(vd Verdict, heard []bool, pending int, results <-cha
 		if a.Kind == AnswerAgree {
 			full.Agreed++
 		}
+	}
+	// The late answers can only add evidence: an impostor's answer or a disagreement
+	// outranks the code the verdict was made with (reasonCode's order).
+	lateCode := reasonCode(classify(late, Policy{}, time.Time{}), Decision{Outcome: full.Outcome, Warning: full.Warning})
+	if lateCode.Attack() && full.Code != ReasonImpersonated {
+		full.Code = lateCode
 	}
 	if v.cfg.OnEvent == nil {
 		return

@@ -100,7 +100,7 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 
 	vd := base
 	vd.Source = SourceNotaries
-	vd.Outcome, vd.Reason, vd.Warning, vd.Undecided = dec.Outcome, dec.Reason, dec.Warning, dec.Undecided
+	vd.Outcome, vd.Reason, vd.Warning, vd.Undecided, vd.Code = dec.Outcome, dec.Reason, dec.Warning, dec.Undecided, dec.Code
 	vd.Answers, vd.Agreed, vd.Asked = answers, dec.Agreed, len(notaries)
 	vd.Time = v.now()
 	if len(notaries) == 0 {

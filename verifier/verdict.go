@@ -107,11 +107,15 @@ type Verdict struct {
 	FingerprintSHA256 string // lowercase hex of the SHA-256 of the leaf certificate's DER
 	Outcome           Outcome
 	Source            Source
-	Reason            string         // one line in plain words: why
-	Warning           string         // set when the verdict was allowed despite a problem
-	Answers           []NotaryAnswer // empty unless Source is SourceNotaries or SourceCache
-	Agreed            int            // notaries that vouched for the certificate
-	Asked             int            // notaries asked
+	Reason            string // one line in plain words: why
+	// Code is the machine-readable reason, computed once where the verdict is made
+	// (Decision.Code for the notaries' verdicts); every surface words the verdict from
+	// it. ReasonNone for a verdict with nothing wrong.
+	Code    ReasonCode
+	Warning string         // set when the verdict was allowed despite a problem
+	Answers []NotaryAnswer // empty unless Source is SourceNotaries or SourceCache
+	Agreed  int            // notaries that vouched for the certificate
+	Asked   int            // notaries asked
 	// Undecided is set when the rule was not met because too few notaries could be
 	// reached (the no-answer setting decided), not because the answers ruled it out.
 	Undecided bool

@@ -87,6 +87,8 @@ type Verifier struct {
 	snap *snapshot
 	// reloadMu serialises reloads so an old snapshot never replaces a newer one.
 	reloadMu sync.Mutex
+	// allowed holds the destinations let through unchecked for a while (allowance.go).
+	allowed allowances
 }
 
 // New returns a verifier reading its settings and notaries from cfg.Store.
