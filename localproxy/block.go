@@ -3,6 +3,7 @@ package localproxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -21,8 +22,12 @@ const (
 	// HeaderVerdict is "rejected" when the notaries or a rule rejected the certificate,
 	// "error" when no verdict could be reached (site unreachable, verifier failure).
 	HeaderVerdict = "X-Convergence-Verdict"
-	// HeaderReason carries the verdict's one-line reason.
+	// HeaderReason carries the one machine-readable reason (verifier.ReasonCode):
+	// notaries-disagree, notary-impersonated, notaries-unreachable, below-threshold,
+	// refused-tunnel, and for the proxy's own failures site-unreachable, check-failed.
 	HeaderReason = "X-Convergence-Reason"
+	// HeaderDetail carries the verdict's one line in words, for people reading logs.
+	HeaderDetail = "X-Convergence-Detail"
 )
 
 //go:embed block.html
@@ -30,37 +35,61 @@ var blockHTML string
 
 var blockTmpl = template.Must(template.New("block").Parse(blockHTML))
 
-type blockPage struct {
-	Site        string
-	Headline    string
-	Reason      string
-	Fingerprint string
-	Answers     []verifier.NotaryAnswer
-	Agreed      int
-	Asked       int
+// blockAnswer is one notary's answer as the block page shows it.
+type blockAnswer struct {
+	verifier.NotaryAnswer
+	Words string
 }
 
-// serveBlock answers the client's first request on an intercepted connection with the
-// block page (HTTP/1.1, Connection: close). The upstream is already closed, so nothing
-// of the request can reach the site; the request is read only to answer it politely.
-func (p *Proxy) serveBlock(tc interface {
-	io.ReadWriter
-	SetDeadline(time.Time) error
-}, st *interception) {
-	v := st.verdict
-	page := blockPage{
-		Site:        v.Target.String(),
-		Fingerprint: v.FingerprintSHA256,
-		Answers:     v.Answers,
-		Agreed:      v.Agreed,
-		Asked:       v.Asked,
-		Reason:      v.Reason,
+type blockPage struct {
+	Site        string
+	Code        verifier.ReasonCode
+	Attack      bool // a disagreement or an impostor: the safe way out is to go back
+	Headline    string
+	Explain     string
+	Reason      string // the verdict's line, or the error: behind Details
+	Fingerprint string
+	Answers     []blockAnswer
+	Agreed      int
+	Asked       int
+	Reached     int
+	CheckURL    string // where the buttons post
+	AllowToken  string // set when "allow this site for 10 minutes" is offered
+	Portal      *Portal
+	PortalToken string
+	AllowMins   int
+}
+
+// blockCode is the reason the block page gives: the verdict's code, or the proxy's
+// own when no verdict could be reached.
+func blockCode(st *interception) verifier.ReasonCode {
+	switch {
+	case st.failure != nil && st.verdict.FingerprintSHA256 == "":
+		return verifier.ReasonSiteUnreachable
+	case st.verdict.Code != verifier.ReasonNone:
+		return st.verdict.Code
+	case st.failure != nil:
+		return verifier.ReasonCheckFailed
 	}
-	status, verdictHeader := http.StatusForbidden, "rejected"
-	page.Headline = "The certificate this site presented was not confirmed by your notaries, so the connection was stopped."
+	// A Checker that gives no code (not the verifier) rejected without saying why.
+	return verifier.ReasonBelowThreshold
+}
+
+// newBlockPage words the block page for an interception, with the ways out its
+// reason allows; for an outage it asks whether a captive portal is in the way.
+func (p *Proxy) newBlockPage(ctx context.Context, st *interception) blockPage {
+	v := st.verdict
+	code := blockCode(st)
+	page := blockPage{
+		Site: v.Target.String(), Code: code, Attack: code.Attack(), Fingerprint: v.FingerprintSHA256,
+		Agreed: v.Agreed, Asked: v.Asked, Reached: v.Reached(), Reason: v.Reason, CheckURL: CheckURL,
+		AllowMins: int(AllowFor / time.Minute),
+	}
+	page.Headline, page.Explain = blockWords(code, v)
+	for _, a := range v.Answers {
+		page.Answers = append(page.Answers, blockAnswer{a, answerWords(a.Kind)})
+	}
 	if st.failure != nil {
-		status, verdictHeader = http.StatusBadGateway, "error"
-		page.Headline = "Convergence could not check this site's certificate, so the connection was stopped."
 		page.Reason = st.failure.Error()
 	}
 	if page.Reason == "" {
@@ -69,18 +98,52 @@ func (p *Proxy) serveBlock(tc interface {
 	if page.Site == ":0" {
 		page.Site = "this site"
 	}
+	now := time.Now()
+	if allowable(code) && p.cfg.Pages.Allow != nil && v.Target.Host != "" {
+		page.AllowToken = p.wayOuts.add(wayOut{action: "allow", target: v.Target}, now)
+	}
+	if code == verifier.ReasonUnreachable && p.cfg.Pages.Portal != nil && p.cfg.Pages.Allow != nil {
+		pctx, cancel := context.WithTimeout(ctx, portalAskTimeout)
+		portal, ok := p.cfg.Pages.Portal(pctx)
+		cancel()
+		if ok {
+			page.Portal = &portal
+			page.PortalToken = p.wayOuts.add(wayOut{action: "portal", portal: portal}, now)
+			page.Headline = "This network wants you to sign in before Convergence can reach your notaries"
+			page.Explain = "The network answered Convergence's probe with a sign-in page (" + portal.Host + "), so your notaries could not be reached and this site is blocked. " +
+				"This is not an attack. Sign in, then try again."
+		}
+	}
+	return page
+}
 
+// portalAskTimeout bounds the block page's wait for the captive-portal probe.
+const portalAskTimeout = 5 * time.Second
+
+// serveBlock answers the client's first request on an intercepted connection with the
+// block page (HTTP/1.1, Connection: close). The upstream is already closed, so nothing
+// of the request can reach the site; the request is read only to answer it politely.
+func (p *Proxy) serveBlock(tc interface {
+	io.ReadWriter
+	SetDeadline(time.Time) error
+}, st *interception) {
+	status, verdictHeader := http.StatusForbidden, "rejected"
+	if st.failure != nil {
+		status, verdictHeader = http.StatusBadGateway, "error"
+	}
 	tc.SetDeadline(time.Now().Add(p.limits.HeaderTimeout))
 	br := bufio.NewReader(io.LimitReader(tc, int64(p.limits.MaxHeaderBytes)))
 	req, err := http.ReadRequest(br)
 	if err != nil {
-		p.log.Debug("failed to read request for block page", "site", page.Site, "err", err)
+		p.log.Debug("failed to read request for block page", "site", st.verdict.Target.String(), "err", err)
 		return
 	}
 	req.Body.Close() // never read: the body goes nowhere
+	page := p.newBlockPage(req.Context(), st)
 	if page.Site == "this site" && req.Host != "" {
 		page.Site = req.Host
 	}
+	tc.SetDeadline(time.Now().Add(p.limits.HeaderTimeout))
 
 	var body bytes.Buffer
 	contentType := "text/html; charset=utf-8"
@@ -91,7 +154,12 @@ func (p *Proxy) serveBlock(tc interface {
 		}
 	} else {
 		contentType = "text/plain; charset=utf-8"
-		fmt.Fprintf(&body, "convergence: %s: %s: %s\n", verdictHeader, page.Site, oneLine(page.Reason))
+		fmt.Fprintf(&body, "convergence: %s: %s: %s: %s\n", verdictHeader, page.Site, page.Code, oneLine(page.Headline))
+		fmt.Fprintf(&body, "%s\n", oneLine(page.Explain))
+		if page.Portal != nil {
+			fmt.Fprintf(&body, "captive portal: sign in at %s\n", page.Portal.SignInURL)
+		}
+		fmt.Fprintf(&body, "detail: %s\n", oneLine(page.Reason))
 		for _, a := range page.Answers {
 			fmt.Fprintf(&body, "notary %s: %s %s\n", a.Notary, a.Kind, oneLine(a.Err))
 		}
@@ -109,7 +177,8 @@ func (p *Proxy) serveBlock(tc interface {
 	resp.Header.Set("Content-Length", strconv.Itoa(body.Len()))
 	resp.Header.Set("Cache-Control", "no-store")
 	resp.Header.Set(HeaderVerdict, verdictHeader)
-	resp.Header.Set(HeaderReason, oneLine(page.Reason))
+	resp.Header.Set(HeaderReason, string(page.Code))
+	resp.Header.Set(HeaderDetail, oneLine(page.Reason))
 	if err := resp.Write(tc); err != nil {
 		p.log.Debug("failed to write block page", "site", page.Site, "err", err)
 	}

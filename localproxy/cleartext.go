@@ -64,7 +64,7 @@ func (p *Proxy) firstByte(client *bufferedConn, allowed bool) (b byte, silent bo
 func (p *Proxy) serveCleartext(ctx context.Context, client *bufferedConn, target verifier.Target, allowed bool) {
 	if !allowed {
 		v := verifier.Verdict{Target: target, Outcome: verifier.OutcomeRejected, Source: verifier.SourceCleartext,
-			Reason: refusedReason(target), Time: time.Now()}
+			Code: verifier.ReasonRefusedTunnel, Reason: refusedReason(target), Time: time.Now()}
 		p.reportVerdict(v)
 		p.refuseCleartext(client, v.Reason)
 		return
@@ -92,7 +92,7 @@ func (p *Proxy) refuseCleartext(client *bufferedConn, reason string) {
 	case looksLikeHTTP(head):
 		body := msg + "\n"
 		fmt.Fprintf(client, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n"+
-			"X-Convergence-Verdict: rejected\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			"X-Convergence-Verdict: rejected\r\nX-Convergence-Reason: refused-tunnel\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	case looksLikePostgres(head):
 		client.Write(postgresError(msg))
 	}

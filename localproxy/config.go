@@ -95,6 +95,9 @@ type Config struct {
 	// that is not TLS (Source verifier.SourceCleartext). It runs on the connection's
 	// goroutine and must return quickly.
 	OnVerdict func(verifier.Verdict)
+	// Pages are the hooks of the check page (CheckHost) and of the block page's ways
+	// out; any may be nil.
+	Pages Pages
 }
 
 // checkLoopbackAddr refuses any listen address that is not a loopback IP or "localhost".

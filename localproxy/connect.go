@@ -32,6 +32,10 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 		http.Error(w, "bad CONNECT target", http.StatusBadRequest)
 		return
 	}
+	if isCheckHost(target.Host) { // answered here, never dialled (checkpage.go)
+		p.serveCheckConnect(ctx, w)
+		return
+	}
 	// Before any dial, only the name is known: the Exempter exempts by name only what is
 	// dialled at that very address (an IP literal, or a localhost name, which dial
 	// sends to loopback). Names that resolve to an exempt address are judged in
@@ -113,11 +117,14 @@ func (p *Proxy) intercept(ctx context.Context, client *bufferedConn, target veri
 	}
 	hctx, cancel := context.WithTimeout(ctx, p.limits.HandshakeTimeout)
 	client.SetDeadline(time.Now().Add(p.limits.HandshakeTimeout))
-	tc := tls.Server(client, cfg)
+	sn := &alertSniffer{Conn: client} // to notice a client that does not trust the local CA (alerts.go)
+	tc := tls.Server(sn, cfg)
 	err := tc.HandshakeContext(hctx)
 	cancel()
+	sn.done.Store(true)
 	if err != nil {
 		p.log.Info("failed client handshake", "target", connectAddr, "err", err)
+		p.noteHandshakeFailure(target.Host, err, sn)
 		return
 	}
 	if st.failure != nil || !st.verdict.Allowed() {
@@ -215,7 +222,7 @@ func (p *Proxy) connectAndVerify(ctx context.Context, target verifier.Target, ad
 	if !target.Addr.IsValid() && target.Host != connectHost && namedByItself(target.Host) {
 		// The proxy's own rejection; prepare closes the upstream before any request.
 		v := verifier.Verdict{Target: target, FingerprintSHA256: fp, Outcome: verifier.OutcomeRejected, Time: time.Now(),
-			Source: verifier.SourceProxy, Reason: fmt.Sprintf("%v: the name %q in TLS means this machine or an address, but the connection goes to %q",
+			Source: verifier.SourceProxy, Code: verifier.ReasonRefusedTunnel, Reason: fmt.Sprintf("%v: the name %q in TLS means this machine or an address, but the connection goes to %q",
 				errNameElsewhere, target.Host, connectHost)}
 		p.reportVerdict(v)
 		return upstream, v, nil
@@ -225,7 +232,7 @@ func (p *Proxy) connectAndVerify(ctx context.Context, target verifier.Target, ad
 		err := fmt.Errorf("failed to verify certificate: %w", verr)
 		closeTLS(upstream)
 		return nil, verifier.Verdict{Target: target, FingerprintSHA256: fp, Outcome: verifier.OutcomeRejected,
-			Source: verifier.SourceProxy, Reason: err.Error(), Time: time.Now()}, err
+			Source: verifier.SourceProxy, Code: verifier.ReasonCheckFailed, Reason: err.Error(), Time: time.Now()}, err
 	}
 	p.reportVerdict(verdict)
 	return upstream, verdict, nil

@@ -46,6 +46,7 @@ func (c *testChecker) Verify(ctx context.Context, t verifier.Target, chain []*x5
 		return verifier.Verdict{}, errors.New("notary store unavailable")
 	case strings.HasPrefix(t.Host, "bad"):
 		v.Outcome = verifier.OutcomeRejected
+		v.Code = verifier.ReasonDisagree // as the verifier's Decide would say
 		v.Reason = "notaries saw a different certificate"
 		v.Answers = []verifier.NotaryAnswer{
 			{Notary: "notary-one", Host: "127.0.0.1:1", Kind: verifier.AnswerDisagree,

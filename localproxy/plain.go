@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+
+	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
 // newPlainForwarder builds the forwarder for absolute-form http:// requests. It speaks
@@ -48,6 +50,10 @@ func (p *Proxy) servePlain(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Header.Del("Proxy-Authorization")
 	r.Header.Del("Proxy-Connection")
+	if h, err := protocol.NormalizeHost(r.URL.Hostname()); err == nil && isCheckHost(h) {
+		p.serveCheckPlain(w, r) // answered here, never dialled
+		return
+	}
 	p.plain.ServeHTTP(w, r)
 }
 

@@ -25,6 +25,7 @@ type Proxy struct {
 	plain   *httputil.ReverseProxy
 	plainTr *http.Transport
 	self    sync.Map // listener addresses of running Serve calls (string → struct{}), to refuse loops
+	wayOuts wayOuts  // the block pages' buttons (pages.go)
 }
 
 // errLoop means a dial ended at one of the proxy's own listeners.

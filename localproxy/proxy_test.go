@@ -76,11 +76,12 @@ func TestProxyRejectedSiteGetsBlockPage(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || resp.Header.Get(HeaderVerdict) != "rejected" || resp.ProtoMajor != 1 {
-		t.Fatalf("status %d verdict %q proto %s", resp.StatusCode, resp.Header.Get(HeaderVerdict), resp.Proto)
+	if resp.StatusCode != http.StatusForbidden || resp.Header.Get(HeaderVerdict) != "rejected" || resp.ProtoMajor != 1 ||
+		resp.Header.Get(HeaderReason) != "notaries-disagree" {
+		t.Fatalf("status %d verdict %q reason %q proto %s", resp.StatusCode, resp.Header.Get(HeaderVerdict), resp.Header.Get(HeaderReason), resp.Proto)
 	}
 	for _, want := range []string{"bad.test:" + s.port(), "notary-one", "disagree", "notary-two", "connection refused",
-		"notaries saw a different certificate", "What you can do"} {
+		"notaries saw a different certificate", "Someone may be intercepting", "Check my notaries", "Go back to safety"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("block page lacks %q", want)
 		}

@@ -125,6 +125,20 @@ type Verdict struct {
 // Allowed reports whether the certificate may be used.
 func (v Verdict) Allowed() bool { return v.Outcome == OutcomeTrusted }
 
+// Reached counts the notaries that gave an answer, of any kind but unreachable,
+// broken or not waited for.
+func (v Verdict) Reached() int {
+	n := 0
+	for _, a := range v.Answers {
+		switch a.Kind {
+		case AnswerUnreachable, AnswerInvalid, AnswerNotAsked:
+		default:
+			n++
+		}
+	}
+	return n
+}
+
 // Disagreement reports whether the notaries' answers were split (some agreed, some
 // saw another certificate), whatever the outcome.
 func (v Verdict) Disagreement() bool {
