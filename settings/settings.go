@@ -107,7 +107,19 @@ type Settings struct {
 	// XMPP, PostgreSQL or LDAP with STARTTLS), unchecked; every other such tunnel is
 	// refused. Stored canonical (CanonicalHostPort), sorted; empty by default.
 	CleartextAllow []string `json:"cleartext_allow"`
+	// PortalProbeURL is the plain-HTTP address probed when notaries cannot be reached,
+	// to tell a captive portal (the network wants a sign-in first: the probe is
+	// redirected, or answered with other content than PortalProbeExpect) from an
+	// outage. Empty turns the probe off. Default DefaultPortalProbeURL.
+	PortalProbeURL string `json:"portal_probe_url"`
 }
+
+// DefaultPortalProbeURL is Firefox's captive-portal probe: it answers "success".
+const DefaultPortalProbeURL = "http://detectportal.firefox.com/success.txt"
+
+// PortalProbeExpect is the body the probe URL answers with (spaces around it aside)
+// when no captive portal is in the way.
+const PortalProbeExpect = "success"
 
 // Defaults returns the settings a new install starts with.
 func Defaults() Settings {
@@ -117,6 +129,7 @@ func Defaults() Settings {
 		CacheTTL:       24 * time.Hour,
 		Notifications:  true,
 		ListenAddr:     "127.0.0.1:8118",
+		PortalProbeURL: DefaultPortalProbeURL,
 	}
 }
 
@@ -164,6 +177,9 @@ func (s Settings) Validate() error {
 	if err := validateUpstream(s.UpstreamProxy); err != nil {
 		bad("upstream proxy %q: %v", s.UpstreamProxy, err)
 	}
+	if err := validatePortalProbe(s.PortalProbeURL); err != nil {
+		bad("portal probe URL %q: %v", s.PortalProbeURL, err)
+	}
 	errs = append(errs, validateCleartextAllow(s.CleartextAllow)...)
 	return errors.Join(errs...)
 }
@@ -185,6 +201,22 @@ func validateListen(addr string) error {
 	ip := net.ParseIP(host)
 	if ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("host %q is not a loopback address (127.0.0.1, ::1 or localhost)", host)
+	}
+	return nil
+}
+
+// validatePortalProbe accepts "" (no probe) or an absolute http:// URL: the probe
+// must be plain HTTP, which a captive portal can redirect.
+func validatePortalProbe(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" || u.Host == "" {
+		return errors.New("want an http:// URL with a host (a captive portal can only redirect plain HTTP), or '' for no probe")
 	}
 	return nil
 }

@@ -46,6 +46,10 @@ func TestSettingsValidate(t *testing.T) {
 		{"upstream socks5 unsupported", func(s *Settings) { s.UpstreamProxy = "socks5://127.0.0.1:1080" }, "upstream"},
 		{"upstream ftp", func(s *Settings) { s.UpstreamProxy = "ftp://x" }, "scheme"},
 		{"upstream no host", func(s *Settings) { s.UpstreamProxy = "http://" }, "no host"},
+		{"portal probe off", func(s *Settings) { s.PortalProbeURL = "" }, ""},
+		{"portal probe loopback", func(s *Settings) { s.PortalProbeURL = "http://127.0.0.1:8080/success.txt" }, ""},
+		{"portal probe https", func(s *Settings) { s.PortalProbeURL = "https://detectportal.firefox.com/success.txt" }, "portal probe"},
+		{"portal probe no host", func(s *Settings) { s.PortalProbeURL = "http:///x" }, "portal probe"},
 		{"two problems", func(s *Settings) { s.Threshold, s.MaxNotaries = "x", -2 }, "max notaries"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,7 +72,7 @@ func TestSettingsValidate(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	d := Defaults()
 	want := Settings{Threshold: ThresholdMajority, NoAnswerPolicy: NoAnswerBlock, CacheTTL: 24 * time.Hour,
-		Notifications: true, ListenAddr: "127.0.0.1:8118"}
+		Notifications: true, ListenAddr: "127.0.0.1:8118", PortalProbeURL: "http://detectportal.firefox.com/success.txt"}
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("Defaults() = %+v, want %+v", d, want)
 	}

@@ -92,6 +92,9 @@ var settingKeys = []setting{
 	{"upstream-proxy", "http://host:port of a proxy your network requires, or '' for none (at restart)",
 		func(s settings.Settings) string { return s.UpstreamProxy },
 		func(s *settings.Settings, v string) error { s.UpstreamProxy = v; return nil }},
+	{"portal-probe", "http:// URL probed when notaries are unreachable, to spot a captive portal's sign-in page, or '' for none",
+		func(s settings.Settings) string { return s.PortalProbeURL },
+		func(s *settings.Settings, v string) error { s.PortalProbeURL = v; return nil }},
 }
 
 func durationSetter(apply func(*settings.Settings, time.Duration)) func(*settings.Settings, string) error {

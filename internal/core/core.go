@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -61,8 +62,12 @@ type Core struct {
 	// statusListeners run when Status changes without an event (OnStatusChange).
 	statusListeners []func()
 	closed          bool
-	proxyErr        string // why the proxy stopped, in plain words; empty while it serves
-	caInstalled     bool   // the local CA went into a trust store in this run
+	proxyErr        string       // why the proxy stopped, in plain words; empty while it serves
+	caInstalled     bool         // the local CA went into a trust store in this run
+	browser         BrowserCheck // what the proxy saw of the browsers (browsercheck.go)
+
+	portal  portalProbe                                                       // the captive-portal probe (portal.go)
+	dialOut func(ctx context.Context, network, addr string) (net.Conn, error) // how the app reaches the network itself
 
 	// closing ends when Close is called: it ends the background loops (RunBundleRefresh)
 	// that Close then waits for through bg.
@@ -121,6 +126,10 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		}
 		vcfg.Dial = localproxy.ProxyDialer(upstream)
 	}
+	c.dialOut = vcfg.Dial
+	if c.dialOut == nil {
+		c.dialOut = (&net.Dialer{Timeout: portalProbeTimeout}).DialContext
+	}
 	if c.Verifier, err = verifier.New(ctx, vcfg); err != nil {
 		return nil, err
 	}
@@ -139,6 +148,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		Paused:        c.paused.Load,
 		UpstreamProxy: upstream,
 		Logger:        log,
+		Pages:         c.pages(),
 		// Tunnels that are not TLS: the allow-list is read from the verifier's
 		// settings in memory. The proxy's own verdicts (on such tunnels, and the
 		// rejections it makes when no check could be made) become events like the
@@ -224,6 +234,7 @@ func (c *Core) publish(ev verifier.Event) {
 	for _, fn := range ls {
 		fn(ev)
 	}
+	c.notePortalAfter(ev)
 }
 
 // CA returns the current local CA.

@@ -1,5 +1,9 @@
 package core
 
+import (
+	"github.com/convergence-ng/convergence/verifier"
+)
+
 // Status is the state of the proxy and its supports, for the tray and the Setup tab.
 type Status struct {
 	ProxyAddr string // host:port the proxy listens on; empty when it is not running
@@ -16,10 +20,27 @@ type Status struct {
 	// are still checked, but new verdicts and history are not remembered. It clears
 	// by itself at the first write that succeeds once space is freed.
 	DiskFull bool
+	// Browser is what the proxy saw of the browsers that came through it (the check
+	// page, and clients that refused the local authority).
+	Browser BrowserCheck
+	// Portal is what the last captive-portal probe found.
+	Portal PortalState
+	// Allowances are the destinations let through unchecked for now.
+	Allowances []verifier.Allowance
 }
 
 // Status returns the current state. It does not block on I/O.
 func (c *Core) Status() Status {
+	st := c.status()
+	// The portal and the verifier have locks of their own, taken outside c.mu.
+	st.Portal = c.PortalState()
+	if c.Verifier != nil {
+		st.Allowances = c.Verifier.Allowances()
+	}
+	return st
+}
+
+func (c *Core) status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := Status{
@@ -28,6 +49,7 @@ func (c *Core) Status() Status {
 		Paused:          c.paused.Load(),
 		CAInstalled:     c.caInstalled,
 		DiskFull:        c.Store.DiskFull(),
+		Browser:         c.browser,
 	}
 	if c.proxyErr == "" {
 		st.ProxyAddr = c.Listen
@@ -54,6 +76,11 @@ func (c *Core) diskFullChanged() {
 		c.log.Info("the disk has space again: new verdicts and history are saved again", "data_dir", c.DataDir)
 		c.history.retryNow()
 	}
+	c.statusChanged()
+}
+
+// statusChanged tells the status listeners (OnStatusChange).
+func (c *Core) statusChanged() {
 	c.mu.Lock()
 	ls := append([]func(){}, c.statusListeners...)
 	c.mu.Unlock()

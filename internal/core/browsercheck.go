@@ -1,0 +1,93 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/convergence-ng/convergence/localproxy"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// BrowserCheck is what the proxy has seen of the browsers that come through it, for
+// the Setup tab: whether one loaded the check page with the local authority trusted,
+// and how many refused the authority's certificates.
+type BrowserCheck struct {
+	// TrustedAt is when a browser last loaded the check page over HTTPS: it goes
+	// through Convergence and trusts its local authority. Zero: none has yet.
+	TrustedAt time.Time
+	// TrustedBrowser is that browser's User-Agent.
+	TrustedBrowser string
+	// Untrusted counts the connections whose client refused a certificate of the local
+	// authority (a TLS certificate alert): it comes through, but does not trust it.
+	Untrusted int
+	// UntrustedAt and UntrustedHost are the last such refusal's time and site.
+	UntrustedAt   time.Time
+	UntrustedHost string
+}
+
+// AllSet reports whether a browser has come through with the authority trusted, and
+// none has refused it since: the one state in which Setup may say "all set".
+func (b BrowserCheck) AllSet() bool {
+	return !b.TrustedAt.IsZero() && !b.UntrustedAt.After(b.TrustedAt)
+}
+
+// noteCheck is the proxy's hook (localproxy.Pages.OnCheck).
+func (c *Core) noteCheck(v localproxy.CheckVisit) {
+	c.mu.Lock()
+	if v.Trusted {
+		c.browser.TrustedAt, c.browser.TrustedBrowser = v.Time, v.UserAgent
+	} else {
+		c.browser.Untrusted++
+		c.browser.UntrustedAt, c.browser.UntrustedHost = v.Time, v.Host
+	}
+	c.mu.Unlock()
+	c.statusChanged()
+}
+
+// Allowances returns the destinations let through unchecked for now (from the block
+// page, or a captive portal's sign-in page), soonest to end first.
+func (c *Core) Allowances() []verifier.Allowance { return c.Verifier.Allowances() }
+
+// EndAllowance ends an allowance before its time.
+func (c *Core) EndAllowance(host string, port int) error {
+	if !c.Verifier.Disallow(host, port) {
+		return fmt.Errorf("failed to end the allowance for %q: there is none (it may have ended already)", verifier.Allowance{Host: host, Port: port}.String())
+	}
+	c.log.Info("allowance ended by the user", "host", host, "port", port)
+	c.statusChanged()
+	return nil
+}
+
+// allow is the proxy's hook for the block page's ways out (localproxy.Pages.Allow).
+func (c *Core) allow(host string, port int, d time.Duration, why string) error {
+	a, err := c.Verifier.Allow(host, port, d, why)
+	if err != nil {
+		return err
+	}
+	c.log.Warn("let through unchecked for a while", "destination", a.String(), "until", a.Until.Format(time.RFC3339), "why", a.Why)
+	c.statusChanged()
+	return nil
+}
+
+// pages are the proxy's hooks for the pages it serves itself.
+func (c *Core) pages() localproxy.Pages {
+	return localproxy.Pages{OnCheck: c.noteCheck, Allow: c.allow, Portal: c.portalFor}
+}
+
+// notePortalAfter probes for a captive portal after a verdict that found the notaries
+// unreachable, off the verdict's path, so that the tray and a notification can say
+// so; one probe at a time, reused for 30 s (CheckPortal).
+func (c *Core) notePortalAfter(ev verifier.Event) {
+	if ev.Verdict.Code != verifier.ReasonUnreachable || (ev.Kind != verifier.EventRejected && ev.Kind != verifier.EventVerified) {
+		return
+	}
+	ctx, done, ok := c.background(context.Background())
+	if !ok {
+		return
+	}
+	go func() { // ends when the probe does (portalProbeTimeout), or at Close
+		defer done()
+		c.CheckPortal(ctx)
+	}()
+}
