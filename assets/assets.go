@@ -33,4 +33,7 @@ var (
 	TrayPaused = mustResource("tray-paused.svg")
 	// TrayProblem is the tray icon when something stops protection: a red shield with a cross.
 	TrayProblem = mustResource("tray-problem.svg")
+	// TrayOffline is the tray icon while the notaries cannot be reached (an outage, not
+	// an attack): an amber shield with a crossed-out signal.
+	TrayOffline = mustResource("tray-offline.svg")
 )

@@ -19,6 +19,7 @@ func TestIconsAreEmbeddedSVG(t *testing.T) {
 		{TrayAlert.Name(), TrayAlert.Content()},
 		{TrayPaused.Name(), TrayPaused.Content()},
 		{TrayProblem.Name(), TrayProblem.Content()},
+		{TrayOffline.Name(), TrayOffline.Content()},
 	} {
 		if len(r.data) == 0 {
 			t.Errorf("%s: empty resource", r.name)
@@ -39,7 +40,7 @@ func TestIconsAreEmbeddedSVG(t *testing.T) {
 }
 
 func TestPNGVersionsDecode(t *testing.T) {
-	for _, r := range []fyne.Resource{AppIconPNG, TrayProtectingPNG, TrayAlertPNG, TrayPausedPNG, TrayProblemPNG} {
+	for _, r := range []fyne.Resource{AppIconPNG, TrayProtectingPNG, TrayAlertPNG, TrayPausedPNG, TrayProblemPNG, TrayOfflinePNG} {
 		img, err := png.Decode(bytes.NewReader(r.Content()))
 		if err != nil {
 			t.Errorf("%s: %v", r.Name(), err)

@@ -27,6 +27,8 @@ var (
 	TrayPausedPNG fyne.Resource = &pngResource{src: TrayPaused, size: 64}
 	// TrayProblemPNG is TrayProblem as a 64 px PNG.
 	TrayProblemPNG fyne.Resource = &pngResource{src: TrayProblem, size: 64}
+	// TrayOfflinePNG is TrayOffline as a 64 px PNG.
+	TrayOfflinePNG fyne.Resource = &pngResource{src: TrayOffline, size: 64}
 )
 
 // pngResource draws an SVG resource as a square PNG once, when its content is first

@@ -102,6 +102,12 @@ func summary(ev verifier.Event) string {
 		return "refused: not TLS, so it cannot be checked"
 	case ev.Kind == verifier.EventDisagree:
 		return fmt.Sprintf("%s: notaries disagree, %d of %d agreed", v.Outcome, v.Agreed, v.Asked)
+	case v.Code == verifier.ReasonUnreachable && v.Allowed():
+		return fmt.Sprintf("let through unverified: notaries unreachable, %d of %d answered (not an attack: check the network)", v.Reached(), v.Asked)
+	case v.Code == verifier.ReasonUnreachable:
+		return fmt.Sprintf("blocked: notaries unreachable, %d of %d answered (not an attack: check the network)", v.Reached(), v.Asked)
+	case v.Code.Attack() && !v.Allowed():
+		return fmt.Sprintf("blocked: possible interception (%s), %d of %d agreed", v.Code, v.Agreed, v.Asked)
 	}
 	if v.Undecided {
 		return fmt.Sprintf("%s: too few notaries reached, %d of %d agreed", v.Outcome, v.Agreed, v.Asked)

@@ -203,7 +203,7 @@ func disagreement(host string, at time.Time) verifier.Event {
 	return verifier.Event{Kind: verifier.EventDisagree, Time: at, Verdict: verifier.Verdict{
 		Target: verifier.Target{Host: host, Port: 443}, FingerprintSHA256: strings.Repeat("ab", 32),
 		Outcome: verifier.OutcomeRejected, Source: verifier.SourceNotaries, Reason: "only 1 of 3 notaries agreed",
-		Agreed: 1, Asked: 3, Time: at,
+		Code: verifier.ReasonDisagree, Agreed: 1, Asked: 3, Time: at,
 		Answers: []verifier.NotaryAnswer{
 			{Notary: "Alpha", Host: "alpha.example.org:443", Kind: verifier.AnswerAgree, Latency: 40 * time.Millisecond},
 			{Notary: "Beta", Host: "beta.example.org:443", Kind: verifier.AnswerDisagree, Latency: 60 * time.Millisecond,

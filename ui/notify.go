@@ -30,6 +30,13 @@ func isAlert(ev verifier.Event) bool {
 	return false
 }
 
+// alarming reports whether an alert is evidence that someone may be intercepting: a
+// disagreement or an impersonated notary (verifier.ReasonCode.Attack). Only these turn
+// the tray to its alert state; an outage has a state of its own.
+func alarming(ev verifier.Event) bool {
+	return ev.Kind == verifier.EventNotaryImpersonated || ev.Verdict.Code.Attack()
+}
+
 // rateLimiter allows at most one notification per site within every. It is not safe
 // for concurrent use (the UI holds its mutex) and reads no clock: now is passed in.
 type rateLimiter struct {
@@ -59,10 +66,17 @@ func (r *rateLimiter) allow(site string, now time.Time) bool {
 type notification struct {
 	Title string
 	Body  string
+	// Calm marks a notification about an outage or a setup step, not a possible
+	// interception: it is sent with normal urgency, not critical.
+	Calm bool
 }
 
-// notificationFor words the notification for an alert event: the site, how many
-// notaries agreed, and one line on what to do.
+// outageTitle is the notification's title when the notaries cannot be reached.
+const outageTitle = "Convergence can't reach your notaries, so sites are blocked"
+
+// notificationFor words the notification for an alert event from its reason code
+// (verifier.Verdict.Code): the site, how many notaries agreed, and one line on what to
+// do. Only a disagreement or an impersonated notary says someone may be intercepting.
 func notificationFor(ev verifier.Event) notification {
 	v := ev.Verdict
 	site := v.Target.Host
@@ -78,32 +92,54 @@ func notificationFor(ev verifier.Event) notification {
 				"Convergence counted it against the site. Try another network, or open Convergence for details.",
 		}
 	}
-	if v.Undecided && !v.Allowed() {
+	unverified := v.Allowed() && ev.Kind == verifier.EventVerified && v.Warning != ""
+	switch v.Code {
+	case verifier.ReasonUnreachable:
+		if unverified {
+			return notification{Calm: true, Title: "Not verified: " + site,
+				Body: "Convergence can't reach your notaries, and your settings let the site through unchecked (" + v.Warning + "). " +
+					"Avoid entering passwords there; check your network connection."}
+		}
+		return notification{Calm: true, Title: outageTitle,
+			Body: fmt.Sprintf("%d of %d notaries answered while checking %s. This is usually a network problem, not an attack: ", v.Reached(), v.Asked, site) +
+				"check your connection, or sign in to the network if it asks. The block page offers ways out."}
+	case verifier.ReasonBelowThreshold:
+		if unverified {
+			return notification{Calm: true, Title: "Not verified: " + site,
+				Body: "Too few notaries vouched for its certificate, and your settings let it through (" + v.Warning + "). Avoid entering passwords there."}
+		}
+		return notification{Calm: true, Title: "Convergence blocked " + site,
+			Body: fmt.Sprintf("Too few of your notaries vouched for its certificate (%d of %d), though none saw another one. ", v.Agreed, v.Asked) +
+				"A very new certificate ends here; try again later, or open Convergence to see each notary's answer."}
+	case verifier.ReasonDisagree, verifier.ReasonImpersonated:
+		if v.Allowed() {
+			return notification{
+				Title: "Notaries disagree about " + site,
+				Body: count + " The site was allowed, but someone may be intercepting it: " +
+					"avoid entering passwords there and open Convergence for details.",
+			}
+		}
 		return notification{
 			Title: "Convergence blocked " + site,
-			Body: fmt.Sprintf("Too few of your notaries could be reached to check it (%d of %d vouched). ", v.Agreed, v.Asked) +
-				"Someone may be cutting you off from them: try another network, or open Convergence to see each notary's answer.",
+			Body: count + " Someone may be intercepting this connection: " +
+				"try another network, or open Convergence to see each notary's answer.",
 		}
 	}
-	if v.Allowed() && ev.Kind == verifier.EventVerified && v.Warning != "" {
-		return notification{
-			Title: "Not verified: " + site,
-			Body: "No notary could vouch for its certificate, and your settings let it through (" + v.Warning + "). " +
-				"Avoid entering passwords there; check your network, or your notaries in Convergence.",
-		}
+	// A verdict without a code (from a history written before codes): plain facts.
+	if unverified {
+		return notification{Calm: true, Title: "Not verified: " + site,
+			Body: "No notary could vouch for its certificate, and your settings let it through (" + v.Warning + "). Avoid entering passwords there."}
 	}
-	if v.Allowed() {
-		return notification{
-			Title: "Notaries disagree about " + site,
-			Body: count + " The site was allowed, but someone may be intercepting it: " +
-				"avoid entering passwords there and open Convergence for details.",
-		}
+	return notification{Title: "Convergence blocked " + site, Body: count + " Open Convergence to see each notary's answer."}
+}
+
+// notifyKey is what the rate limit counts notifications by: the site, except for an
+// outage, which is one event however many sites it blocks.
+func notifyKey(ev verifier.Event) string {
+	if ev.Verdict.Code == verifier.ReasonUnreachable && ev.Kind != verifier.EventNotaryImpersonated {
+		return "\x00" + string(verifier.ReasonUnreachable)
 	}
-	return notification{
-		Title: "Convergence blocked " + site,
-		Body: count + " Someone may be intercepting this connection: " +
-			"try another network, or open Convergence to see each notary's answer.",
-	}
+	return ev.Verdict.Target.Host
 }
 
 // notifier shows desktop notifications.
@@ -146,8 +182,12 @@ type dbusNotifier struct {
 func (d dbusNotifier) notify(n notification) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	urgency := byte(2) // critical: a possible interception
+	if n.Calm {
+		urgency = 1 // normal: an outage, a setup step
+	}
 	hints := map[string]dbus.Variant{
-		"urgency":  dbus.MakeVariant(byte(2)), // critical: a possible interception
+		"urgency":  dbus.MakeVariant(urgency),
 		"category": dbus.MakeVariant("network"),
 	}
 	obj := d.conn.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convergence-ng/convergence/localproxy"
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/verifier"
@@ -75,7 +76,7 @@ func TestComputeTrayState(t *testing.T) {
 		{"proxy down beats disk full", Status{ProxyErr: "port in use", DiskFull: true}, 2, now, modeProblem, "Not protecting: the proxy could not start"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := computeTrayState(tc.st, tc.notaries, []verifier.Event{alert}, tc.lastAlert, now)
+			s := computeTrayState(tc.st, tc.notaries, []verifier.Event{alert}, tc.lastAlert, nil, now)
 			if s.Mode != tc.want || s.Line != tc.line {
 				t.Fatalf("got mode %v %q, want %v %q", s.Mode, s.Line, tc.want, tc.line)
 			}
@@ -86,7 +87,7 @@ func TestComputeTrayState(t *testing.T) {
 	}
 	// Alerts are listed newest first.
 	a2 := disagreement("later.example", now)
-	s := computeTrayState(ok, 1, []verifier.Event{alert, a2}, now, now)
+	s := computeTrayState(ok, 1, []verifier.Event{alert, a2}, now, nil, now)
 	if s.Alerts[0].Verdict.Target.Host != "later.example" {
 		t.Fatalf("alerts not newest first: %v", s.Alerts)
 	}
@@ -96,7 +97,7 @@ func TestTrayMenuFromState(t *testing.T) {
 	b := newStoreBackend(t)
 	u, _ := newTestUI(t, b)
 	now := time.Now()
-	s := computeTrayState(Status{}, 1, []verifier.Event{disagreement("evil.example", now)}, now, now)
+	s := computeTrayState(Status{}, 1, []verifier.Event{disagreement("evil.example", now)}, now, nil, now)
 	m := u.trayMenu(s, false)
 	labels := menuLabels(m)
 	want := []string{"Notaries disagreed about a site recently", "", "Open Convergence", "Pause protection", "",
@@ -153,7 +154,7 @@ func TestNotificationText(t *testing.T) {
 	// Allowed unverified (no notary answered, "allow with a warning"): an alert.
 	unverified := verifier.Event{Kind: verifier.EventVerified, Time: time.Now(), Verdict: verifier.Verdict{
 		Target: verifier.Target{Host: "cafe.example", Port: 443}, Outcome: verifier.OutcomeTrusted,
-		Source: verifier.SourceNotaries, Asked: 3, Warning: "not verified: no notary answered"}}
+		Source: verifier.SourceNotaries, Asked: 3, Warning: "not verified: no notary answered", Code: verifier.ReasonUnreachable}}
 	if !isAlert(unverified) {
 		t.Error("a site let through unverified is not an alert")
 	}
@@ -166,14 +167,17 @@ func TestNotificationText(t *testing.T) {
 		t.Error("an ordinary verified site is an alert")
 	}
 
-	// Undecided (too few notaries reached), blocked: says so, not "someone saw another".
+	// Undecided (too few notaries reached), blocked: an outage, says so, not "someone
+	// saw another" nor "intercepting".
 	undecided := verifier.Event{Kind: verifier.EventRejected, Time: time.Now(), Verdict: verifier.Verdict{
 		Target: verifier.Target{Host: "bank.example", Port: 443}, Outcome: verifier.OutcomeRejected,
-		Source: verifier.SourceNotaries, Agreed: 1, Asked: 3, Undecided: true}}
-	if n := notificationFor(undecided); n.Title != "Convergence blocked bank.example" || !strings.Contains(n.Body, "Too few of your notaries could be reached") || !strings.Contains(n.Body, "1 of 3") {
+		Source: verifier.SourceNotaries, Agreed: 1, Asked: 3, Undecided: true, Code: verifier.ReasonUnreachable,
+		Answers: []verifier.NotaryAnswer{{Kind: verifier.AnswerAgree}, {Kind: verifier.AnswerUnreachable}, {Kind: verifier.AnswerUnreachable}}}}
+	if n := notificationFor(undecided); n.Title != outageTitle || !strings.Contains(n.Body, "1 of 3 notaries answered") ||
+		strings.Contains(n.Body, "intercept") || !n.Calm {
 		t.Errorf("undecided: %+v", n)
 	}
-	if s := summary(undecided); !strings.Contains(s, "too few notaries reached") {
+	if s := summary(undecided); !strings.Contains(s, "notaries unreachable, 1 of 3 answered") {
 		t.Errorf("undecided Activity row %q", s)
 	}
 
@@ -229,5 +233,84 @@ func TestAnswersTextNamesHostsOnlyWhenKnown(t *testing.T) {
 	if !strings.Contains(got, "Nordic Notary (nordic.example:443): saw the same certificate") ||
 		!strings.Contains(got, "Alpine Notary: not needed") || strings.Contains(got, "()") {
 		t.Errorf("answers text:\n%s", got)
+	}
+}
+
+// TestEverySurfaceWordsTheReasonCode: the notification, the tray's alert state and
+// line, the tray menu's label and the Activity row all take the verdict's reason code:
+// with every notary down they say "unreachable" and never "intercepting"; with a
+// disagreement they say so.
+func TestEverySurfaceWordsTheReasonCode(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	down := []verifier.NotaryAnswer{{Notary: "N1", Kind: verifier.AnswerUnreachable, Err: "dial tcp 10.0.0.1:443: connect: connection refused"},
+		{Notary: "N2", Kind: verifier.AnswerUnreachable, Err: "i/o timeout"}, {Notary: "N3", Kind: verifier.AnswerUnreachable, Err: "no such host"}}
+	outageEv := verifier.Event{Kind: verifier.EventRejected, Time: now, Verdict: verifier.Verdict{
+		Target: verifier.Target{Host: "shop.test", Port: 443}, Outcome: verifier.OutcomeRejected, Source: verifier.SourceNotaries,
+		Code: verifier.ReasonUnreachable, Undecided: true, Asked: 3, Answers: down}}
+	attack := disagreement("shop.test", now)
+	attack.Kind = verifier.EventRejected
+
+	for _, tc := range []struct {
+		name     string
+		ev       verifier.Event
+		words    string
+		tray     trayMode
+		trayLine string
+	}{
+		{"every notary down", outageEv, "unreachable", modeOffline, "Notaries unreachable: 0 of 3"},
+		{"a real attack", attack, "disagree", modeAlert, "Notaries disagreed about a site recently"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := notificationFor(tc.ev)
+			text := strings.ToLower(n.Title + " " + n.Body)
+			attack := tc.ev.Verdict.Code.Attack()
+			if strings.Contains(text, "intercept") != attack {
+				t.Errorf("notification speaks of interception: %v, want %v: %+v", !attack, attack, n)
+			}
+			if attack == n.Calm {
+				t.Errorf("notification Calm = %v for %s", n.Calm, tc.ev.Verdict.Code)
+			}
+			if !attack && n.Title != "Convergence can't reach your notaries, so sites are blocked" {
+				t.Errorf("outage title %q", n.Title)
+			}
+			var out *outage
+			out = nextOutage(out, tc.ev)
+			var last time.Time
+			if alarming(tc.ev) {
+				last = tc.ev.Time
+			}
+			s := computeTrayState(Status{ProxyAddr: "127.0.0.1:8118"}, 3, []verifier.Event{tc.ev}, last, out, now.Add(time.Minute))
+			if s.Mode != tc.tray || s.Line != tc.trayLine {
+				t.Errorf("tray %v %q, want %v %q", s.Mode, s.Line, tc.tray, tc.trayLine)
+			}
+			label := strings.ToLower(alertLabel(tc.ev) + " " + summary(tc.ev))
+			if attack && !strings.Contains(label, "interception") || !attack && !strings.Contains(label, "unreachable") {
+				t.Errorf("tray label and Activity row %q", label)
+			}
+		})
+	}
+
+	// The outage ends with the first verdict in which notaries answered, and by itself
+	// after alertFor without news.
+	out := nextOutage(nil, outageEv)
+	cached := verifier.Event{Kind: verifier.EventVerified, Time: now, Verdict: verifier.Verdict{Source: verifier.SourceCache, Outcome: verifier.OutcomeTrusted}}
+	if nextOutage(out, cached) != out {
+		t.Error("a cached verdict ended the outage")
+	}
+	ok := verifier.Event{Kind: verifier.EventVerified, Time: now, Verdict: verifier.Verdict{Source: verifier.SourceNotaries, Outcome: verifier.OutcomeTrusted,
+		Asked: 3, Agreed: 3, Answers: []verifier.NotaryAnswer{{Kind: verifier.AnswerAgree}, {Kind: verifier.AnswerAgree}, {Kind: verifier.AnswerAgree}}}}
+	if nextOutage(out, ok) != nil {
+		t.Error("notaries answered, and the outage goes on")
+	}
+	if s := computeTrayState(Status{}, 3, nil, time.Time{}, out, now.Add(alertFor)); s.Mode == modeOffline {
+		t.Error("an outage without news for alertFor still shows")
+	}
+	withPortal := Status{}
+	withPortal.Portal.Portal = &localproxy.Portal{Host: "wifi.portal.test"}
+	if s := computeTrayState(withPortal, 3, nil, time.Time{}, out, now); !strings.Contains(s.Line, "sign-in at wifi.portal.test") {
+		t.Errorf("outage behind a captive portal: %q", s.Line)
+	}
+	if nextKey, attackKey := notifyKey(outageEv), notifyKey(attack); nextKey == attackKey {
+		t.Error("an outage is rate-limited per site")
 	}
 }

@@ -19,7 +19,42 @@ const (
 	modeAlert                      // notaries disagreed or rejected a site recently
 	modePaused                     // the user paused protection
 	modeProblem                    // protection cannot work: no notaries, no proxy, ...
+	modeOffline                    // the notaries cannot be reached: an outage, not an attack
 )
+
+// outage is what the verdicts say of the notaries' reachability: set by a verdict
+// whose notaries could not be reached (verifier.ReasonUnreachable), cleared by one in
+// which notaries answered.
+type outage struct {
+	Reached, Asked int       // in the last such verdict
+	Last           time.Time // when it was made
+}
+
+// nextOutage is the outage after ev (pure): verdicts asked of the notaries now decide;
+// cached, pinned and exempt ones say nothing about them.
+func nextOutage(cur *outage, ev verifier.Event) *outage {
+	v := ev.Verdict
+	if v.Source != verifier.SourceNotaries || (ev.Kind != verifier.EventRejected && ev.Kind != verifier.EventVerified) {
+		return cur
+	}
+	if v.Code == verifier.ReasonUnreachable {
+		return &outage{Reached: v.Reached(), Asked: v.Asked, Last: ev.Time}
+	}
+	if v.Reached() > 0 {
+		return nil
+	}
+	return cur
+}
+
+// outageLine is the tray's line during an outage; with a captive portal found, it
+// says so.
+func outageLine(o *outage, st Status) string {
+	line := fmt.Sprintf("Notaries unreachable: %d of %d", o.Reached, o.Asked)
+	if p := st.Portal.Portal; p != nil {
+		line += " (the network wants a sign-in at " + p.Host + ")"
+	}
+	return line
+}
 
 // trayState is everything the tray shows; the menu is rebuilt whole from it.
 type trayState struct {
@@ -29,10 +64,12 @@ type trayState struct {
 }
 
 // computeTrayState decides the tray's look from the backend's status, the number of
-// usable notaries (-1: not known yet), the recent alerts (oldest first) and the time.
-// Problems outrank a pause, a pause outranks an alert; a full disk, under which sites
-// are still checked, comes after the problems that stop protection.
-func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAlert, now time.Time) trayState {
+// usable notaries (-1: not known yet), the recent alerts (oldest first), the time of
+// the last one that is evidence of an attack, the outage (nil: none) and the time.
+// Problems outrank a pause, a pause outranks an outage, which outranks an alert; a
+// full disk, under which sites are still checked, comes after the problems that stop
+// protection. An outage with no new evidence for alertFor is over.
+func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAlert time.Time, out *outage, now time.Time) trayState {
 	s := trayState{Mode: modeProtecting}
 	for i := len(alerts) - 1; i >= 0; i-- {
 		s.Alerts = append(s.Alerts, alerts[i])
@@ -46,6 +83,8 @@ func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAler
 		s.Mode, s.Line = modeProblem, diskFullLine
 	case st.Paused:
 		s.Mode, s.Line = modePaused, "Protection is paused"
+	case out != nil && now.Sub(out.Last) < alertFor:
+		s.Mode, s.Line = modeOffline, outageLine(out, st)
 	case st.KeyringFallback:
 		s.Mode, s.Line = modeProblem, "Protecting, but no keyring: the key is kept in a file"
 	case !lastAlert.IsZero() && now.Sub(lastAlert) < alertFor:
@@ -72,6 +111,8 @@ func (m trayMode) icon() fyne.Resource {
 		return assets.TrayPausedPNG
 	case modeProblem:
 		return assets.TrayProblemPNG
+	case modeOffline:
+		return assets.TrayOfflinePNG
 	}
 	return assets.TrayProtectingPNG
 }
@@ -82,6 +123,12 @@ func alertLabel(ev verifier.Event) string {
 	verb := "blocked"
 	if v.Allowed() {
 		verb = "disputed"
+	}
+	if v.Code == verifier.ReasonUnreachable {
+		if v.Allowed() {
+			verb = "unverified"
+		}
+		return fmt.Sprintf("%s %s: notaries unreachable, %d of %d answered (%s)", v.Target.Host, verb, v.Reached(), v.Asked, ev.Time.Format("15:04"))
 	}
 	return fmt.Sprintf("%s %s: %d of %d agreed (%s)", v.Target.Host, verb, v.Agreed, v.Asked, ev.Time.Format("15:04"))
 }
@@ -119,7 +166,7 @@ func (u *UI) trayMenu(s trayState, paused bool) *fyne.Menu {
 func (u *UI) currentTrayState() (trayState, Status) {
 	st := u.backend.Status()
 	u.mu.Lock()
-	s := computeTrayState(st, u.notaryN, u.alerts, u.lastAlert, u.now())
+	s := computeTrayState(st, u.notaryN, u.alerts, u.lastAlert, u.outage, u.now())
 	u.mu.Unlock()
 	return s, st
 }

@@ -86,7 +86,8 @@ type UI struct {
 	mu         sync.Mutex // protects the fields below
 	events     []verifier.Event
 	alerts     []verifier.Event // newest last, at most trayAlerts
-	lastAlert  time.Time
+	lastAlert  time.Time // the last alert that is evidence of an attack (alarming)
+	outage     *outage   // the notaries cannot be reached (nextOutage); nil: they can
 	limiter    rateLimiter
 	notifyOn   bool
 	notaryN    int                     // enabled, unrevoked notaries; -1 until known
@@ -310,14 +311,17 @@ func (u *UI) Publish(ev verifier.Event) {
 	}
 	u.events = append(u.events, ev)
 	u.recordStatsLocked(ev)
+	u.outage = nextOutage(u.outage, ev)
 	if isAlert(ev) {
 		u.alerts = append(u.alerts, ev)
 		if len(u.alerts) > trayAlerts {
 			u.alerts = u.alerts[len(u.alerts)-trayAlerts:]
 		}
-		u.lastAlert = ev.Time
+		if alarming(ev) {
+			u.lastAlert = ev.Time
+		}
 		u.scheduleAlertEndLocked()
-		if u.notifyOn && u.limiter.allow(ev.Verdict.Target.Host, ev.Time) {
+		if u.notifyOn && u.limiter.allow(notifyKey(ev), ev.Time) {
 			n := notificationFor(ev)
 			send = &n
 		}

@@ -14,6 +14,7 @@ type historyDetail struct {
 	Outcome     string                  `json:"outcome"`
 	Source      string                  `json:"source"`
 	Reason      string                  `json:"reason,omitempty"`
+	Code        string                  `json:"code,omitempty"` // verifier.ReasonCode; absent in rows written before codes
 	Warning     string                  `json:"warning,omitempty"`
 	Fingerprint string                  `json:"fingerprint_sha256,omitempty"`
 	Agreed      int                     `json:"agreed"`
@@ -29,7 +30,7 @@ type historyDetail struct {
 func HistoryEvent(ev verifier.Event) settings.Event {
 	v := ev.Verdict
 	d, _ := json.Marshal(historyDetail{ // a struct of plain fields always marshals
-		Outcome: v.Outcome.String(), Source: string(v.Source), Reason: v.Reason, Warning: v.Warning,
+		Outcome: v.Outcome.String(), Source: string(v.Source), Reason: v.Reason, Code: string(v.Code), Warning: v.Warning,
 		Fingerprint: v.FingerprintSHA256, Agreed: v.Agreed, Asked: v.Asked, Undecided: v.Undecided, Notary: ev.Notary,
 		Answers: v.Answers,
 	})
@@ -58,7 +59,7 @@ func (c *Core) History(ctx context.Context, limit int) ([]verifier.Event, error)
 		}
 		v := verifier.Verdict{
 			Target: verifier.Target{Host: r.Host, Port: r.Port}, FingerprintSHA256: d.Fingerprint,
-			Source: verifier.Source(d.Source), Reason: d.Reason, Warning: d.Warning,
+			Source: verifier.Source(d.Source), Reason: d.Reason, Code: verifier.ReasonCode(d.Code), Warning: d.Warning,
 			Answers: d.Answers, Agreed: d.Agreed, Asked: d.Asked, Undecided: d.Undecided, Time: r.Time,
 		}
 		if d.Outcome == verifier.OutcomeTrusted.String() {
