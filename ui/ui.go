@@ -86,8 +86,8 @@ type UI struct {
 	mu         sync.Mutex // protects the fields below
 	events     []verifier.Event
 	alerts     []verifier.Event // newest last, at most trayAlerts
-	lastAlert  time.Time // the last alert that is evidence of an attack (alarming)
-	outage     *outage   // the notaries cannot be reached (nextOutage); nil: they can
+	lastAlert  time.Time        // the last alert that is evidence of an attack (alarming)
+	outage     *outage          // the notaries cannot be reached (nextOutage); nil: they can
 	limiter    rateLimiter
 	notifyOn   bool
 	notaryN    int                     // enabled, unrevoked notaries; -1 until known
