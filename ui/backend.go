@@ -106,4 +106,9 @@ type ProxyBackend interface {
 	// InstallCA installs the local CA into the system and browser trust stores it finds,
 	// and reports per store. An error means nothing could be tried.
 	InstallCA(ctx context.Context) ([]TrustStoreResult, error)
+	// OpenPortal lets the captive portal's sign-in page through unchecked for a while
+	// and returns its URL (core.OpenPortal).
+	OpenPortal(ctx context.Context) (string, error)
+	// EndAllowance ends a destination's unchecked allowance before its time.
+	EndAllowance(host string, port int) error
 }

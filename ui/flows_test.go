@@ -311,7 +311,7 @@ func TestSetupGuide(t *testing.T) {
 	if !b.Status().CAInstalled {
 		t.Error("the application does not know the CA was installed")
 	}
-	if !hasText(u.win, "Almost there: there are no notaries.") {
+	if !hasText(u.win, "Almost there: there are no notaries, no browser has loaded the check page with the local authority trusted (step 4).") {
 		t.Errorf("banner after CA install: %s", visibleText(u.win))
 	}
 }

@@ -21,7 +21,8 @@ type setupTab struct {
 	proxyMsg *widget.Label
 	ca       *caSection // step 2 (setupca.go)
 	notMsg   *widget.Label
-	notaries int // usable notaries; -1 until known (UI goroutine only)
+	check    *checkSection // 4. check that it works (setupcheck.go)
+	notaries int           // usable notaries; -1 until known (UI goroutine only)
 }
 
 func newSetupTab(u *UI) *setupTab {
@@ -48,7 +49,8 @@ func newSetupTab(u *UI) *setupTab {
 	})
 	step3 := widget.NewCard("3. Choose notaries you trust", "", container.NewVBox(t.notMsg, container.NewHBox(add)))
 
-	t.content = container.NewVScroll(container.NewVBox(t.banner, step1, step2, step3))
+	t.check = newCheckSection(u)
+	t.content = container.NewVScroll(container.NewVBox(t.banner, step1, step2, step3, t.check.card))
 	return t
 }
 
@@ -96,6 +98,7 @@ func (t *setupTab) reload() {
 	default:
 		t.proxyMsg.SetText("In your browser's or system's network settings, choose a manual proxy for HTTP and HTTPS with this address, or the automatic configuration (PAC) URL.")
 	}
+	t.check.show(st)
 	t.updateBanner(st)
 }
 
@@ -120,6 +123,10 @@ func (t *setupTab) updateBanner(st Status) {
 	}
 	if t.notaries == 0 {
 		todo = append(todo, "there are no notaries")
+	}
+	// Never "all set" before a browser came through with the authority trusted.
+	if !st.Browser.AllSet() {
+		todo = append(todo, "no browser has loaded the check page with the local authority trusted (step 4)")
 	}
 	switch {
 	case st.DiskFull:

@@ -81,6 +81,7 @@ type UI struct {
 	notifier      notifier
 	notifyCh      chan notification // to the notification sender goroutine
 	autostart     autostarter
+	statusNotes   statusNotices // what status changes were told of (setupcheck.go); UI goroutine only
 	now           func() time.Time
 
 	mu         sync.Mutex // protects the fields below
@@ -280,6 +281,7 @@ func (u *UI) RefreshStatus() {
 	u.updateTray()
 	u.activity.refresh()
 	u.setup.reload()
+	u.noticeStatus(u.backend.Status())
 }
 
 // Close stops the UI's background work and waits for it, and removes the tray. The

@@ -91,3 +91,17 @@ func (c *Core) notePortalAfter(ev verifier.Event) {
 		c.CheckPortal(ctx)
 	}()
 }
+
+// OpenPortal lets the captive portal's sign-in host through unchecked for
+// localproxy.AllowFor and returns its sign-in page's URL, for the window's "Open the
+// sign-in page". It fails when no portal was found.
+func (c *Core) OpenPortal(ctx context.Context) (string, error) {
+	st := c.PortalState()
+	if st.Portal == nil {
+		return "", fmt.Errorf("failed to open the sign-in page: no captive portal was found (the network may not need a sign-in); try the site again")
+	}
+	if err := c.allow(st.Portal.Host, 0, localproxy.AllowFor, "captive portal sign-in page, passed unchecked"); err != nil {
+		return "", fmt.Errorf("failed to open the sign-in page: %w", err)
+	}
+	return st.Portal.SignInURL, nil
+}
