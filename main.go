@@ -107,7 +107,7 @@ func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, er
 		switch ev.Kind {
 		case verifier.EventVerified, verifier.EventRejected:
 			log.Info("verdict", "site", v.Target.String(), "outcome", v.Outcome.String(), "source", string(v.Source),
-				"agreed", v.Agreed, "asked", v.Asked, "undecided", v.Undecided, "reason", v.Reason)
+				"agreed", v.Agreed, "asked", v.Asked, "undecided", v.Undecided, "code", string(v.Code), "reason", v.Reason)
 		case verifier.EventDisagree:
 			log.Warn("notaries disagree", "site", v.Target.String(), "agreed", v.Agreed, "asked", v.Asked)
 		case verifier.EventNotaryUnreachable:

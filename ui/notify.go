@@ -119,10 +119,13 @@ func notificationFor(ev verifier.Event) notification {
 					"avoid entering passwords there and open Convergence for details.",
 			}
 		}
+		why := " Your notaries disagree with the certificate your connection was given: someone may be intercepting this connection. "
+		if v.Code == verifier.ReasonImpersonated {
+			why = " An answer in a notary's name failed authentication: someone may be intercepting this connection. "
+		}
 		return notification{
 			Title: "Convergence blocked " + site,
-			Body: count + " Someone may be intercepting this connection: " +
-				"try another network, or open Convergence to see each notary's answer.",
+			Body:  count + why + "Try another network, or open Convergence to see each notary's answer.",
 		}
 	}
 	// A verdict without a code (from a history written before codes): plain facts.

@@ -68,7 +68,8 @@ type trayState struct {
 // the last one that is evidence of an attack, the outage (nil: none) and the time.
 // Problems outrank a pause, a pause outranks an outage, which outranks an alert; a
 // full disk, under which sites are still checked, comes after the problems that stop
-// protection. An outage with no new evidence for alertFor is over.
+// protection, and a key kept in a file after an alert (an attack is more urgent than
+// where the key is kept). An outage with no new evidence for alertFor is over.
 func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAlert time.Time, out *outage, now time.Time) trayState {
 	s := trayState{Mode: modeProtecting}
 	for i := len(alerts) - 1; i >= 0; i-- {
@@ -85,10 +86,10 @@ func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAler
 		s.Mode, s.Line = modePaused, "Protection is paused"
 	case out != nil && now.Sub(out.Last) < alertFor:
 		s.Mode, s.Line = modeOffline, outageLine(out, st)
-	case st.KeyringFallback:
-		s.Mode, s.Line = modeProblem, "Protecting, but no keyring: the key is kept in a file"
 	case !lastAlert.IsZero() && now.Sub(lastAlert) < alertFor:
 		s.Mode, s.Line = modeAlert, "Notaries disagreed about a site recently"
+	case st.KeyringFallback:
+		s.Mode, s.Line = modeProblem, "Protecting, but no keyring: the key is kept in a file"
 	default:
 		s.Line = "Protecting"
 		if st.ProxyAddr != "" {
