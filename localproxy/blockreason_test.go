@@ -31,6 +31,9 @@ func (codeChecker) Verify(_ context.Context, t verifier.Target, chain []*x509.Ce
 		Source: verifier.SourceNotaries, Code: code, Asked: 3, Time: time.Now(),
 		Reason: "undecided: raw detail dial tcp 192.0.2.1:443: connect: connection refused"}
 	for _, n := range []string{"N1", "N2", "N3"} {
+		if code == verifier.ReasonRefusedTunnel {
+			break // refused before any notary was asked
+		}
 		v.Answers = append(v.Answers, verifier.NotaryAnswer{Notary: n, Kind: kind, Err: "dial tcp: connect: connection refused"})
 	}
 	return v, nil

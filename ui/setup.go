@@ -118,7 +118,9 @@ func (t *setupTab) updateBanner(st Status) {
 	if st.ProxyErr != "" {
 		todo = append(todo, "the proxy is not running")
 	}
-	if !st.CAInstalled {
+	// A browser through with the authority trusted proves it trusted, wherever it was
+	// installed from.
+	if !st.CAInstalled && !st.Browser.AllSet() {
 		todo = append(todo, "the local authority is not installed")
 	}
 	if t.notaries == 0 {
@@ -131,8 +133,8 @@ func (t *setupTab) updateBanner(st Status) {
 	switch {
 	case st.DiskFull:
 		t.banner.SetText(diskFullLine + " or history. Sites are still checked. Free some space on the disk that holds its data: it saves again by itself.")
-	case t.notaries == 0 && !st.CAInstalled:
-		t.banner.SetText("Nothing is set up yet. Follow the three steps below; it takes a few minutes.")
+	case t.notaries == 0 && !st.CAInstalled && !st.Browser.AllSet():
+		t.banner.SetText("Nothing is set up yet. Follow the steps below; it takes a few minutes.")
 	case len(todo) > 0:
 		t.banner.SetText("Almost there: " + strings.Join(todo, ", ") + ".")
 	default:

@@ -58,8 +58,12 @@ func checkWords(st Status) (fyne.Resource, string) {
 	b := st.Browser
 	switch {
 	case b.Untrusted > 0 && b.UntrustedAt.After(b.TrustedAt):
-		return theme.WarningIcon(), fmt.Sprintf("Your browser does not trust Convergence's local authority yet: it refused its certificate for %s at %s (%d times so far). "+
-			"Install the authority (step 2), restart the browser, then open the check page again.", b.UntrustedHost, b.UntrustedAt.Format("15:04"), b.Untrusted)
+		times := fmt.Sprintf("%d times", b.Untrusted)
+		if b.Untrusted == 1 {
+			times = "once"
+		}
+		return theme.WarningIcon(), fmt.Sprintf("Your browser does not trust Convergence's local authority yet: it refused its certificate for %s at %s (%s so far). "+
+			"Install the authority (step 2), restart the browser, then open the check page again.", b.UntrustedHost, b.UntrustedAt.Format("15:04"), times)
 	case b.AllSet():
 		return theme.ConfirmIcon(), "Checked: a browser came through at " + b.TrustedAt.Format("15:04") + " with the local authority trusted (" + shortAgent(b.TrustedBrowser) + ")."
 	}
