@@ -75,7 +75,7 @@ func TestSetupCAOneStoreFails(t *testing.T) {
 	if got := u.app.Clipboard().Content(); got != row.Text {
 		t.Errorf("clipboard %q, want the command %q", got, row.Text)
 	}
-	if !b.Status().CAInstalled || !hasText(u.win, "Almost there: there are no notaries.") {
+	if !b.Status().CAInstalled || !hasText(u.win, "Almost there: there are no notaries, no browser has loaded the check page with the local authority trusted (step 4).") {
 		t.Errorf("banner: %s", visibleText(u.win))
 	}
 }
