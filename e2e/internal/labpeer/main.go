@@ -1,6 +1,6 @@
 // Command labpeer is the end-to-end suite's stand-in for the rest of the internet: a TLS
 // site (rotating certificates, SNI virtual hosts), a lying notary, a cleartext service,
-// or a client, run inside a netns.
+// a captive portal, or a client, run inside a netns.
 package main
 
 import (
@@ -18,7 +18,7 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: labpeer site|liar|get|echo|via [flags]")
+		fmt.Fprintln(os.Stderr, "usage: labpeer site|liar|get|echo|via|portal [flags]")
 		return 2
 	}
 	var err error
@@ -33,6 +33,8 @@ func run(args []string) int {
 		err = runEcho(ctx, args[1:])
 	case "via":
 		err = runVia(ctx, args[1:])
+	case "portal":
+		err = runPortal(ctx, args[1:])
 	default:
 		err = fmt.Errorf("unknown mode %q", args[0])
 	}
