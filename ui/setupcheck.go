@@ -163,7 +163,7 @@ func (n *statusNotices) next(st Status, now time.Time) []notification {
 	if b := st.Browser; b.Untrusted > n.untrusted && b.UntrustedAt.After(b.TrustedAt) && (n.untrustAt.IsZero() || now.Sub(n.untrustAt) >= time.Hour) {
 		n.untrusted, n.untrustAt = b.Untrusted, now
 		out = append(out, notification{Calm: true, Title: "Your browser does not trust Convergence's local authority yet",
-			Body: "A browser came through Convergence but refused its certificate for " + b.UntrustedHost + ", so sites show certificate errors. " +
+			Body: "A browser (or another program) came through Convergence but refused its certificate for " + b.UntrustedHost + ", so it shows certificate errors. " +
 				"Open Convergence, Setup, step 2, to install the local authority, then restart the browser."})
 	}
 	host := ""
