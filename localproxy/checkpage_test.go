@@ -93,6 +93,10 @@ func TestCheckPageThroughTheRealProxy(t *testing.T) {
 	if !errors.As(err, &exit) || !strings.Contains(out, "certificate") {
 		t.Fatalf("curl without the CA: %v\n%s; want a certificate failure", err, out)
 	}
+	deadline := time.Now().Add(10 * time.Second) // curl may exit before the proxy has read its alert
+	for len(seen.all()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	vs := seen.all()
 	if len(vs) != 2 || vs[1].Trusted || vs[1].Alert != "unknown certificate authority" {
 		t.Fatalf("after an untrusting visit OnCheck saw %+v", vs)

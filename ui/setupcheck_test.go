@@ -31,6 +31,8 @@ func TestSetupCheckShowsWhatTheProxySaw(t *testing.T) {
 	go func() { served <- b.Proxy.Serve(ctx, ln) }() // the app's real proxy; ends at cancel
 	t.Cleanup(func() { cancel(); <-served })
 
+	changed := make(chan struct{}, 16)
+	b.OnStatusChange(func() { changed <- struct{}{} }) // as main wires it, to RefreshStatus
 	u, rec := newTestUI(t, b)
 	var opened []string
 	u.setup.check.openURL = func(l *url.URL) error { opened = append(opened, l.String()); return nil }
@@ -69,8 +71,17 @@ func TestSetupCheckShowsWhatTheProxySaw(t *testing.T) {
 		t.Fatalf("after a trusted visit: %s", visibleText(u.win))
 	}
 
+	for len(changed) > 0 { // the trusted visit's
+		<-changed
+	}
 	if err := visit(false); err == nil {
 		t.Fatal("an untrusting client loaded the check page")
+	}
+	// The client gives up before the proxy has read its alert: wait for the proxy.
+	select {
+	case <-changed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the proxy did not note the untrusting client")
 	}
 	u.RefreshStatus()
 	if !hasText(u.win, "Your browser does not trust Convergence's local authority yet") || hasText(u.win, "All set") {

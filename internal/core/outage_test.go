@@ -44,6 +44,14 @@ func TestCheckPageReachesStatus(t *testing.T) {
 	c, addr := openProxyCore(t)
 	changed := make(chan struct{}, 16)
 	c.OnStatusChange(func() { changed <- struct{}{} })
+	waitChanged := func() {
+		t.Helper()
+		select {
+		case <-changed:
+		case <-time.After(20 * time.Second):
+			t.Fatal("no status change")
+		}
+	}
 	if b := c.Status().Browser; b.AllSet() || !b.TrustedAt.IsZero() {
 		t.Fatalf("before any browser: %+v", b)
 	}
@@ -67,7 +75,7 @@ func TestCheckPageReachesStatus(t *testing.T) {
 	if !strings.Contains(string(body), "You are protected") {
 		t.Fatalf("check page: %s", body)
 	}
-	<-changed
+	waitChanged()
 	if b := c.Status().Browser; !b.AllSet() || b.TrustedBrowser != "core-test/1" {
 		t.Fatalf("after a trusted visit: %+v", b)
 	}
@@ -75,7 +83,7 @@ func TestCheckPageReachesStatus(t *testing.T) {
 	if _, err := client(false).Get(localproxy.CheckURL); err == nil {
 		t.Fatal("a client that does not trust the CA loaded the check page")
 	}
-	<-changed // Go's client sends bad_certificate on an unknown authority
+	waitChanged() // Go's client sends bad_certificate on an unknown authority
 	if b := c.Status().Browser; b.Untrusted != 1 || b.AllSet() || b.UntrustedHost != localproxy.CheckHost {
 		t.Fatalf("after an untrusting visit: %+v", b)
 	}
