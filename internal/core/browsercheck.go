@@ -32,17 +32,30 @@ func (b BrowserCheck) AllSet() bool {
 	return !b.TrustedAt.IsZero() && !b.UntrustedAt.After(b.TrustedAt)
 }
 
+// untrustedQuiet is how long after telling the listeners of a refusal of the local
+// authority the next ones are only counted: a browser that does not trust it refuses
+// every site it opens, and each would rebuild the tray and the Setup tab.
+const untrustedQuiet = 5 * time.Second
+
 // noteCheck is the proxy's hook (localproxy.Pages.OnCheck).
 func (c *Core) noteCheck(v localproxy.CheckVisit) {
 	c.mu.Lock()
+	tell := true
 	if v.Trusted {
 		c.browser.TrustedAt, c.browser.TrustedBrowser = v.Time, v.UserAgent
 	} else {
+		// Told when it is the first refusal since a trusted visit, or the last told is old.
+		tell = !c.browser.UntrustedAt.After(c.browser.TrustedAt) || v.Time.Sub(c.untrustedTold) >= untrustedQuiet
 		c.browser.Untrusted++
 		c.browser.UntrustedAt, c.browser.UntrustedHost = v.Time, v.Host
+		if tell {
+			c.untrustedTold = v.Time
+		}
 	}
 	c.mu.Unlock()
-	c.statusChanged()
+	if tell {
+		c.statusChanged()
+	}
 }
 
 // Allowances returns the destinations let through unchecked for now (from the block
@@ -82,12 +95,17 @@ func (c *Core) notePortalAfter(ev verifier.Event) {
 	if ev.Verdict.Code != verifier.ReasonUnreachable || (ev.Kind != verifier.EventRejected && ev.Kind != verifier.EventVerified) {
 		return
 	}
+	if !c.portal.busy.CompareAndSwap(false, true) {
+		return // one is on its way: an outage blocks many sites at once
+	}
 	ctx, done, ok := c.background(context.Background())
 	if !ok {
+		c.portal.busy.Store(false)
 		return
 	}
 	go func() { // ends when the probe does (portalProbeTimeout), or at Close
 		defer done()
+		defer c.portal.busy.Store(false)
 		c.CheckPortal(ctx)
 	}()
 }

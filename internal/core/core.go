@@ -65,6 +65,7 @@ type Core struct {
 	proxyErr        string       // why the proxy stopped, in plain words; empty while it serves
 	caInstalled     bool         // the local CA went into a trust store in this run
 	browser         BrowserCheck // what the proxy saw of the browsers (browsercheck.go)
+	untrustedTold   time.Time    // when the listeners were last told of a refusal (noteCheck)
 
 	portal  portalProbe                                                       // the captive-portal probe (portal.go)
 	dialOut func(ctx context.Context, network, addr string) (net.Conn, error) // how the app reaches the network itself

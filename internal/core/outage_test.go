@@ -162,3 +162,28 @@ func TestCaptivePortalProbe(t *testing.T) {
 		t.Errorf("the block page's hook: %+v %v", p, ok)
 	}
 }
+
+// TestRefusalsCountedToldOnce: a browser that does not trust the authority refuses
+// every site it opens; each refusal is counted, the listeners are told once (then
+// again after untrustedQuiet), so the tray and Setup are not rebuilt per connection.
+func TestRefusalsCountedToldOnce(t *testing.T) {
+	_, c := openHistoryCore(t)
+	told := 0
+	c.OnStatusChange(func() { told++ })
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		c.noteCheck(localproxy.CheckVisit{Host: "shop.test", Alert: "unknown certificate authority", Time: at.Add(time.Duration(i) * time.Millisecond)})
+	}
+	if b := c.Status().Browser; b.Untrusted != 10 || told != 1 {
+		t.Fatalf("10 refusals: counted %d, told %d times; want 10 and once", b.Untrusted, told)
+	}
+	c.noteCheck(localproxy.CheckVisit{Host: "shop.test", Time: at.Add(untrustedQuiet)})
+	if told != 2 {
+		t.Errorf("a refusal after %s: told %d times, want 2", untrustedQuiet, told)
+	}
+	c.noteCheck(localproxy.CheckVisit{Trusted: true, Time: at.Add(untrustedQuiet + time.Second)})
+	c.noteCheck(localproxy.CheckVisit{Host: "other.test", Time: at.Add(untrustedQuiet + 2*time.Second)})
+	if told != 4 {
+		t.Errorf("the first refusal after a trusted visit was not told (%d)", told)
+	}
+}

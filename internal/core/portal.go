@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/convergence-ng/convergence/localproxy"
@@ -89,9 +90,10 @@ func probePortal(ctx context.Context, dial func(ctx context.Context, network, ad
 
 // portalProbe holds the last probe's result, and runs one probe at a time.
 type portalProbe struct {
-	run sync.Mutex // held while a probe runs: one at a time
-	mu  sync.Mutex // protects state
-	st  PortalState
+	busy atomic.Bool // a background probe is on its way (notePortalAfter)
+	run  sync.Mutex  // held while a probe runs: one at a time
+	mu   sync.Mutex  // protects state
+	st   PortalState
 }
 
 // PortalState returns what the last captive-portal probe found.
