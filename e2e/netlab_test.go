@@ -217,10 +217,14 @@ func (l *lab) addAddr(role string, a netip.Addr) {
 func (l *lab) hijack(role string, a netip.Addr) {
 	l.t.Helper()
 	bits := "/32"
+	extra := []string{}
 	if a.Is6() {
-		bits = "/128"
+		// nodad: without it a new IPv6 address is "tentative" until the kernel's DAD work
+		// runs (asynchronously, even on lo), and a bind made before that fails with
+		// "cannot assign requested address" (seen once under load in scenario 12).
+		bits, extra = "/128", []string{"nodad"}
 	}
-	l.ip("-n", l.host(role).ns, "addr", "add", a.String()+bits, "dev", "lo")
+	l.ip(append([]string{"-n", l.host(role).ns, "addr", "add", a.String() + bits, "dev", "lo"}, extra...)...)
 }
 
 // dropFrom makes role's host silently drop every packet it would send to peer: peer's
