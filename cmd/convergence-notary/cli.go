@@ -26,9 +26,10 @@ func usage(hint, format string, args ...any) error {
 const topUsage = `usage: convergence-notary <command> [flags]
 
 commands:
-  serve    run the notary (HTTPS, protocols v1 and v2)
-  bundle   print this notary's .notary bundle for clients to import
-  keygen   create a notary key and certificate (once, for a fleet's members to share)
+  serve      run the notary (HTTPS, protocols v1 and v2)
+  bundle     print this notary's .notary bundle for clients to import
+  keygen     create a notary key and certificate (once, for a fleet's members to share)
+  directory  make, sign and check notary directories (keygen, entry, sign, verify)
 
 Run "convergence-notary <command> -h" for the flags of a command.`
 
@@ -69,11 +70,13 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return printBundle(cfg, stdout)
 	case "keygen":
 		return keygen(args[1:], stdout, stderr)
+	case "directory":
+		return directoryCmd(args[1:], stdout, stderr, time.Now())
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, topUsage)
 		return nil
 	}
-	return usage(`the commands are "serve", "bundle" and "keygen"`, "unknown command %q", args[0])
+	return usage(`the commands are "serve", "bundle", "keygen" and "directory"`, "unknown command %q", args[0])
 }
 
 // listFlag is a repeatable string flag; it also accepts comma-separated values.
