@@ -112,6 +112,12 @@ type Settings struct {
 	// redirected, or answered with other content than PortalProbeExpect) from an
 	// outage. Empty turns the probe off. Default DefaultPortalProbeURL.
 	PortalProbeURL string `json:"portal_probe_url"`
+	// DirectoryURLs are where notary directories are fetched from (http or https: the
+	// signature, not the transport, makes one trusted); DirectoryKeys are the
+	// directory keys ("ed25519:BASE64") a directory must be signed with, one of them.
+	// Both empty by default.
+	DirectoryURLs []string `json:"directory_urls"`
+	DirectoryKeys []string `json:"directory_keys"`
 }
 
 // DefaultPortalProbeURL is Firefox's captive-portal probe: it answers "success".
@@ -181,6 +187,7 @@ func (s Settings) Validate() error {
 		bad("portal probe URL %q: %v", s.PortalProbeURL, err)
 	}
 	errs = append(errs, validateCleartextAllow(s.CleartextAllow)...)
+	errs = append(errs, validateDirectories(s.DirectoryURLs, s.DirectoryKeys)...)
 	return errors.Join(errs...)
 }
 

@@ -121,6 +121,7 @@ func (s *snapshot) recount(t Target, vouchers []string) Decision {
 		}
 		answers = append(answers, NotaryAnswer{Notary: n.Name, Kind: kind})
 	}
+	answers = GroupAnswers(answers, s.groupsFor(asked))
 	q := s.policy
 	q.MinAgreeAge = 0                   // the vouchers were old enough when they vouched
 	q.NoAnswer = settings.NoAnswerBlock // a verdict short of votes is no verdict to reuse

@@ -56,6 +56,7 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 	}
 	notaries := snap.askedFor(base.Target)
 	policy := snap.policy
+	groupOf := snap.groupsFor(notaries) // notaries that are one count as one vote (groups.go)
 
 	// The queries belong to the verifier, not to the caller: they may outlive this
 	// call (followUp). They end at their deadline, when the caller gives up before the
@@ -77,16 +78,16 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 
 	answers := make([]NotaryAnswer, len(notaries))
 	heard := make([]bool, len(notaries))
-	var sofar []NotaryAnswer
-	dec, settled := Settled(nil, len(notaries), policy, v.now())
+	votes, pendingVotes := groupedVotes(notaries, answers, heard, groupOf)
+	dec, settled := Settled(votes, pendingVotes, policy, v.now())
 	pending := len(notaries)
 	for pending > 0 && !settled {
 		select {
 		case r := <-results:
 			answers[r.i], heard[r.i] = r.a, true
-			sofar = append(sofar, r.a)
 			pending--
-			dec, settled = Settled(sofar, pending, policy, v.now())
+			votes, pendingVotes = groupedVotes(notaries, answers, heard, groupOf)
+			dec, settled = Settled(votes, pendingVotes, policy, v.now())
 		case <-ctx.Done():
 			cancel()
 			return Verdict{}, fmt.Errorf("failed to ask notaries: %w", ErrClosed)
@@ -102,6 +103,10 @@ func (v *Verifier) askNotaries(ctx context.Context, base Verdict, leaf *x509.Cer
 	vd.Source = SourceNotaries
 	vd.Outcome, vd.Reason, vd.Warning, vd.Undecided, vd.Code = dec.Outcome, dec.Reason, dec.Warning, dec.Undecided, dec.Code
 	vd.Answers, vd.Agreed, vd.Asked = answers, dec.Agreed, len(notaries)
+	if note := groupNote(notaries, groupOf); note != "" {
+		vd.Asked = dec.Asked // votes, as Agreed counts them
+		vd.Reason += "; " + note
+	}
 	vd.Time = v.now()
 	if len(notaries) == 0 {
 		vd.Reason = "no notary is enabled; " + vd.Reason

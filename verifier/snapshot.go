@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/convergence-ng/convergence/notary/directory"
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/settings"
 )
@@ -23,6 +24,25 @@ type snapshot struct {
 	// subsetKey picks each site's notaries when not all are asked (pickNotaries).
 	subsetKey []byte
 	loaded    time.Time
+	// facts are what the directories say of the notaries (SetNotaryFacts); shared is
+	// set when two usable notaries share something, so that their votes are grouped.
+	facts  map[string]directory.Facts
+	shared bool
+}
+
+// setFacts records facts and whether any two usable notaries share something.
+func (s *snapshot) setFacts(facts map[string]directory.Facts) {
+	s.facts = facts
+	s.shared = groupsOf(s.notaries, facts) != nil
+}
+
+// groupsFor returns the groups of the notaries asked (groupsOf), nil when each is a
+// vote of its own.
+func (s *snapshot) groupsFor(asked []notaryInfo) map[string]string {
+	if !s.shared {
+		return nil
+	}
+	return groupsOf(asked, s.facts)
 }
 
 // askedFor returns the notaries a check of t asks: every usable notary, or the

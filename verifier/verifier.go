@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/convergence-ng/convergence/notary/directory"
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
@@ -89,6 +90,9 @@ type Verifier struct {
 	reloadMu sync.Mutex
 	// allowed holds the destinations let through unchecked for a while (allowance.go).
 	allowed allowances
+
+	factsMu sync.Mutex                 // protects facts
+	facts   map[string]directory.Facts // SetNotaryFacts (groups.go)
 }
 
 // New returns a verifier reading its settings and notaries from cfg.Store.
@@ -169,6 +173,9 @@ func (v *Verifier) reload(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	v.factsMu.Lock()
+	s.setFacts(v.facts)
+	v.factsMu.Unlock()
 	v.mu.Lock()
 	old := v.snap
 	v.snap = s

@@ -33,7 +33,7 @@ var table = []rule{
 	{pkgs: []string{"internal/core"}, may: []string{"localproxy", "notary/directory", "notary/protocol", "settings", "truststore", "verifier"}},
 	{pkgs: []string{"internal/cli"}, may: []string{"internal/core", "localproxy", "notary/directory", "notary/protocol", "settings", "truststore", "verifier"}},
 	{pkgs: []string{"internal/instance"}, none: true},
-	{pkgs: []string{"settings"}, may: []string{"notary/protocol"}},
+	{pkgs: []string{"settings"}, may: []string{"notary/directory", "notary/protocol"}},
 	{pkgs: []string{"verifier"}, may: []string{"notary/directory", "notary/protocol", "settings"}},
 	{pkgs: []string{"localproxy"}, may: []string{"notary/protocol", "settings", "verifier"}},
 	{pkgs: []string{"truststore"}, stdlib: true},

@@ -27,14 +27,33 @@ type Facts struct {
 func FactsOfBundle(b protocol.Bundle) Facts {
 	f := Facts{Name: b.Name, Country: b.Region}
 	for _, h := range b.Hosts {
-		if !slices.Contains(f.Hosts, h.Host) {
-			f.Hosts = append(f.Hosts, h.Host)
-		}
-		if a, err := netip.ParseAddr(h.Host); err == nil && !slices.Contains(f.Addresses, a.Unmap().String()) {
-			f.Addresses = append(f.Addresses, a.Unmap().String())
-		}
+		f.AddHost(h.Host, h.SSLPort)
 	}
 	return f
+}
+
+// AddHost records a host of the notary: its name, and its address when the name is
+// an IP literal. A loopback host (127.0.0.0/8, ::1, localhost) is recorded with its
+// port: notaries on the user's own machine (tests, a demonstration) are told apart by
+// port, where a notary on the network is one machine per address whatever its port.
+func (f *Facts) AddHost(host string, port int) {
+	name, addr := host, ""
+	a, err := netip.ParseAddr(host)
+	switch {
+	case err == nil && a.Unmap().IsLoopback():
+		name = netip.AddrPortFrom(a.Unmap(), uint16(port)).String()
+		addr = name
+	case err == nil:
+		addr = a.Unmap().String()
+	case strings.EqualFold(host, "localhost"):
+		name = fmt.Sprintf("localhost:%d", port)
+	}
+	if !slices.Contains(f.Hosts, name) {
+		f.Hosts = append(f.Hosts, name)
+	}
+	if addr != "" && !slices.Contains(f.Addresses, addr) {
+		f.Addresses = append(f.Addresses, addr)
+	}
 }
 
 // FactsOf returns what a directory entry says of its notary.
@@ -67,7 +86,7 @@ func (t Trait) String() string { return t.Kind + " " + t.Value }
 func Shared(a, b Facts) []Trait {
 	var out []Trait
 	for _, h := range a.Hosts {
-		if _, err := netip.ParseAddr(h); err == nil {
+		if slices.Contains(a.Addresses, h) {
 			continue // an IP literal is an address: listed below, once
 		}
 		if slices.Contains(b.Hosts, h) {
