@@ -13,6 +13,7 @@ import (
 
 	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/localproxy"
+	"github.com/convergence-ng/convergence/notary/directory"
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/verifier"
 )
@@ -38,7 +39,15 @@ commands:
                                --fingerprint (one of its certificates, hex, colons allowed) or
                                --yes (trust what is shown); --yes also trusts again a notary
                                you revoked before
-  notary list                  list notaries and their state
+  notary choose [--count N] [--dry-run]
+                               pick N (default 3) notaries from the directories, as independent
+                               of each other as can be (operator, country, network, host), show
+                               why each, and trust them
+  notary list                  list notaries and their state, and which share a host, an
+                               address, an operator or a network (one vote)
+  directory refresh            fetch the notary directories (settings directory-urls, -keys);
+                               one whose signature fails is refused, and the copy held kept
+  directory list               list the notaries of the directories held
   notary refresh               fetch each notary's bundle again from its https location; exit 1 if any failed
   notary revoke NAME           stop trusting a notary, and drop verdicts that needed it
   notary enable|disable NAME   ask, or stop asking, a notary without revoking it (disable drops
@@ -77,7 +86,7 @@ func IsCommand(args []string) bool {
 		return false
 	}
 	switch args[0] {
-	case "check", "notary", "cache", "ca", "settings", "set", "cleartext", "help":
+	case "check", "notary", "directory", "cache", "ca", "settings", "set", "cleartext", "help":
 		return true
 	}
 	return false
@@ -131,6 +140,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return check(ctx, c, args[1:], env.Stdout)
 	case "notary":
 		return notaryCmd(ctx, c, args[1:], env.Stdout)
+	case "directory":
+		return directoryCmd(ctx, c, args[1:], env.Stdout)
 	case "cache":
 		return cacheCmd(ctx, c, args[1:], env.Stdout)
 	case "ca":
@@ -209,6 +220,14 @@ func hint(err error) string {
 		return "compare the fingerprints above with ones you got from the notary's operator another way, then run the command again with --fingerprint SHA256 (one of them), or with --yes to trust what is shown"
 	case errors.Is(err, errFingerprintMismatch):
 		return "the bundle at this address pins other certificates (listed above) than the one you named: ask the notary's operator which is right, and run the command again with --fingerprint set to it"
+	case errors.Is(err, core.ErrNoDirectories):
+		return "set where directories are and the key they are signed with: 'convergence set directory-urls URL' and 'convergence set directory-keys ed25519:KEY' (from the directory's maintainer)"
+	case errors.Is(err, directory.ErrBadSignature):
+		return "the directory was changed after it was signed, or signed with another key than the one set (directory-keys): it was not used; ask the directory's maintainer for the right key, or wait for a good copy"
+	case errors.Is(err, directory.ErrOlder):
+		return "someone served an older copy of the directory than the one held (a replay); the copy held is still used"
+	case errors.Is(err, core.ErrNothingToChoose):
+		return "add a directory that lists more notaries (directory-urls), or add one with 'convergence notary add FILE|URL'"
 	case errors.Is(err, verifier.ErrBundleSource):
 		return "give the path of a .notary file or an https:// URL"
 	case errors.Is(err, errStoresLeft):

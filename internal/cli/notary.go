@@ -15,13 +15,18 @@ import (
 
 func notaryCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: notary needs add, list, refresh, revoke, enable, disable or remove", ErrUsage)
+		return fmt.Errorf("%w: notary needs add, choose, list, refresh, revoke, enable, disable or remove", ErrUsage)
 	}
 	switch args[0] {
 	case "add":
 		return notaryAdd(ctx, c, args[1:], out)
 	case "list":
-		return notaryList(ctx, c, out)
+		if err := notaryList(ctx, c, out); err != nil {
+			return err
+		}
+		return printDiversity(ctx, c, out)
+	case "choose":
+		return notaryChoose(ctx, c, args[1:], out)
 	case "refresh":
 		if len(args) != 1 {
 			return fmt.Errorf("%w: notary refresh takes no arguments", ErrUsage)

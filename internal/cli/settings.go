@@ -89,6 +89,12 @@ var settingKeys = []setting{
 	{"listen", "the proxy's loopback address, e.g. 127.0.0.1:8118 (takes effect at restart)",
 		func(s settings.Settings) string { return s.ListenAddr },
 		func(s *settings.Settings, v string) error { s.ListenAddr = v; return nil }},
+	{"directory-urls", "URL[,URL]: where notary directories are fetched from, or '' for none",
+		func(s settings.Settings) string { return strings.Join(s.DirectoryURLs, ",") },
+		func(s *settings.Settings, v string) error { s.DirectoryURLs = splitList(v); return nil }},
+	{"directory-keys", "ed25519:KEY[,...]: the keys a directory must be signed with, or '' for none",
+		func(s settings.Settings) string { return strings.Join(s.DirectoryKeys, ",") },
+		func(s *settings.Settings, v string) error { s.DirectoryKeys = splitList(v); return nil }},
 	{"upstream-proxy", "http://host:port of a proxy your network requires, or '' for none (at restart)",
 		func(s settings.Settings) string { return s.UpstreamProxy },
 		func(s *settings.Settings, v string) error { s.UpstreamProxy = v; return nil }},
@@ -157,4 +163,15 @@ func set(ctx context.Context, c *core.Core, args []string, out io.Writer) error 
 		return nil
 	}
 	return fmt.Errorf("%w: unknown setting %q; 'convergence settings' lists them", ErrUsage, args[0])
+}
+
+// splitList reads a comma-separated list; "" is the empty list.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

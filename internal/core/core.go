@@ -134,6 +134,9 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	if c.Verifier, err = verifier.New(ctx, vcfg); err != nil {
 		return nil, err
 	}
+	if err := c.syncFacts(ctx); err != nil { // directory.go: group the votes of notaries that are one
+		log.Warn("failed to group the notaries' votes by what the directories say", "err", err)
+	}
 	if o.NoCA {
 		ok = true
 		return c, nil

@@ -130,6 +130,9 @@ func (c *Core) RefreshDirectories(ctx context.Context) ([]DirectoryResult, error
 		r.Copy = c.readCopy(u, keys)
 		out = append(out, r)
 	}
+	if err := c.syncFacts(ctx); err != nil {
+		return out, err
+	}
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
@@ -58,6 +59,7 @@ func (c *Core) RunBundleRefresh(ctx context.Context) {
 
 // refreshBundles runs one refresh and logs what it did.
 func (c *Core) refreshBundles(ctx context.Context) {
+	c.refreshDirectoriesLogged(ctx)
 	report, err := c.Verifier.RefreshBundles(ctx)
 	if ctx.Err() != nil {
 		return // stopping: the failures say only that
@@ -78,6 +80,23 @@ func (c *Core) refreshBundles(ctx context.Context) {
 	for _, r := range report.Results {
 		if r.Status == verifier.RefreshFailed {
 			c.log.Warn("failed to refresh notary bundle", "notary", r.Notary, "location", r.Location, "err", r.Err)
+		}
+	}
+}
+
+// refreshDirectoriesLogged refreshes the notary directories (RefreshDirectories), with
+// the bundles' rhythm, logging each failure; nothing configured is no failure.
+func (c *Core) refreshDirectoriesLogged(ctx context.Context) {
+	results, err := c.RefreshDirectories(ctx)
+	if errors.Is(err, ErrNoDirectories) || ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		c.log.Warn("failed to refresh notary directories", "err", err)
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			c.log.Warn("failed to refresh notary directory; the copy held is still used", "url", r.URL, "held", r.Copy.Held, "err", r.Err)
 		}
 	}
 }

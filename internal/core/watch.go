@@ -66,6 +66,9 @@ func (c *Core) applyStore(ctx context.Context) error {
 	if err := c.Verifier.Reload(ctx); err != nil {
 		return err
 	}
+	if err := c.syncFacts(ctx); err != nil {
+		return err
+	}
 	c.Verifier.ForgetMemoryCache()
 	return nil
 }

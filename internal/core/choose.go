@@ -1,0 +1,172 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/convergence-ng/convergence/notary/directory"
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/settings"
+)
+
+// ErrNothingToChoose means the directories held list no notary that is not already
+// trusted or revoked.
+var ErrNothingToChoose = errors.New("no notary left to choose from")
+
+// Choice is a notary the chooser picked from a directory, and why.
+type Choice struct {
+	DirectoryEntry
+	Reason string
+}
+
+// matchesEntry reports whether n is the notary e lists: the same name, and the same
+// hosts with the same pinned certificates. A notary with a known name but other hosts
+// or keys is not described by the entry.
+func matchesEntry(n settings.Notary, e directory.Entry) bool {
+	if n.Name != e.Name() || len(n.Hosts) != len(e.Bundle.Hosts) {
+		return false
+	}
+	for i, h := range n.Hosts {
+		eh := e.Bundle.Hosts[i]
+		if h.Host != eh.Host || h.SSLPort != eh.SSLPort || strings.TrimSpace(h.CertificatePEM) != strings.TrimSpace(eh.CertificatePEM) {
+			return false
+		}
+	}
+	return true
+}
+
+// factsOf returns what is known of a stored notary: its hosts, and what a directory
+// held says of it when one lists it (matchesEntry).
+func factsOf(n settings.Notary, entries []DirectoryEntry) directory.Facts {
+	f := directory.Facts{Name: n.Name, Country: n.Region}
+	for _, h := range n.Hosts {
+		f.AddHost(h.Host, h.SSLPort)
+	}
+	for _, e := range entries {
+		if matchesEntry(n, e.Entry) {
+			f.Operator, f.Country, f.Network = e.Operator, e.Country, e.Network
+			break
+		}
+	}
+	return f
+}
+
+// NotaryFacts returns what is known of each notary asked (enabled and not revoked):
+// its hosts and addresses, and who runs it, where and on which network when a
+// directory held lists it.
+func (c *Core) NotaryFacts(ctx context.Context) ([]directory.Facts, error) {
+	ns, err := c.Notaries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := c.DirectoryEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []directory.Facts
+	for _, n := range ns {
+		if n.Enabled && !n.Revoked {
+			out = append(out, factsOf(n, entries))
+		}
+	}
+	return out, nil
+}
+
+// DiversityWarnings lists the pairs of notaries asked that are not independent (they
+// share a host, an address, an operator or a network): each pair counts as one vote.
+func (c *Core) DiversityWarnings(ctx context.Context) ([]directory.Overlap, error) {
+	fs, err := c.NotaryFacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return directory.Overlaps(fs), nil
+}
+
+// syncFacts gives the verifier what the directories say of the notaries, so that the
+// consensus groups the votes of notaries that are not independent.
+func (c *Core) syncFacts(ctx context.Context) error {
+	fs, err := c.NotaryFacts(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Verifier.SetNotaryFacts(ctx, fs)
+}
+
+// ChooseNotaries picks up to n notaries (directory.DefaultChoose when n < 1) from the
+// directories held, fetching them first when none is held, that are as independent as
+// can be of each other and of the notaries trusted already (directory.Choose), each
+// with why. Notaries trusted or revoked already are not offered. It adds nothing:
+// AddDirectoryNotary does.
+func (c *Core) ChooseNotaries(ctx context.Context, n int) ([]Choice, error) {
+	entries, err := c.DirectoryEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		if _, err := c.RefreshDirectories(ctx); err != nil {
+			return nil, err
+		}
+		if entries, err = c.DirectoryEntries(ctx); err != nil {
+			return nil, err
+		}
+		if len(entries) == 0 {
+			copies, _ := c.Directories(ctx)
+			var errs []error
+			for _, dc := range copies {
+				errs = append(errs, dc.Err)
+			}
+			return nil, fmt.Errorf("failed to choose notaries: no directory could be fetched and none is held: %w", errors.Join(errs...))
+		}
+	}
+	return c.chooseFrom(ctx, entries, n)
+}
+
+// chooseFrom is ChooseNotaries over the given entries.
+func (c *Core) chooseFrom(ctx context.Context, entries []DirectoryEntry, n int) ([]Choice, error) {
+	ns, err := c.Notaries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var held []directory.Facts
+	known := map[string]bool{}
+	for _, sn := range ns {
+		known[sn.Name] = true
+		if sn.Enabled && !sn.Revoked {
+			held = append(held, factsOf(sn, entries))
+		}
+	}
+	var pool []directory.Entry
+	for _, e := range entries {
+		if !known[e.Name()] {
+			pool = append(pool, e.Entry)
+		}
+	}
+	if len(pool) == 0 {
+		return nil, fmt.Errorf("failed to choose notaries: the %d notaries the directories list are trusted or revoked already: %w", len(entries), ErrNothingToChoose)
+	}
+	var out []Choice
+	for _, p := range directory.Choose(pool, held, n) {
+		i := slices.IndexFunc(entries, func(e DirectoryEntry) bool { return e.Name() == p.Entry.Name() })
+		out = append(out, Choice{DirectoryEntry: entries[i], Reason: p.Reason})
+	}
+	return out, nil
+}
+
+// AddDirectoryNotary trusts a notary a directory held lists, as the directory gives
+// its bundle; where it came from is kept as "directory:URL".
+func (c *Core) AddDirectoryNotary(ctx context.Context, e DirectoryEntry) (settings.Notary, error) {
+	if _, err := protocol.ParseBundle(e.BundleJSON); err != nil {
+		return settings.Notary{}, fmt.Errorf("failed to add notary %q from directory %q: %w", e.Name(), e.URL, err)
+	}
+	n, err := c.ImportBundle(ctx, e.BundleJSON, "directory:"+e.URL, false)
+	if err != nil {
+		return settings.Notary{}, err
+	}
+	if err := c.syncFacts(ctx); err != nil {
+		c.log.Warn("failed to group the notaries' votes by what the directories say", "err", err)
+	}
+	return n, nil
+}
