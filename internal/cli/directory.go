@@ -44,13 +44,17 @@ func directoryRefresh(ctx context.Context, c *core.Core, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var failed []error
 	for _, r := range results {
-		if r.Err != nil && errors.Is(r.Err, directory.ErrBadSignature) {
-			return fmt.Errorf("failed to refresh directory %q: %w", r.URL, r.Err)
+		if r.Err != nil {
+			failed = append(failed, r.Err)
 		}
 	}
-	if len(unusable) > 0 {
-		return fmt.Errorf("failed to fetch %d directories, with no copy held: %s", len(unusable), strings.Join(unusable, ", "))
+	switch {
+	case len(unusable) > 0:
+		return fmt.Errorf("failed to fetch %d directories, with no copy held: %s: %w", len(unusable), strings.Join(unusable, ", "), errors.Join(failed...))
+	case len(failed) > 0:
+		return fmt.Errorf("failed to refresh %d of %d directories (the copies held are still used): %w", len(failed), len(results), errors.Join(failed...))
 	}
 	return nil
 }

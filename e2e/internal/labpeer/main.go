@@ -1,6 +1,6 @@
 // Command labpeer is the end-to-end suite's stand-in for the rest of the internet: a TLS
 // site (rotating certificates, SNI virtual hosts), a lying notary, a cleartext service,
-// a captive portal, or a client, run inside a netns.
+// a captive portal, a file server (a notary directory), or a client, run inside a netns.
 package main
 
 import (
@@ -18,7 +18,7 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: labpeer site|liar|get|echo|via|portal [flags]")
+		fmt.Fprintln(os.Stderr, "usage: labpeer site|liar|get|echo|via|portal|file [flags]")
 		return 2
 	}
 	var err error
@@ -35,6 +35,8 @@ func run(args []string) int {
 		err = runVia(ctx, args[1:])
 	case "portal":
 		err = runPortal(ctx, args[1:])
+	case "file":
+		err = runFile(ctx, args[1:])
 	default:
 		err = fmt.Errorf("unknown mode %q", args[0])
 	}
