@@ -20,6 +20,7 @@ type Backend interface {
 	CacheBackend
 	ProxyBackend
 	HistoryBackend
+	DirectoryBackend
 }
 
 // HistoryBackend reads the verdicts kept from earlier runs.

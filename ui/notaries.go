@@ -49,7 +49,8 @@ func newNotariesTab(u *UI) *notariesTab {
 	t.undoBtn = widget.NewButtonWithIcon("Undo", theme.ContentUndoIcon(), nil)
 	t.undo = container.NewBorder(nil, nil, nil, t.undoBtn, t.undoMsg)
 	t.undo.Hide()
-	top := container.NewHBox(fromFile, fromURL, hint)
+	choose := widget.NewButtonWithIcon("Choose for me…", theme.SearchIcon(), u.showChooser) // chooser.go
+	top := container.NewVBox(container.NewHBox(choose, fromFile, fromURL, hint), u.diversityBox())
 	t.content = container.NewBorder(top, t.undo, nil, nil,
 		container.NewVScroll(container.NewVBox(t.empty, t.rows)))
 	return t
@@ -97,6 +98,7 @@ func (t *notariesTab) show(list []settings.Notary) {
 	t.u.updateTray()
 	t.u.activity.refresh()
 	t.u.setup.showNotaries(n)
+	t.u.refreshDiversity()
 	if !t.loaded && len(cards) == 0 {
 		t.u.selectTab(tabSetup) // first run: open on the Setup guide
 	}
@@ -241,18 +243,22 @@ func (t *notariesTab) dropped(_ fyne.Position, uris []fyne.URI) {
 // trusts the bytes it showed, without reading src again.
 func (t *notariesTab) importFrom(src string) {
 	var (
-		raw []byte
-		b   protocol.Bundle
+		raw         []byte
+		b           protocol.Bundle
+		independent string // what it shares with the notaries asked now (chooser.go)
 	)
 	t.u.withProgress("Reading the notary", func(ctx context.Context) (err error) {
-		raw, b, err = t.u.backend.PreviewBundle(ctx, src)
+		if raw, b, err = t.u.backend.PreviewBundle(ctx, src); err != nil {
+			return err
+		}
+		independent, err = t.u.bundlePreview(ctx, b)
 		return err
 	}, func(err error) {
 		if err != nil {
 			t.u.showError("read this notary file", err)
 			return
 		}
-		title, button, text := "Trust this notary?", "Trust", bundleText(b, src)
+		title, button, text := "Trust this notary?", "Trust", bundleText(b, src)+"\n\n"+independent
 		for _, k := range t.known {
 			if k.Name == b.Name && !k.Revoked {
 				title, button = "Update this notary?", "Update"

@@ -47,7 +47,9 @@ func newSetupTab(u *UI) *setupTab {
 		u.selectTab(tabNotaries)
 		u.notaries.chooseFile()
 	})
-	step3 := widget.NewCard("3. Choose notaries you trust", "", container.NewVBox(t.notMsg, container.NewHBox(add)))
+	choose := widget.NewButtonWithIcon("Choose notaries for me", theme.SearchIcon(), u.showChooser) // chooser.go
+	choose.Importance = widget.HighImportance
+	step3 := widget.NewCard("3. Choose notaries you trust", "", container.NewVBox(t.notMsg, container.NewHBox(choose, add), u.diversityBox()))
 
 	t.check = newCheckSection(u)
 	t.content = container.NewVScroll(container.NewVBox(t.banner, step1, step2, step3, t.check.card))

@@ -61,10 +61,14 @@ func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.C
 }
 
 // originOf says where a bundle read from source came from, as the store records it
-// (settings.Notary.Source): "url:" and the URL, or "file:" and the path.
+// (settings.Notary.Source): "url:" and the URL, "file:" and the path, or, for a
+// notary taken from a notary directory, "directory:" and the directory's URL as given.
 func originOf(source string) string {
 	if strings.HasPrefix(strings.ToLower(source), "https://") {
 		return "url:" + source
+	}
+	if strings.HasPrefix(source, "directory:") {
+		return source
 	}
 	return "file:" + source
 }

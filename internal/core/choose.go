@@ -170,3 +170,44 @@ func (c *Core) AddDirectoryNotary(ctx context.Context, e DirectoryEntry) (settin
 	}
 	return n, nil
 }
+
+// FactsOfBundle returns what is known of a notary about to be added from its bundle:
+// its hosts, and what a directory held says of it when one lists the same bundle.
+func (c *Core) FactsOfBundle(ctx context.Context, b protocol.Bundle) (directory.Facts, error) {
+	entries, err := c.DirectoryEntries(ctx)
+	if err != nil {
+		return directory.Facts{}, err
+	}
+	n := settings.Notary{Name: b.Name, Region: b.Region}
+	for _, h := range b.Hosts {
+		n.Hosts = append(n.Hosts, settings.NotaryHost{Host: h.Host, SSLPort: h.SSLPort, CertificatePEM: h.CertificatePEM})
+	}
+	return factsOf(n, entries), nil
+}
+
+// PreviewOverlaps lists what the candidates (notaries about to be added) share with
+// the notaries asked now and with each other: each pair that would count as one vote.
+// A notary asked now with a candidate's name is left out (adding it updates it).
+func (c *Core) PreviewOverlaps(ctx context.Context, candidates []directory.Facts) ([]directory.Overlap, error) {
+	held, err := c.NotaryFacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	isCand := map[string]bool{}
+	for _, f := range candidates {
+		isCand[f.Name] = true
+	}
+	all := slices.Clone(candidates)
+	for _, h := range held {
+		if !isCand[h.Name] {
+			all = append(all, h)
+		}
+	}
+	var out []directory.Overlap
+	for _, o := range directory.Overlaps(all) {
+		if isCand[o.A] || isCand[o.B] {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
