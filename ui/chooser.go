@@ -250,8 +250,8 @@ func (v *chooserView) redraw() {
 		detail := fmt.Sprintf("%s · %s · network %s · %s · listed %s", e.Operator, e.Country, e.Network,
 			strings.Join(directory.FactsOf(e.Entry).Hosts, ", "), e.Listed)
 		why := wrapLabel(v.m.why(e))
-		why.Importance = widget.LowImportance
-		rows = append(rows, container.NewVBox(check, container.NewPadded(container.NewVBox(wrapLabel(detail), why))), widget.NewSeparator())
+		why.TextStyle.Italic = true
+		rows = append(rows, container.NewVBox(check, wrapLabel(detail), why), widget.NewSeparator())
 	}
 	if len(rows) == 0 {
 		rows = append(rows, wrapLabel("No notary of the directories matches these filters."))
