@@ -21,6 +21,7 @@ type Backend interface {
 	ProxyBackend
 	HistoryBackend
 	DirectoryBackend
+	KeyChangeBackend
 }
 
 // HistoryBackend reads the verdicts kept from earlier runs.

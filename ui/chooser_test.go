@@ -201,3 +201,35 @@ func TestAddFromFileShowsIndependence(t *testing.T) {
 		t.Fatalf("the preview of an independent notary: %s", visibleText(u.win))
 	}
 }
+
+// TestKnownNameOtherKeys: a file with a trusted notary's name but another certificate
+// opens the warning with both side by side; "Keep the old" changes nothing, "Replace
+// with the new" takes it.
+func TestKnownNameOtherKeys(t *testing.T) {
+	b := newStoreBackend(t)
+	b.importFile(t, writeBundle(t, t.TempDir(), "Alpha", "alpha.example.org"))
+	old := notary(t, b, "Alpha").Hosts[0].CertificatePEM
+	u, _ := newTestUI(t, b)
+	selectTab(t, u, "Notaries")
+	path := writeBundle(t, t.TempDir(), "Alpha", "alpha.example.org") // a new certificate
+	u.notaries.importFrom(path)
+	waitIdle(t, u)
+	for _, want := range []string{"This notary's hosts or keys changed", "Trusted now", "In this file", "host alpha.example.org:443"} {
+		if !hasText(u.win, want) {
+			t.Fatalf("no %q: %s", want, visibleText(u.win))
+		}
+	}
+	if button(t, u.win, "Keep the old").Importance != widget.HighImportance {
+		t.Error("keeping the old is not the highlighted choice")
+	}
+	tap(t, u, "Keep the old")
+	if notary(t, b, "Alpha").Hosts[0].CertificatePEM != old {
+		t.Fatal("Keep the old changed the notary")
+	}
+	u.notaries.importFrom(path)
+	waitIdle(t, u)
+	tap(t, u, "Replace with the new")
+	if notary(t, b, "Alpha").Hosts[0].CertificatePEM == old {
+		t.Fatal("Replace with the new kept the old certificate")
+	}
+}

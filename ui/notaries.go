@@ -246,16 +246,25 @@ func (t *notariesTab) importFrom(src string) {
 		raw         []byte
 		b           protocol.Bundle
 		independent string // what it shares with the notaries asked now (chooser.go)
+		kc          verifier.KeyChange
+		known       bool
 	)
 	t.u.withProgress("Reading the notary", func(ctx context.Context) (err error) {
 		if raw, b, err = t.u.backend.PreviewBundle(ctx, src); err != nil {
 			return err
 		}
-		independent, err = t.u.bundlePreview(ctx, b)
+		if independent, err = t.u.bundlePreview(ctx, b); err != nil {
+			return err
+		}
+		kc, known, err = t.u.backend.KeyChange(ctx, b)
 		return err
 	}, func(err error) {
 		if err != nil {
 			t.u.showError("read this notary file", err)
+			return
+		}
+		if known && kc.Changed { // keychange.go: never a routine update
+			t.u.showKeyChange(kc, src, func() { t.doImport(raw, src, false) })
 			return
 		}
 		title, button, text := "Trust this notary?", "Trust", bundleText(b, src)+"\n\n"+independent

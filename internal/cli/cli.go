@@ -33,12 +33,14 @@ With no command, starts the desktop app (or, with --headless, the proxy alone).
 
 commands:
   check HOST[:PORT]            ask the notaries about the certificate HOST presents; exit 1 unless trusted
-  notary add FILE|URL [--fingerprint SHA256] [--yes]
+  notary add FILE|URL [--fingerprint SHA256] [--yes] [--replace]
                                show what a .notary bundle pins (host certificates' SHA-256,
                                v2 key) and trust it; a bundle from a URL is trusted only with
                                --fingerprint (one of its certificates, hex, colons allowed) or
                                --yes (trust what is shown); --yes also trusts again a notary
-                               you revoked before
+                               you revoked before; a bundle with a known notary's name but
+                               other hosts or keys is shown beside the trusted one and changes
+                               nothing without --replace
   notary choose [--count N] [--dry-run]
                                pick N (default 3) notaries from the directories, as independent
                                of each other as can be (operator, country, network, host), show
@@ -220,6 +222,8 @@ func hint(err error) string {
 		return "compare the fingerprints above with ones you got from the notary's operator another way, then run the command again with --fingerprint SHA256 (one of them), or with --yes to trust what is shown"
 	case errors.Is(err, errFingerprintMismatch):
 		return "the bundle at this address pins other certificates (listed above) than the one you named: ask the notary's operator which is right, and run the command again with --fingerprint set to it"
+	case errors.Is(err, errKeysChanged):
+		return "this may be a key change its operator announced, or someone else taking its name: ask the operator, by a way you trust, which hosts and keys are right; to trust the new ones run the command again with --replace"
 	case errors.Is(err, core.ErrNoDirectories):
 		return "set where directories are and the key they are signed with: 'convergence set directory-urls URL' and 'convergence set directory-keys ed25519:KEY' (from the directory's maintainer)"
 	case errors.Is(err, directory.ErrBadSignature):

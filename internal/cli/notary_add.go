@@ -14,6 +14,7 @@ import (
 
 	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/verifier"
 )
 
 // Errors of 'notary add' that hint names a fix for.
@@ -24,6 +25,9 @@ var (
 	// errFingerprintMismatch means --fingerprint names none of the bundle's pinned
 	// certificates.
 	errFingerprintMismatch = errors.New("matches none of the certificates the bundle pins")
+	// errKeysChanged means the bundle has the name of a notary trusted with other hosts
+	// or keys, and --replace was not given.
+	errKeysChanged = errors.New("a notary with this name is trusted with other hosts or keys")
 )
 
 // addArgs is the command line of 'notary add'.
@@ -34,6 +38,9 @@ type addArgs struct {
 	// fingerprint is the SHA-256 (canonical form) of a certificate the bundle must pin;
 	// "" when not given.
 	fingerprint string
+	// replace trusts the bundle in place of a notary of the same name trusted with other
+	// hosts or keys; without it, such a bundle changes nothing.
+	replace bool
 }
 
 func parseAddArgs(args []string) (addArgs, error) {
@@ -43,6 +50,8 @@ func parseAddArgs(args []string) (addArgs, error) {
 		switch {
 		case arg == "--yes" || arg == "-y":
 			a.yes = true
+		case arg == "--replace":
+			a.replace = true
 		case arg == "--fingerprint" || strings.HasPrefix(arg, "--fingerprint="):
 			v, inline := strings.CutPrefix(arg, "--fingerprint=")
 			if !inline {
@@ -96,6 +105,16 @@ func notaryAdd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 	// are read (verifier.ReadBundle refuses other schemes), tomorrow's too.
 	if strings.Contains(a.src, "://") && a.fingerprint == "" && !a.yes {
 		return fmt.Errorf("failed to add notary %q from %q: %w; nothing was added", b.Name, a.src, errNotConfirmed)
+	}
+	kc, known, err := c.KeyChange(ctx, b)
+	if err != nil {
+		return err
+	}
+	if known && kc.Changed {
+		printKeyChange(out, kc)
+		if !a.replace {
+			return fmt.Errorf("failed to add notary %q: %w; nothing was changed, the notary keeps the hosts and keys it has", b.Name, errKeysChanged)
+		}
 	}
 	n, err := c.ImportBundle(ctx, raw, a.src, a.yes)
 	if err != nil {
@@ -161,4 +180,23 @@ func describeKeyPEM(s string) string {
 		}
 	}
 	return fmt.Sprintf("%s key sha256 %s", alg, protocol.SHA256Fingerprint(block.Bytes))
+}
+
+// printKeyChange shows a known notary's hosts and keys, trusted now and in the bundle,
+// side by side.
+func printKeyChange(out io.Writer, kc verifier.KeyChange) {
+	fmt.Fprintf(out, "warning: notary %q is trusted with other hosts or keys than this bundle has\n", kc.Name)
+	tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "  TRUSTED NOW\tIN THIS BUNDLE")
+	for i := 0; i < max(len(kc.Old), len(kc.New)); i++ {
+		o, n := "", ""
+		if i < len(kc.Old) {
+			o = kc.Old[i]
+		}
+		if i < len(kc.New) {
+			n = kc.New[i]
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", orDash(o), orDash(n))
+	}
+	tw.Flush()
 }

@@ -57,3 +57,20 @@ func (c *Core) RemoveNotary(ctx context.Context, name string) (int, error) {
 func (c *Core) RefreshBundles(ctx context.Context) (verifier.RefreshReport, error) {
 	return c.Verifier.RefreshBundles(ctx)
 }
+
+// KeyChange compares b with the notary trusted under its name (not revoked): whether
+// its hosts or keys differ, old and new (verifier.CompareKeys). known is false when no
+// such notary is trusted. The window and the terminal show a change side by side and
+// keep the old unless the user chooses the new.
+func (c *Core) KeyChange(ctx context.Context, b protocol.Bundle) (kc verifier.KeyChange, known bool, err error) {
+	ns, err := c.Notaries(ctx)
+	if err != nil {
+		return verifier.KeyChange{}, false, err
+	}
+	for _, n := range ns {
+		if n.Name == b.Name && !n.Revoked {
+			return verifier.CompareKeys(n, b), true, nil
+		}
+	}
+	return verifier.KeyChange{}, false, nil
+}
