@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -170,12 +171,48 @@ func (u *UI) showChooser() {
 		entries, err = u.backend.DirectoryEntries(ctx)
 		return err
 	}, func(err error) {
-		if err != nil {
+		switch {
+		case errors.Is(err, core.ErrNoDirectories):
+			u.askDirectory()
+		case err != nil:
 			u.showError("choose notaries", err)
+		default:
+			u.openChooser(newChooserModel(entries, picks))
+		}
+	})
+}
+
+// askDirectory asks for a notary directory's URL and key (from its maintainer), keeps
+// them in the settings (directory_urls, directory_keys), then chooses from it.
+func (u *UI) askDirectory() {
+	url, key := widget.NewEntry(), widget.NewEntry()
+	url.SetPlaceHolder("https://directory.example.org/notaries.directory")
+	key.SetPlaceHolder("ed25519:…")
+	intro := wrapLabel("Choosing needs a notary directory: a list of notaries signed by someone you trust (your organisation, a community). Give its address and the key its maintainer signs it with.")
+	dialog.ShowCustomConfirm("Add a notary directory", "Add and choose", "Cancel", container.NewVBox(intro,
+		widget.NewForm(widget.NewFormItem("Address", url), widget.NewFormItem("Key", key))), func(ok bool) {
+		if !ok {
 			return
 		}
-		u.openChooser(newChooserModel(entries, picks))
-	})
+		u.withProgress("Saving the directory", func(ctx context.Context) error {
+			_, err := u.backend.UpdateSettings(ctx, func(s *settings.Settings) error {
+				if v := strings.TrimSpace(url.Text); !slices.Contains(s.DirectoryURLs, v) {
+					s.DirectoryURLs = append(s.DirectoryURLs, v)
+				}
+				if v := strings.TrimSpace(key.Text); !slices.Contains(s.DirectoryKeys, v) {
+					s.DirectoryKeys = append(s.DirectoryKeys, v)
+				}
+				return nil
+			})
+			return err
+		}, func(err error) {
+			if err != nil {
+				u.showError("add the directory", err)
+				return
+			}
+			u.showChooser()
+		})
+	}, u.win)
 }
 
 // chooserView is the chooser dialog's widgets over its model; UI goroutine only.

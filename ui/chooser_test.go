@@ -233,3 +233,35 @@ func TestKnownNameOtherKeys(t *testing.T) {
 		t.Fatal("Replace with the new kept the old certificate")
 	}
 }
+
+// TestChooserAsksForADirectory: with no directory set, "Choose notaries for me" asks
+// for one, keeps it in the settings and goes on to the picks.
+func TestChooserAsksForADirectory(t *testing.T) {
+	b := newStoreBackend(t)
+	serveDirectory(t, b, [4]string{"Alpha", "Alpha e.V.", "DE", "AS64500"}, [4]string{"Gamma", "Gamma SA", "FR", "AS64501"})
+	st, err := b.Settings(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.UpdateSettings(ctxT(t), func(s *settings.Settings) error { s.DirectoryURLs, s.DirectoryKeys = nil, nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := newTestUI(t, b)
+	tap(t, u, "Choose notaries for me")
+	if !hasText(u.win, "Choosing needs a notary directory") {
+		t.Fatalf("no question for a directory: %s", visibleText(u.win))
+	}
+	entries := map[string]*widget.Entry{}
+	for _, ph := range []string{"https://directory.example.org/notaries.directory", "ed25519:…"} {
+		entries[ph] = find(u.win, func(e *widget.Entry) bool { return e.PlaceHolder == ph })
+	}
+	test.Type(entries["https://directory.example.org/notaries.directory"], st.DirectoryURLs[0])
+	test.Type(entries["ed25519:…"], st.DirectoryKeys[0])
+	tap(t, u, "Add and choose")
+	if !check(t, u, "Alpha").Checked || !check(t, u, "Gamma").Checked {
+		t.Fatalf("after adding the directory: %s", visibleText(u.win))
+	}
+	if got, _ := b.Settings(ctxT(t)); len(got.DirectoryURLs) != 1 || got.DirectoryKeys[0] != st.DirectoryKeys[0] {
+		t.Fatalf("settings kept %+v", got)
+	}
+}

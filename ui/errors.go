@@ -13,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/notary/directory"
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/verifier"
@@ -29,6 +31,11 @@ func explain(action string, err error) (what, fix string) {
 		return what + " This is not a valid .notary file.", "Ask the notary's operator for its .notary file again; this one is damaged or of another kind."
 	case errors.Is(err, verifier.ErrBundleSource):
 		return what + " That is not a file or an https:// address.", "Give the path of a .notary file, or an address that starts with https://."
+	case errors.Is(err, directory.ErrBadSignature):
+		return what + " The notary directory's signature does not verify: it was changed after it was signed, or signed with another key. It was not used.",
+			"Ask the directory's maintainer for the right key. The last good copy, if any, is still used."
+	case errors.Is(err, core.ErrNothingToChoose):
+		return what + " You trust every notary the directories list already.", "Add another directory, or a notary from a file or a URL."
 	case errors.Is(err, settings.ErrInvalidSettings):
 		return what, "Some values don't fit together: " + invalidDetail(err) + ". Change them and save again."
 	case errors.Is(err, context.DeadlineExceeded):
