@@ -144,19 +144,6 @@ func (m *chooserModel) why(e core.DirectoryEntry) string {
 	return prefix + ": shares " + strings.Join(shared, ", ") + "."
 }
 
-// independenceLines words overlaps for a preview: what each pair shares and what that
-// means, or that the notary is independent of the others.
-func independenceLines(overlaps []directory.Overlap) []string {
-	if len(overlaps) == 0 {
-		return []string{"Independent: it shares no host, address, operator or network with your other notaries."}
-	}
-	var out []string
-	for _, o := range overlaps {
-		out = append(out, o.Warning()+".")
-	}
-	return out
-}
-
 // showChooser fetches the picks and opens the chooser: the directories' notaries, the
 // picks with why, filters by country and operator, the warnings, and Trust.
 func (u *UI) showChooser() {
@@ -336,60 +323,4 @@ func (v *chooserView) trust() {
 		v.u.notaries.reload()
 		v.u.setup.reload()
 	})
-}
-
-// diversityRows shows overlaps as warnings, or that n notaries are independent.
-func diversityRows(ov []directory.Overlap, n int) []fyne.CanvasObject {
-	if len(ov) == 0 {
-		if n == 0 {
-			return nil
-		}
-		return []fyne.CanvasObject{resultRow(theme.ConfirmIcon(), "Independent: no two of these share a host, an address, an operator or a network.")}
-	}
-	var rows []fyne.CanvasObject
-	for _, o := range ov {
-		rows = append(rows, resultRow(theme.WarningIcon(), o.Warning()+"."))
-	}
-	return rows
-}
-
-// diversityBox is the warnings shown on the Notaries and Setup tabs: which of the
-// notaries asked count as one vote. Each tab holds its own container, filled by
-// refreshDiversity.
-func (u *UI) diversityBox() *fyne.Container {
-	b := container.NewVBox()
-	u.diversityBoxes = append(u.diversityBoxes, b)
-	return b
-}
-
-// refreshDiversity reads the warnings and shows them in every diversity box.
-func (u *UI) refreshDiversity() {
-	var ov []directory.Overlap
-	u.goWork(func(ctx context.Context) (err error) {
-		ov, err = u.backend.DiversityWarnings(ctx)
-		return err
-	}, func(err error) {
-		rows := diversityRows(ov, 0)
-		if err != nil {
-			rows = []fyne.CanvasObject{resultRow(theme.ErrorIcon(), "Could not check your notaries' independence: "+err.Error())}
-		}
-		for _, b := range u.diversityBoxes {
-			b.Objects = rows
-			b.Refresh()
-		}
-	})
-}
-
-// bundlePreview says, for a bundle about to be added from a file or a URL, what it
-// shares with the notaries asked now: the chooser's words.
-func (u *UI) bundlePreview(ctx context.Context, b protocol.Bundle) (string, error) {
-	f, err := u.backend.FactsOfBundle(ctx, b)
-	if err != nil {
-		return "", err
-	}
-	ov, err := u.backend.PreviewOverlaps(ctx, []directory.Facts{f})
-	if err != nil {
-		return "", err
-	}
-	return strings.Join(independenceLines(ov), "\n"), nil
 }
