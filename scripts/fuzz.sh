@@ -16,6 +16,7 @@ GO="${GO:-go}"
 # sites, and notary clients. Every Fuzz* function in them is run.
 pkgs=(
   ./notary/protocol
+  ./notary/directory
   ./notary/server
   ./localproxy
   ./verifier

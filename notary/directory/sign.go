@@ -123,6 +123,11 @@ func Open(file []byte, trusted []PublicKey) (Directory, PublicKey, error) {
 	keyID, ok1 := strings.CutPrefix(string(keyLine), "key ")
 	sigB64, ok2 := strings.CutPrefix(string(sigLine), "signature ")
 	sig, err := base64.StdEncoding.DecodeString(sigB64)
+	// The decoder skips \r and \n: the line must be the signature's one encoding, so
+	// that a file verifies in exactly one spelling.
+	if err == nil && base64.StdEncoding.EncodeToString(sig) != sigB64 {
+		err = errors.New("not canonical base64")
+	}
 	if !ok || !ok1 || !ok2 || err != nil || len(sig) != ed25519.SignatureSize {
 		return Directory{}, nil, fmt.Errorf("failed to open directory: want the lines \"key ID\", \"signature BASE64\" and a blank line after the first: %w", ErrMalformed)
 	}
