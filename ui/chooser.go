@@ -155,7 +155,15 @@ func (u *UI) showChooser() {
 		if picks, err = u.backend.ChooseNotaries(ctx, directory.DefaultChoose); err != nil {
 			return err
 		}
-		entries, err = u.backend.DirectoryEntries(ctx)
+		if entries, err = u.backend.DirectoryEntries(ctx); err != nil {
+			return err
+		}
+		// Notaries trusted (or revoked) already are not offered again: a directory's
+		// entry under a known name never replaces the notary (core.ErrOtherKeys).
+		known, err := u.backend.Notaries(ctx)
+		entries = slices.DeleteFunc(entries, func(e core.DirectoryEntry) bool {
+			return slices.ContainsFunc(known, func(n settings.Notary) bool { return n.Name == e.Name() })
+		})
 		return err
 	}, func(err error) {
 		switch {

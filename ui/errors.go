@@ -34,6 +34,9 @@ func explain(action string, err error) (what, fix string) {
 	case errors.Is(err, directory.ErrBadSignature):
 		return what + " The notary directory's signature does not verify: it was changed after it was signed, or signed with another key. It was not used.",
 			"Ask the directory's maintainer for the right key. The last good copy, if any, is still used."
+	case errors.Is(err, core.ErrOtherKeys):
+		return what + " A notary with this name is trusted with other hosts or keys; a directory never replaces them.",
+			"Ask the notary's operator which are right; if the new ones are, add its .notary file: the app shows both and asks."
 	case errors.Is(err, core.ErrNothingToChoose):
 		return what + " You trust every notary the directories list already.", "Add another directory, or a notary from a file or a URL."
 	case errors.Is(err, settings.ErrInvalidSettings):

@@ -230,6 +230,8 @@ func hint(err error) string {
 		return "the directory was changed after it was signed, or signed with another key than the one set (directory-keys): it was not used; ask the directory's maintainer for the right key, or wait for a good copy"
 	case errors.Is(err, directory.ErrOlder):
 		return "someone served an older copy of the directory than the one held (a replay); the copy held is still used"
+	case errors.Is(err, core.ErrOtherKeys):
+		return "a directory never replaces a notary's hosts or keys: ask its operator which are right, and if the new ones are, add its .notary file with 'convergence notary add FILE --replace'"
 	case errors.Is(err, core.ErrNothingToChoose):
 		return "add a directory that lists more notaries (directory-urls), or add one with 'convergence notary add FILE|URL'"
 	case errors.Is(err, verifier.ErrBundleSource):

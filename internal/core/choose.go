@@ -16,6 +16,10 @@ import (
 // trusted or revoked.
 var ErrNothingToChoose = errors.New("no notary left to choose from")
 
+// ErrOtherKeys means a directory lists a notary under the name of one trusted with other
+// hosts or keys: it is not added in its place (KeyChange; the user decides, from a file).
+var ErrOtherKeys = errors.New("a notary with this name is trusted with other hosts or keys")
+
 // Choice is a notary the chooser picked from a directory, and why.
 type Choice struct {
 	DirectoryEntry
@@ -158,8 +162,14 @@ func (c *Core) chooseFrom(ctx context.Context, entries []DirectoryEntry, n int) 
 // AddDirectoryNotary trusts a notary a directory held lists, as the directory gives
 // its bundle; where it came from is kept as "directory:URL".
 func (c *Core) AddDirectoryNotary(ctx context.Context, e DirectoryEntry) (settings.Notary, error) {
-	if _, err := protocol.ParseBundle(e.BundleJSON); err != nil {
+	b, err := protocol.ParseBundle(e.BundleJSON)
+	if err != nil {
 		return settings.Notary{}, fmt.Errorf("failed to add notary %q from directory %q: %w", e.Name(), e.URL, err)
+	}
+	if kc, known, err := c.KeyChange(ctx, b); err != nil {
+		return settings.Notary{}, err
+	} else if known && kc.Changed {
+		return settings.Notary{}, fmt.Errorf("failed to add notary %q from directory %q: %w; nothing was changed", e.Name(), e.URL, ErrOtherKeys)
 	}
 	n, err := c.ImportBundle(ctx, e.BundleJSON, "directory:"+e.URL, false)
 	if err != nil {

@@ -213,3 +213,30 @@ func directoryEntryNamed(t *testing.T, c *Core, name string) (DirectoryEntry, bo
 	t.Fatalf("%s not in the directory", name)
 	return DirectoryEntry{}, false
 }
+
+// TestDirectoryNeverReplacesKeys: a directory listing a notary under the name of one
+// trusted with another key does not replace it.
+func TestDirectoryNeverReplacesKeys(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := Open(ctx, Options{DataDir: t.TempDir(), NoCA: true, Secrets: settings.NewMemorySecrets()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	trusted := labEntry(t, "Alpha", "A", "DE", "AS1", "10.1.0.1")
+	if _, err := c.ImportBundle(ctx, trusted.BundleJSON, "alpha.notary", false); err != nil {
+		t.Fatal(err)
+	}
+	impostor := labEntry(t, "Alpha", "A", "DE", "AS1", "10.1.0.1") // same name and host, another key
+	if _, err := c.AddDirectoryNotary(ctx, DirectoryEntry{Entry: impostor, URL: "https://dir.example/"}); !errors.Is(err, ErrOtherKeys) {
+		t.Fatalf("AddDirectoryNotary over another key: %v, want ErrOtherKeys", err)
+	}
+	n, err := c.Store.Notary(ctx, "Alpha")
+	if err != nil || n.Hosts[0].CertificatePEM != trusted.Bundle.Hosts[0].CertificatePEM {
+		t.Fatalf("the trusted notary changed: %v", err)
+	}
+	if _, err := c.AddDirectoryNotary(ctx, DirectoryEntry{Entry: trusted, URL: "https://dir.example/"}); err != nil {
+		t.Fatalf("the same bundle from a directory: %v", err)
+	}
+}
