@@ -12,13 +12,13 @@ import (
 // dirEntry is what a directory says of one lab notary.
 type dirEntry struct{ role, operator, country, network, listed string }
 
-// Scenario 16: a signed directory of five notaries (three on one network), served over
+// Scenario 19: a signed directory of five notaries (three on one network), served over
 // HTTP from a namespace of its own. A fresh app picks three independent ones in one
 // step and verifies the shop through them; a tampered directory is refused with a
 // clear message; with the directory server down, the copy held still lists the
 // notaries, and the one picked from it that shares a network is warned about and
 // counted with its twin as one vote.
-func TestScenario16_SignedDirectory_ChooseIndependent_TamperRefused_CacheWhenDown(t *testing.T) {
+func TestScenario19_SignedDirectory_ChooseIndependent_TamperRefused_CacheWhenDown(t *testing.T) {
 	w := newWorld(t, "n1", "n2", "n3", "n4", "n5", "dir")
 	w.startShop()
 	w.startNotaries("n1", "n2", "n3", "n4", "n5")
