@@ -68,7 +68,7 @@ type UI struct {
 	cache    *cacheTab
 	settings *settingsTab
 	setup    *setupTab
-	// diversityBoxes show which notaries count as one vote (chooser.go); UI goroutine only.
+	// diversityBoxes show which notaries count as one vote (diversity.go); UI goroutine only.
 	diversityBoxes []*fyne.Container
 
 	onUI    func(func()) // runs a function on the UI goroutine (loop.do, or the tests' queue)
