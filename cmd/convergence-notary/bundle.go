@@ -21,7 +21,7 @@ func bundleFlags(fs *flag.FlagSet, c *bundleConfig) (check func() error) {
 	var hosts listFlag
 	fs.StringVar(&c.data, "data", "/var/lib/convergence-notary", "data `DIR` holding the notary's key (created if absent)")
 	fs.StringVar(&c.keyDir, "key-dir", "", "`DIR` holding a fleet's key (as serve --key-dir; read, never created), instead of --data")
-	fs.StringVar(&c.keyType, "key-type", "", "key to create if absent: ecdsa (default) or rsa")
+	fs.StringVar(&c.keyType, "key-type", "", "key to create if absent: ecdsa (default), ed25519 or rsa")
 	fs.StringVar(&c.name, "name", "", "notary `NAME` (required)")
 	fs.Var(&hosts, "host", "`NAME` clients reach the notary at (required, repeatable)")
 	fs.StringVar(&c.region, "region", "", "ISO 3166 country `CC`")
@@ -35,8 +35,8 @@ func bundleFlags(fs *flag.FlagSet, c *bundleConfig) (check func() error) {
 			return usage(`add --name "Example Notary"`, "no --name given")
 		case len(c.hosts) == 0:
 			return usage("add --host notary.example.org (the name clients connect to)", "no --host given")
-		case c.keyType != "" && c.keyType != keys.KeyECDSA && c.keyType != keys.KeyRSA:
-			return usage("use --key-type ecdsa (default) or --key-type rsa", "unknown key type %q", c.keyType)
+		case c.keyType != "" && c.keyType != keys.KeyECDSA && c.keyType != keys.KeyEd25519 && c.keyType != keys.KeyRSA:
+			return usage("use --key-type ecdsa (default), ed25519 or rsa", "unknown key type %q", c.keyType)
 		}
 		return nil
 	}

@@ -64,7 +64,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&configFile, "config", "", "read flags from `FILE` (lines \"name = value\"; the command line wins)")
 	fs.Var(&listen, "listen", "HTTPS listen `ADDR` (repeatable; default :443)")
 	fs.StringVar(&c.data, "data", "/var/lib/convergence-notary", "data `DIR`: key, certificate, database")
-	fs.StringVar(&c.keyType, "key-type", "", "key to create on first start: ecdsa (default) or rsa (RSA-2048, for original clients)")
+	fs.StringVar(&c.keyType, "key-type", "", "key to create on first start: ecdsa (default), ed25519 (fastest; Convergence clients only, browsers refuse it) or rsa (RSA-2048, for original clients)")
 	fs.StringVar(&c.name, "name", "Convergence notary", "notary `NAME` shown on its page and in its bundle")
 	fs.Var(&hosts, "host", "`NAME` clients reach this notary at (repeatable): certificate and bundle")
 	fs.StringVar(&c.region, "region", "", "ISO 3166 country `CC` for the bundle")
@@ -168,8 +168,8 @@ func (c *serveConfig) validate() error {
 			return usage("give --dane-resolver 127.0.0.1:53 (a local validating resolver such as unbound)", "--decide %s needs a validating resolver", ch)
 		}
 	}
-	if c.keyType != "" && c.keyType != "ecdsa" && c.keyType != "rsa" {
-		return usage("use --key-type ecdsa (default) or --key-type rsa", "unknown key type %q", c.keyType)
+	if c.keyType != "" && c.keyType != "ecdsa" && c.keyType != "ed25519" && c.keyType != "rsa" {
+		return usage("use --key-type ecdsa (default), ed25519 or rsa", "unknown key type %q", c.keyType)
 	}
 	if c.tlsMin != "1.2" && c.tlsMin != "1.0" {
 		return usage("use --tls-min 1.2 (default) or 1.0", "bad --tls-min %q", c.tlsMin)

@@ -17,7 +17,7 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("convergence-notary keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&dir, "key-dir", "", "`DIR` to create the key and certificate in (0700)")
-	fs.StringVar(&keyType, "key-type", "", "ecdsa (default) or rsa (RSA-2048, for original clients)")
+	fs.StringVar(&keyType, "key-type", "", "ecdsa (default), ed25519 (Convergence clients only) or rsa (RSA-2048, for original clients)")
 	fs.Var(&hosts, "host", "`NAME` clients reach the notary at (repeatable): in the certificate")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -28,8 +28,8 @@ func keygen(args []string, stdout, stderr io.Writer) error {
 	if dir == "" || fs.NArg() > 0 {
 		return usage("give --key-dir DIR and, as flags, --host NAME", "keygen needs --key-dir and no arguments")
 	}
-	if keyType != "" && keyType != keys.KeyECDSA && keyType != keys.KeyRSA {
-		return usage("use --key-type ecdsa (default) or --key-type rsa", "unknown key type %q", keyType)
+	if keyType != "" && keyType != keys.KeyECDSA && keyType != keys.KeyEd25519 && keyType != keys.KeyRSA {
+		return usage("use --key-type ecdsa (default), ed25519 or rsa", "unknown key type %q", keyType)
 	}
 	id, err := keys.LoadOrCreate(dir, keyType, hosts)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -21,7 +22,16 @@ import (
 
 // serve wires the notary and runs it until ctx ends (SIGTERM, SIGINT).
 func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
-	log := newLogger(c, stderr)
+	// Log lines go out in batches (a line per request was a write per answer).
+	lw := server.NewLogWriter(stderr)
+	fctx, stopFlush := context.WithCancel(context.Background())
+	flushed := make(chan struct{})
+	go func() { // ends when serve returns
+		defer close(flushed)
+		lw.Run(fctx, logFlushEvery)
+	}()
+	defer func() { stopFlush(); <-flushed }()
+	log := newLogger(c, lw)
 	// SIGHUP reloads (reload.go); caught from the start, so one sent early does not end
 	// the process, as its default action would.
 	hup := make(chan os.Signal, 1)
@@ -95,6 +105,9 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 	log.Info("notary stopped")
 	return err
 }
+
+// logFlushEvery is how long a log line may wait in the buffer.
+const logFlushEvery = 100 * time.Millisecond
 
 func newLogger(c serveConfig, w io.Writer) *slog.Logger {
 	var lvl slog.Level

@@ -28,6 +28,9 @@ func (id *Identity) Bundle(o BundleOptions) (protocol.Bundle, error) {
 	}
 	b := protocol.Bundle{Version: 1, Name: o.Name, Region: o.Region, BundleLocation: o.Location,
 		V2: &protocol.BundleV2{Protocols: []int{1, 2}, KeyType: "ecdsa-p256"}}
+	if id.KeyType == KeyEd25519 {
+		b.V2.KeyType = "ed25519"
+	}
 	if id.KeyType == KeyRSA {
 		b.V2.KeyType = "rsa-2048"
 		der, err := x509.MarshalPKIXPublicKey(id.V2Signer.Public())

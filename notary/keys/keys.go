@@ -1,10 +1,17 @@
 // Package keys creates and loads a notary's identity (its TLS key and self-signed
 // certificate, and a separate v2 signing key when the TLS key is RSA) and its bundle.
+//
+// New keys that only Convergence clients verify are Ed25519 (the v2 key beside an RSA
+// TLS key; an Ed25519 TLS key with --key-type ed25519): its signatures are the
+// cheapest to make and check. The TLS key stays ECDSA P-256 by default because
+// browsers do not accept Ed25519 server certificates, and people open the notary's page
+// to compare fingerprints. Existing keys of every type keep loading.
 package keys
 
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -24,8 +31,9 @@ import (
 
 // Key types accepted by LoadOrCreate.
 const (
-	KeyECDSA = "ecdsa" // ECDSA P-256, the default
-	KeyRSA   = "rsa"   // RSA-2048, for the original Convergence clients
+	KeyECDSA   = "ecdsa"   // ECDSA P-256, the default
+	KeyEd25519 = "ed25519" // Ed25519: Convergence clients only (browsers do not accept it)
+	KeyRSA     = "rsa"     // RSA-2048, for the original Convergence clients
 )
 
 // File names in the data directory.
@@ -40,12 +48,12 @@ var ErrKeyTypeMismatch = errors.New("key type differs from the one in the data d
 
 // Identity is a notary's keys and certificate. Read-only after LoadOrCreate.
 type Identity struct {
-	KeyType  string          // KeyECDSA or KeyRSA
+	KeyType  string          // KeyECDSA, KeyEd25519 or KeyRSA
 	TLS      tls.Certificate // for the HTTPS listener
 	Cert     *x509.Certificate
 	CertPEM  string
 	Signer   crypto.Signer // the TLS key: signs v1 answers
-	V2Signer crypto.Signer // signs v2 answers: the TLS key, or a separate ECDSA key if RSA
+	V2Signer crypto.Signer // signs v2 answers: the TLS key, or a separate key (Ed25519 when new, ECDSA before) if RSA
 }
 
 // LoadOrCreate loads the identity in dir, creating dir (0700), the key (0600) and a
@@ -75,8 +83,11 @@ func LoadOrCreate(dir, keyType string, names []string) (*Identity, error) {
 		return nil, err
 	}
 	id := &Identity{Signer: key, V2Signer: key, KeyType: KeyECDSA}
-	if _, ok := key.(*rsa.PrivateKey); ok {
+	switch key.(type) {
+	case *rsa.PrivateKey:
 		id.KeyType = KeyRSA
+	case ed25519.PrivateKey:
+		id.KeyType = KeyEd25519
 	}
 	if keyType != "" && keyType != id.KeyType {
 		return nil, fmt.Errorf("failed to load key %q: it is %s, asked %s: %w", keyPath, id.KeyType, keyType, ErrKeyTypeMismatch)
@@ -85,7 +96,7 @@ func LoadOrCreate(dir, keyType string, names []string) (*Identity, error) {
 		v2Path := filepath.Join(dir, V2KeyFile)
 		v2, err := loadKey(v2Path)
 		if errors.Is(err, fs.ErrNotExist) {
-			if v2, err = newKey(KeyECDSA); err == nil {
+			if v2, err = newKey(KeyEd25519); err == nil {
 				err = writeKey(v2Path, v2)
 			}
 		}
@@ -177,6 +188,12 @@ func newKey(keyType string) (crypto.Signer, error) {
 			return nil, fmt.Errorf("failed to generate ECDSA key: %w", err)
 		}
 		return k, nil
+	case KeyEd25519:
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("failed to generate Ed25519 key: %w", err)
+		}
+		return k, nil
 	case KeyRSA:
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -184,7 +201,7 @@ func newKey(keyType string) (crypto.Signer, error) {
 		}
 		return k, nil
 	}
-	return nil, fmt.Errorf("failed to generate key: type %q: want %q or %q", keyType, KeyECDSA, KeyRSA)
+	return nil, fmt.Errorf("failed to generate key: type %q: want %q, %q or %q", keyType, KeyECDSA, KeyEd25519, KeyRSA)
 }
 
 func loadKey(path string) (crypto.Signer, error) {
@@ -235,8 +252,11 @@ func writeCert(path string, key crypto.Signer, names []string) error {
 		// Clients pin this certificate through the bundle; it is replaced by publishing a
 		// new bundle, not by expiry.
 		NotAfter:    time.Now().AddDate(20, 0, 0),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if _, ok := key.(*rsa.PrivateKey); ok || isECDSA(key) {
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment // as before; Ed25519 cannot encipher
 	}
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {
@@ -250,6 +270,11 @@ func writeCert(path string, key crypto.Signer, names []string) error {
 		return fmt.Errorf("failed to create certificate: %w", err)
 	}
 	return writeFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+func isECDSA(k crypto.Signer) bool {
+	_, ok := k.(*ecdsa.PrivateKey)
+	return ok
 }
 
 // writeFile writes through a temporary file and a rename, so a crash leaves no half file.

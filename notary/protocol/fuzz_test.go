@@ -181,7 +181,16 @@ func FuzzParseV2Request(f *testing.F) {
 	f.Add(raw)
 	f.Add([]byte(`{"host":"[::1]","port":8443,"nonce":"` + strings.Repeat("00", 16) + `"}`))
 	f.Add([]byte(`{"host":"A.Example.","port":1,"sha256":"AB:CD","nonce":"xyz","extra":1}`))
+	f.Add([]byte(`{"host":"a.example","port":0443,"nonce":"00"}`))
+	f.Add([]byte(`{"host":"a.example","port":443,"nonce":"00"} `))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		// The fast decoder, where it accepts, agrees with encoding/json.
+		if fast, ok := decodeV2RequestFast(body); ok {
+			slow, err := decodeV2Request(body)
+			if err != nil || fast != slow {
+				t.Fatalf("fast decoder read %q as %+v; encoding/json: %+v, %v", body, fast, slow, err)
+			}
+		}
 		req, err := ParseV2Request(body)
 		if err != nil {
 			return

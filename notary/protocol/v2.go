@@ -124,11 +124,12 @@ func ParseV2Request(body []byte) (V2Request, error) {
 	if len(body) > MaxV2RequestSize {
 		return V2Request{}, fmt.Errorf("failed to parse v2 request: %d bytes: %w", len(body), ErrTooLarge)
 	}
-	var r V2Request
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return V2Request{}, fmt.Errorf("failed to parse v2 request: %w: %w", ErrMalformed, err)
+	r, ok := decodeV2RequestFast(body)
+	if !ok {
+		var err error
+		if r, err = decodeV2Request(body); err != nil {
+			return V2Request{}, err
+		}
 	}
 	h, err := NormalizeHost(r.Host)
 	if err != nil {
@@ -149,6 +150,18 @@ func ParseV2Request(body []byte) (V2Request, error) {
 	return r, nil
 }
 
+// decodeV2Request decodes a request body with encoding/json: unknown members are
+// rejected, data after the first value is ignored.
+func decodeV2Request(body []byte) (V2Request, error) {
+	var r V2Request
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return V2Request{}, fmt.Errorf("failed to parse v2 request: %w: %w", ErrMalformed, err)
+	}
+	return r, nil
+}
+
 func checkNonce(n string) error {
 	b, err := hex.DecodeString(n)
 	if err != nil || len(b) < 16 || len(b) > 64 || hex.EncodeToString(b) != n {
@@ -159,39 +172,15 @@ func checkNonce(n string) error {
 
 // SignV2 signs an answer with the notary's v2 key (ECDSA P-256 or Ed25519) and returns
 // the body: the canonical form of the answer (see Canonicalize) with the member
-// "signature":{"alg":...,"value":...} appended last. a.Version is set to 2.
+// "signature":{"alg":...,"value":...} appended last. a.Version is taken as 2. A notary
+// answering many requests alike prepares the answer once (PrepareV2) and signs per
+// request; this is the same path.
 func SignV2(a V2Answer, key crypto.Signer) ([]byte, error) {
-	alg, err := AlgorithmV2(key.Public())
+	p, err := PrepareV2(a, key.Public())
 	if err != nil {
 		return nil, err
 	}
-	a.Version = 2
-	if a.Observations == nil {
-		a.Observations = []V2Observation{}
-	}
-	if a.Checks == nil {
-		a.Checks = []V2Check{}
-	}
-	raw, err := json.Marshal(a)
-	if err != nil {
-		return nil, fmt.Errorf("failed to marshal v2 answer: %w", err)
-	}
-	canon, err := Canonicalize(raw)
-	if err != nil {
-		return nil, err
-	}
-	sig, err := sign(key, alg, canon)
-	if err != nil {
-		return nil, err
-	}
-	sm, err := json.Marshal(V2Signature{Alg: alg, Value: sig})
-	if err != nil {
-		return nil, fmt.Errorf("failed to marshal v2 signature: %w", err)
-	}
-	body := append([]byte(nil), canon[:len(canon)-1]...)
-	body = append(body, `,"signature":`...)
-	body = append(body, sm...)
-	return append(body, '}'), nil
+	return p.Sign(a.Nonce, a.Time, key)
 }
 
 // ParseV2Answer parses a v2 answer body (at most MaxV2AnswerSize bytes) without checking

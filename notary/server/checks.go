@@ -64,11 +64,14 @@ func (n *Notary) runChecks(ctx context.Context, q Question, a Answer) []protocol
 	for i, o := range a.History {
 		if q.asked() && q.matches(o) && n.fresh(o, a.Time) {
 			asked = &a.History[i]
+			if a.view != nil && i < len(a.view.agreed) {
+				a.askedDetail = a.view.agreed[i]
+			}
 		} else if n.fresh(o, a.Time) {
 			others++
 		}
 	}
-	var checks []protocol.V2Check
+	checks := make([]protocol.V2Check, 0, len(checkRegistry))
 	for _, def := range checkRegistry {
 		if def.Always || slices.Contains(n.cfg.Checks, def.Name) {
 			c := def.run(n, ctx, q, a, asked, others)
@@ -88,8 +91,10 @@ func (n *Notary) networkCheck(q Question, a Answer, asked *store.Observation, ot
 			c.Verdict, c.Detail = protocol.VerdictError, a.ProbeErr.Error()
 		}
 	case asked != nil:
-		c.Verdict = protocol.VerdictAgree
-		c.Detail = fmt.Sprintf("seen %s ago, first seen %s", a.Time.Sub(asked.LastSeen).Round(time.Second), asked.FirstSeen.UTC().Format(time.RFC3339))
+		c.Verdict, c.Detail = protocol.VerdictAgree, a.askedDetail
+		if c.Detail == "" {
+			c.Detail = agreeDetail(*asked)
+		}
 	case others > 0:
 		c.Verdict = protocol.VerdictDisagree
 		c.Detail = fmt.Sprintf("the notary sees %d other certificate(s) within the freshness window", others)
@@ -99,6 +104,13 @@ func (n *Notary) networkCheck(q Question, a Answer, asked *store.Observation, ot
 		c.Verdict, c.Detail = protocol.VerdictError, "no fresh observation"
 	}
 	return c
+}
+
+// agreeDetail is the network check's detail when it agrees: the times of the
+// observation only (not "seen 10s ago"), so the answer stays the same from one second to
+// the next and can be prepared once.
+func agreeDetail(o store.Observation) string {
+	return "last seen " + o.LastSeen.UTC().Format(time.RFC3339) + ", first seen " + o.FirstSeen.UTC().Format(time.RFC3339)
 }
 
 func (n *Notary) caCheck(q Question, asked *store.Observation) protocol.V2Check {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -198,7 +199,9 @@ func (l *connLimiter) connState(c net.Conn, s http.ConnState) {
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn()
 	}
-	if lc, ok := c.(*limitedConn); ok {
+	// Only the first transition matters (a request came); the later ones, two a
+	// request, skip the lock.
+	if lc, ok := c.(*limitedConn); ok && !lc.spoke.Swap(true) {
 		l.mu.Lock()
 		l.dropFresh(lc)
 		l.mu.Unlock()
@@ -274,6 +277,7 @@ type limitedConn struct {
 	keyed  bool
 	opened time.Time
 	once   sync.Once
+	spoke  atomic.Bool // past StateNew: connState has dropped it from fresh
 }
 
 func (c *limitedConn) Close() error {

@@ -33,6 +33,7 @@ type env struct {
 	client *http.Client
 	bundle protocol.Bundle
 	clock  *testClock
+	id     *keys.Identity
 }
 
 type envOpts struct {
@@ -122,7 +123,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{id.TLS}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return &env{t: t, n: n, srv: srv, client: pinnedClient(id.Cert), bundle: b, clock: clock}
+	return &env{t: t, n: n, srv: srv, client: pinnedClient(id.Cert), bundle: b, clock: clock, id: id}
 }
 
 // pinnedClient trusts exactly the notary's certificate, as Convergence clients do.

@@ -35,6 +35,9 @@ type HandlerConfig struct {
 	TrustedProxies []netip.Prefix
 	// MetricsFrom are the clients allowed to read /metrics (default loopback only).
 	MetricsFrom []netip.Prefix
+	// MaxRequestLines is how many requests a second get a log line each (default 100);
+	// the rest are counted by kind and status in one line when the second is over.
+	MaxRequestLines int
 }
 
 // Handler is the notary's HTTP handler. Its identity, bundle and trusted proxies can be
@@ -42,6 +45,7 @@ type HandlerConfig struct {
 type Handler struct {
 	cfg     HandlerConfig
 	lim     *limiter
+	reqs    *requestLog
 	mux     *http.ServeMux
 	log     *slog.Logger
 	metrics *Metrics
@@ -64,6 +68,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.reqs = newRequestLog(h.log, cfg.MaxRequestLines)
 	if len(h.cfg.MetricsFrom) == 0 {
 		h.cfg.MetricsFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}
@@ -115,12 +120,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(sw, r)
 	kind := kindOf(r.URL.Path)
 	h.metrics.Request(kind, sw.code)
-	attrs := []any{"method", r.Method, "kind", kind, "status", sw.code, "duration", time.Since(start).Round(time.Microsecond)}
-	if h.cfg.LogClientIPs {
-		attrs = append(attrs, "client", h.client(r).String())
+	ctx := r.Context()
+	if !h.log.Enabled(ctx, slog.LevelInfo) {
+		return
 	}
-	h.log.Info("request", attrs...)
-	h.log.Debug("request target", "path", r.URL.Path)
+	end := time.Now()
+	if h.reqs.allow(end, kind, sw.code) {
+		attrs := [5]slog.Attr{slog.String("method", r.Method), slog.String("kind", kind), slog.Int("status", sw.code),
+			slog.Duration("duration", end.Sub(start).Round(time.Microsecond))}
+		n := 4
+		if h.cfg.LogClientIPs {
+			attrs[n] = slog.String("client", h.client(r).String())
+			n++
+		}
+		h.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
+	}
+	if h.log.Enabled(ctx, slog.LevelDebug) {
+		h.log.LogAttrs(ctx, slog.LevelDebug, "request target", slog.String("path", r.URL.Path))
+	}
 }
 
 func kindOf(path string) string {

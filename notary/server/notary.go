@@ -62,12 +62,19 @@ type Config struct {
 	DANE *check.DANE
 	// MaxProbes bounds concurrent probes (default 32).
 	MaxProbes int
+	// CacheTargets bounds the targets whose history is kept in memory in front of the
+	// store (default 10,000); CacheTTL is how long a history read from the store is used
+	// before it is read again (default 1s; it bounds how late this process sees what
+	// another process sharing the store recorded).
+	CacheTargets int
+	CacheTTL     time.Duration
 }
 
 // Notary decides answers. It is safe for concurrent use; probes run under a context
 // detached from the asking request and end within the prober's Budget.
 type Notary struct {
 	cfg   Config
+	hist  *historyCache
 	group singleflight.Group
 	sem   *semaphore.Weighted
 	roots *x509.CertPool   // nil: system roots; tests set their own
@@ -103,7 +110,14 @@ func New(cfg Config) *Notary {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
+	if cfg.CacheTargets <= 0 {
+		cfg.CacheTargets = defaultCacheTargets
+	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = defaultCacheTTL
+	}
 	n := &Notary{cfg: cfg, sem: semaphore.NewWeighted(int64(cfg.MaxProbes)), now: time.Now, metrics: cfg.Metrics}
+	n.hist = newHistoryCache(cfg.Store, cfg.CacheTargets, cfg.CacheTTL, func() time.Time { return n.now() })
 	n.probe = cfg.Prober.Probe
 	return n
 }
@@ -133,6 +147,9 @@ type Answer struct {
 	Status   protocol.Status
 	Probed   bool  // a probe ran (or was joined) for this answer
 	ProbeErr error // why the probe failed, if it did
+	view     *view // History and what is built on it alone (signed v1 body, prepared v2)
+
+	askedDetail string // the network check's detail for the asked observation
 }
 
 // Query answers q: from the store when the asked certificate (or, with no fingerprint,
@@ -148,12 +165,20 @@ func (n *Notary) Query(ctx context.Context, q Question) (Answer, error) {
 			return Answer{}, err
 		}
 	}
-	hist, err := n.history(ctx, q.target())
+	v, err := n.view(ctx, q.target(), false)
 	if err != nil {
 		return Answer{}, err
 	}
-	a := Answer{Time: n.now(), History: hist}
-	if !n.needsProbe(q, hist, a.Time) {
+	a := Answer{Time: n.now(), History: v.hist, view: v}
+	if n.needsProbe(q, v.hist, a.Time) {
+		// The history in memory may predate what another process sharing the store
+		// recorded: read the store before probing.
+		if v, err = n.view(ctx, q.target(), true); err != nil {
+			return Answer{}, err
+		}
+		a = Answer{Time: n.now(), History: v.hist, view: v}
+	}
+	if !n.needsProbe(q, v.hist, a.Time) {
 		n.metrics.CacheHit("history")
 	} else {
 		a.Probed = true
@@ -167,9 +192,11 @@ func (n *Notary) Query(ctx context.Context, q Question) (Answer, error) {
 		if ctx.Err() != nil {
 			return Answer{}, ctx.Err()
 		}
-		if a.History, err = n.history(ctx, q.target()); err != nil {
+		// Read the store, not memory: the probe may have been another process's.
+		if v, err = n.view(ctx, q.target(), true); err != nil {
 			return Answer{}, err
 		}
+		a.History, a.view = v.hist, v
 		a.Time = n.now()
 	}
 	a.Checks = n.runChecks(ctx, q, a)
@@ -188,6 +215,21 @@ func (n *Notary) needsProbe(q Question, hist []store.Observation, now time.Time)
 		}
 	}
 	return true
+}
+
+// view returns target's history from memory (history.go), or read from the store
+// when fromStore.
+func (n *Notary) view(ctx context.Context, target string, fromStore bool) (*view, error) {
+	get := n.hist.get
+	if fromStore {
+		get = n.hist.reload
+	}
+	v, err := get(ctx, target)
+	if err != nil {
+		n.metrics.StoreError("history")
+		return nil, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	return v, nil
 }
 
 // history reads target's history from the store.
@@ -278,7 +320,7 @@ func (n *Notary) record(ctx context.Context, q Question, res probe.Result) error
 		have[fp] = len(seen)
 		seen = append(seen, store.Sighting{SHA256: fp, SHA1: protocol.SHA1Fingerprint(leaf.Raw), DER: leaf.Raw, CAValid: ok, CADetail: why})
 	}
-	if err := n.cfg.Store.Record(ctx, q.target(), at, seen); err != nil {
+	if err := n.hist.record(ctx, q.target(), at, seen); err != nil {
 		n.metrics.StoreError("record")
 		return fmt.Errorf("%w: %w", ErrStore, err)
 	}

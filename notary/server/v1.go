@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
+	"io"
 	"net/http"
-	"time"
+	"net/url"
 
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/notary/store"
@@ -27,12 +29,11 @@ func (h *Handler) serveV1(w http.ResponseWriter, r *http.Request) {
 	}
 	q := Question{Host: host, Port: port}
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
-		if err := r.ParseForm(); err != nil {
+		fp, ok := v1Fingerprint(w, r)
+		if !ok {
 			httpError(w, r, http.StatusBadRequest, "bad form body")
 			return
 		}
-		fp := r.PostForm.Get("fingerprint")
 		if fp == "" {
 			httpError(w, r, http.StatusBadRequest, "no fingerprint")
 			return
@@ -53,17 +54,53 @@ func (h *Handler) serveV1(w http.ResponseWriter, r *http.Request) {
 		httpError(w, r, code, "could not reach the target")
 		return
 	}
-	signStart := time.Now()
-	body, err := protocol.SignV1(v1Entries(a.History), h.identity().Signer)
-	h.metrics.Signed("v1", time.Since(signStart))
+	// Signed once per history; the status code above follows freshness per request.
+	body, took, err := a.view.v1Body(h.identity())
+	if took > 0 {
+		h.metrics.Signed("v1", took)
+	}
 	if err != nil {
 		h.log.Error("failed to sign v1 answer", "err", err)
 		httpError(w, r, http.StatusServiceUnavailable, "failed to sign answer")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
+}
+
+// v1Fingerprint returns the form's fingerprint field as r.ParseForm and
+// r.PostForm.Get("fingerprint") give it; ok is false where ParseForm fails. The body the
+// original client sends, "fingerprint=<fp>" and nothing else, is read without building
+// the form; anything else (a query string, another content type) goes through ParseForm.
+func v1Fingerprint(w http.ResponseWriter, r *http.Request) (string, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormSize)
+	if r.URL.RawQuery == "" && r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+		// The original's body is about 80 bytes; a longer one is read on into the
+		// limit and parsed as ParseForm would.
+		var small [128]byte
+		n, err := io.ReadFull(r.Body, small[:])
+		body := small[:n]
+		if err == nil {
+			rest, rerr := io.ReadAll(r.Body)
+			if rerr != nil {
+				return "", false // over the limit, or the read failed, as in ParseForm
+			}
+			body = append(body, rest...)
+		} else if err != io.ErrUnexpectedEOF && err != io.EOF {
+			return "", false
+		}
+		if v, ok := bytes.CutPrefix(body, []byte("fingerprint=")); ok && !bytes.ContainsAny(v, "&;=") {
+			fp, err := url.QueryUnescape(string(v))
+			return fp, err == nil
+		}
+		form, err := url.ParseQuery(string(body))
+		return form.Get("fingerprint"), err == nil
+	}
+	if err := r.ParseForm(); err != nil {
+		return "", false
+	}
+	return r.PostForm.Get("fingerprint"), true
 }
 
 // v1Code maps an answer to the original's status codes. A GET answers 200 when the

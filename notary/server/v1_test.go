@@ -98,7 +98,7 @@ func TestV1LoopbackRefusedByDefault(t *testing.T) {
 }
 
 // An RSA notary (--key-type rsa) signs v1 with RSASSA-PKCS1-v1_5/SHA-1 like the original,
-// and v2 with its separate ECDSA key named in the bundle.
+// and v2 with its separate key named in the bundle (Ed25519 when new).
 func TestRSANotary(t *testing.T) {
 	cert := testtarget.NewCert(t, "127.0.0.1")
 	site := testtarget.StartSite(t, "127.0.0.1:0", cert)
@@ -109,7 +109,7 @@ func TestRSANotary(t *testing.T) {
 	if code, _ := e.v1("127.0.0.1", site.Port(), fp1(cert)); code != http.StatusOK {
 		t.Fatalf("v1: %d", code)
 	}
-	if code, a := e.v2("127.0.0.1", site.Port(), fp256(cert)); code != http.StatusOK || a.Signature.Alg != protocol.AlgECDSAP256SHA256 {
+	if code, a := e.v2("127.0.0.1", site.Port(), fp256(cert)); code != http.StatusOK || a.Signature.Alg != protocol.AlgEd25519 {
 		t.Fatalf("v2: %d %+v", code, a)
 	}
 }

@@ -38,26 +38,21 @@ func (h *Handler) serveV2(w http.ResponseWriter, r *http.Request) {
 		httpError(w, r, code, msg)
 		return
 	}
-	ans := protocol.V2Answer{
-		Nonce:  req.Nonce,
-		Time:   a.Time.Unix(),
-		Target: protocol.V2Target{Host: req.Host, Port: req.Port},
-		SHA256: req.SHA256,
-		Window: int64(h.cfg.Notary.cfg.Window.Seconds()),
-		Checks: a.Checks,
-		Status: a.Status,
+	// Prepared once per history and outcome; the nonce and the time are per request.
+	id := h.identity()
+	p, err := a.view.v2Answer(id, protocol.V2Target{Host: req.Host, Port: req.Port}, req.SHA256,
+		int64(h.cfg.Notary.cfg.Window.Seconds()), a)
+	var body []byte
+	if err == nil {
+		signStart := time.Now()
+		body, err = p.Sign(req.Nonce, a.Time.Unix(), id.V2Signer)
+		h.metrics.Signed("v2", time.Since(signStart))
 	}
-	for _, o := range a.History {
-		ans.Observations = append(ans.Observations, protocol.V2Observation{SHA256: o.SHA256, FirstSeen: o.FirstSeen.Unix(), LastSeen: o.LastSeen.Unix()})
-	}
-	signStart := time.Now()
-	body, err := protocol.SignV2(ans, h.identity().V2Signer)
-	h.metrics.Signed("v2", time.Since(signStart))
 	if err != nil {
 		h.log.Error("failed to sign v2 answer", "err", err)
 		httpError(w, r, http.StatusServiceUnavailable, "failed to sign answer")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	_, _ = w.Write(body)
 }

@@ -1,0 +1,259 @@
+package loadrig
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/convergence-ng/convergence/notary/keys"
+	"github.com/convergence-ng/convergence/notary/protocol"
+)
+
+// ServeBenchConfig sets up a side-by-side run of the real notary binary against a bare
+// Go HTTPS handler, all under wrk over keep-alive TLS.
+type ServeBenchConfig struct {
+	Bins     []ServeBin    // the convergence-notary binaries, each measured in every round
+	Conns    int           // wrk connections (keep-alive), e.g. 32
+	Threads  int           // wrk threads
+	Duration time.Duration // of each wrk run
+	Rounds   int           // every case once per round; ratios are per round, then the median
+}
+
+// ServeBin is a notary binary to measure, with the label its cases get ("" for one).
+type ServeBin struct {
+	Label, Path string
+}
+
+// ServeCase is one measured configuration.
+type ServeCase struct {
+	Name    string // "bare", "v1-ecdsa", ...
+	KeyType string // notary --key-type; "" for the bare handler
+	Proto   int    // 1 or 2; 0 for the bare handler
+}
+
+// ServeCases are the cases make bench runs, bare first.
+var ServeCases = []ServeCase{
+	{Name: "bare"},
+	{Name: "v1-ecdsa", KeyType: "ecdsa", Proto: 1},
+	{Name: "v1-rsa", KeyType: "rsa", Proto: 1},
+	{Name: "v2-ecdsa", KeyType: "ecdsa", Proto: 2},
+	{Name: "v2-ed25519", KeyType: "ed25519", Proto: 2},
+}
+
+// ServeResult is what one case did over the rounds.
+type ServeResult struct {
+	Bin     string // the binary's label
+	Case    ServeCase
+	RPS     []float64 // requests per second, one per round
+	Ratio   []float64 // RPS over the same round's bare RPS
+	Skipped string    // why the case did not run (the binary refused the key type)
+}
+
+// Median returns the median of xs (0 for none).
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// RunServeBench starts a loopback TLS site, the bare handler and one notary process per
+// key type, checks that each notary's v1 and v2 answers verify with the client code
+// (and primes them: the answers come from the notary's record of the site), then runs
+// wrk against every case, round after round.
+func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
+	tb.Helper()
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		return nil, errNoWrk
+	}
+	_, sitePort, fp1, fp256 := StartBenchSite(tb)
+
+	bareURL, err := startBare(tb)
+	if err != nil {
+		return nil, err
+	}
+	scripts := tb.TempDir()
+	v1Script, err := writeScript(scripts, "v1.lua", v1Lua(fp1))
+	if err != nil {
+		return nil, err
+	}
+	v2Script, err := writeScript(scripts, "v2.lua", v2Lua("127.0.0.1", sitePort, fp256))
+	if err != nil {
+		return nil, err
+	}
+	v1Path := protocol.V1Path("127.0.0.1", sitePort)
+
+	var results []ServeResult
+	type run struct{ url, script string }
+	var runs []run
+	results = append(results, ServeResult{Case: ServeCases[0]})
+	runs = append(runs, run{bareURL + v1Path, v1Script})
+	for _, bin := range cfg.Bins {
+		procs := map[string]*ServeProc{}
+		skipped := map[string]string{}
+		for _, c := range ServeCases[1:] {
+			res := ServeResult{Bin: bin.Label, Case: c}
+			p, ok := procs[c.KeyType]
+			if !ok && skipped[c.KeyType] == "" {
+				if p, err = StartServe(tb, bin.Path, c.KeyType, sitePort); err != nil {
+					skipped[c.KeyType] = err.Error()
+				}
+				procs[c.KeyType] = p
+			}
+			if res.Skipped = skipped[c.KeyType]; res.Skipped != "" {
+				results, runs = append(results, res), append(runs, run{})
+				continue
+			}
+			var r run
+			if c.Proto == 1 {
+				if err := p.CheckV1("127.0.0.1", sitePort, fp1); err != nil {
+					return nil, fmt.Errorf("%s %s: %w", bin.Label, c.Name, err)
+				}
+				r = run{p.URL(v1Path), v1Script}
+			} else {
+				if _, err := p.CheckV2("127.0.0.1", sitePort, fp256); err != nil {
+					return nil, fmt.Errorf("%s %s: %w", bin.Label, c.Name, err)
+				}
+				r = run{p.URL(protocol.V2Path), v2Script}
+			}
+			results, runs = append(results, res), append(runs, r)
+		}
+	}
+	// A short warm-up of every server (heap growth, connection set-up).
+	for i, r := range runs {
+		if results[i].Skipped == "" {
+			if _, err := runWrk(wrk, cfg.Threads, cfg.Conns, time.Second, r.script, r.url); err != nil {
+				return nil, fmt.Errorf("%s: %w", results[i].Case.Name, err)
+			}
+		}
+	}
+	for range cfg.Rounds {
+		var bare float64
+		for i, r := range runs {
+			if results[i].Skipped != "" {
+				continue
+			}
+			rps, err := runWrk(wrk, cfg.Threads, cfg.Conns, cfg.Duration, r.script, r.url)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", results[i].Case.Name, err)
+			}
+			if i == 0 {
+				bare = rps
+			}
+			results[i].RPS = append(results[i].RPS, rps)
+			results[i].Ratio = append(results[i].Ratio, rps/bare)
+		}
+	}
+	return results, nil
+}
+
+// StartBenchSite starts the loopback TLS site the notaries vouch for and returns it with
+// its port and its leaf's SHA-1 (v1) and SHA-256 (v2) fingerprints.
+func StartBenchSite(tb testing.TB) (*httptest.Server, int, string, string) {
+	tb.Helper()
+	site := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	site.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
+	site.StartTLS()
+	tb.Cleanup(site.Close)
+	leaf := site.Certificate().Raw
+	return site, site.Listener.Addr().(*net.TCPAddr).Port, protocol.SHA1Fingerprint(leaf), protocol.SHA256Fingerprint(leaf)
+}
+
+// startBare serves a bare Go HTTPS handler (net/http, TLS with an ECDSA P-256 key like
+// the notary's default, keep-alive) that reads the request and writes a small JSON body.
+func startBare(tb testing.TB) (string, error) {
+	id, err := keys.LoadOrCreate(filepath.Join(tb.TempDir(), "bare"), keys.KeyECDSA, []string{"127.0.0.1"})
+	if err != nil {
+		return "", err
+	}
+	bare := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"fingerprintList": [], "signature": ""}`))
+	}))
+	bare.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
+	bare.TLS = &tls.Config{Certificates: []tls.Certificate{id.TLS}}
+	bare.StartTLS()
+	tb.Cleanup(bare.Close)
+	return bare.URL, nil
+}
+
+func writeScript(dir, name, text string) (string, error) {
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		return "", fmt.Errorf("failed to write wrk script: %w", err)
+	}
+	return path, nil
+}
+
+func v1Lua(fp1 string) string {
+	return `wrk.method = "POST"
+wrk.body = "fingerprint=` + strings.ReplaceAll(fp1, ":", "%3A") + `"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+`
+}
+
+// v2Lua sends v2 requests, each with a nonce of its own (a thread prefix and a counter).
+func v2Lua(host string, port int, fp string) string {
+	return `wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local n = 0
+function request()
+  n = n + 1
+  local nonce = string.format("%08x0000000000000000%08x", tid, n)
+  return wrk.format(nil, nil, nil, '{"host":"` + host + `","port":` + strconv.Itoa(port) + `,"sha256":"` + fp + `","nonce":"' .. nonce .. '"}')
+end
+`
+}
+
+var (
+	reqPerSec = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	non2xx    = regexp.MustCompile(`Non-2xx or 3xx responses:\s+([0-9]+)`)
+	sockErrs  = regexp.MustCompile(`Socket errors:.*`)
+)
+
+// runWrk runs wrk once and returns its requests per second; any answer other than 2xx
+// or a socket error fails the run.
+func runWrk(wrk string, threads, conns int, d time.Duration, script, url string) (float64, error) {
+	ctx, cancel := ctxFor(d + time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, wrk, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
+		"-d", strconv.Itoa(int(d.Seconds()))+"s", "-s", script, url).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("failed to run wrk: %w: %s", err, out)
+	}
+	if m := non2xx.FindSubmatch(out); m != nil {
+		return 0, fmt.Errorf("wrk saw %s answers other than 2xx: %s", m[1], out)
+	}
+	if m := sockErrs.Find(out); m != nil {
+		return 0, fmt.Errorf("wrk saw socket errors: %s", out)
+	}
+	m := reqPerSec.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("failed to read wrk's requests/sec: %s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
