@@ -1,6 +1,7 @@
 package loadrig
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -153,7 +154,7 @@ func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 			}
 			rps, err := runWrk(wrk, cfg.Threads, cfg.Conns, cfg.Duration, r.script, r.url)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", results[i].Case.Name, err)
+				return nil, fmt.Errorf("%s %s: %w", results[i].Bin, results[i].Case.Name, err)
 			}
 			if i == 0 {
 				bare = rps
@@ -238,7 +239,7 @@ var (
 // runWrk runs wrk once and returns its requests per second; any answer other than 2xx
 // or a socket error fails the run.
 func runWrk(wrk string, threads, conns int, d time.Duration, script, url string) (float64, error) {
-	ctx, cancel := ctxFor(d + time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, wrk, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
 		"-d", strconv.Itoa(int(d.Seconds()))+"s", "-s", script, url).CombinedOutput()
@@ -255,5 +256,9 @@ func runWrk(wrk string, threads, conns int, d time.Duration, script, url string)
 	if m == nil {
 		return 0, fmt.Errorf("failed to read wrk's requests/sec: %s", out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	rps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil || rps == 0 {
+		return 0, fmt.Errorf("wrk made no requests (%v): %s", err, out)
+	}
+	return rps, nil
 }

@@ -3,7 +3,6 @@ package loadrig
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
@@ -221,8 +220,3 @@ func (p *ServeProc) CheckV2(host string, port int, fp string) (string, error) {
 
 // errNoWrk is returned when wrk is not installed.
 var errNoWrk = errors.New("wrk not found: install it with scripts/deps.sh bench (Debian package wrk)")
-
-// Ctx is a short helper for the rigs' bounded waits.
-func ctxFor(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
-}
