@@ -45,7 +45,26 @@ var (
 )
 
 // Request counts one answered request.
-func (m *Metrics) Request(kind string, status int) { m.requests.add(1, kind, strconv.Itoa(status)) }
+func (m *Metrics) Request(kind string, status int) { m.requests.add(1, kind, statusText(status)) }
+
+// statusText is strconv.Itoa(code) without an allocation for the codes a notary sends.
+func statusText(code int) string {
+	switch code {
+	case 200:
+		return "200"
+	case 400:
+		return "400"
+	case 403:
+		return "403"
+	case 409:
+		return "409"
+	case 429:
+		return "429"
+	case 503:
+		return "503"
+	}
+	return strconv.Itoa(code)
+}
 
 // StoreError counts one failed store operation.
 func (m *Metrics) StoreError(op string) { m.storeErrors.add(1, op) }
@@ -87,23 +106,42 @@ func gauge(b *strings.Builder, name, help string, v int64) {
 type counterVec struct {
 	labels []string
 	mu     sync.Mutex
-	vals   map[string]uint64 // key: label values joined by \x00
+	vals   map[string]*uint64 // key: label values joined by \x00
 }
 
+// add is on every answer's path: the key is built on the stack and looked up without
+// a copy; only a new combination of values allocates.
 func (c *counterVec) add(n uint64, values ...string) {
+	var buf [96]byte
+	key := buf[:0]
+	for i, v := range values {
+		if i > 0 {
+			key = append(key, 0)
+		}
+		key = append(key, v...)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.vals == nil {
-		c.vals = map[string]uint64{}
+	if p := c.vals[string(key)]; p != nil {
+		*p += n
+		return
 	}
-	c.vals[strings.Join(values, "\x00")] += n
+	if c.vals == nil {
+		c.vals = map[string]*uint64{}
+	}
+	p := new(uint64)
+	*p = n
+	c.vals[string(key)] = p
 }
 
 // value returns the counter for values (tests).
 func (c *counterVec) value(values ...string) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.vals[strings.Join(values, "\x00")]
+	if p := c.vals[strings.Join(values, "\x00")]; p != nil {
+		return *p
+	}
+	return 0
 }
 
 func (c *counterVec) write(b *strings.Builder, name, help string) {
@@ -111,7 +149,7 @@ func (c *counterVec) write(b *strings.Builder, name, help string) {
 	defer c.mu.Unlock()
 	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
 	for _, k := range slices.Sorted(mapKeys(c.vals)) {
-		fmt.Fprintf(b, "%s{%s} %d\n", name, labelPairs(c.labels, strings.Split(k, "\x00")), c.vals[k])
+		fmt.Fprintf(b, "%s{%s} %d\n", name, labelPairs(c.labels, strings.Split(k, "\x00")), *c.vals[k])
 	}
 }
 

@@ -23,7 +23,7 @@ type requestLog struct {
 	mu      sync.Mutex // protects the fields below
 	second  int64      // unix second the counts are for
 	lines   int        // request lines written in that second
-	skipped map[string]int
+	skipped map[kindStatus]int
 	timer   *time.Timer // writes the summary of second when it is over
 }
 
@@ -31,7 +31,13 @@ func newRequestLog(log *slog.Logger, max int) *requestLog {
 	if max <= 0 {
 		max = defaultRequestLines
 	}
-	return &requestLog{log: log, max: max, skipped: map[string]int{}}
+	return &requestLog{log: log, max: max, skipped: map[kindStatus]int{}}
+}
+
+// kindStatus keys the counts of the requests not logged one by one.
+type kindStatus struct {
+	kind   string
+	status int
 }
 
 // allow reports whether the request ending at now gets a line of its own; if not it is
@@ -59,7 +65,7 @@ func (l *requestLog) allow(now time.Time, kind string, status int) bool {
 			}
 		})
 	}
-	l.skipped[kind+" "+strconv.Itoa(status)]++
+	l.skipped[kindStatus{kind, status}]++
 	return false
 }
 
@@ -76,7 +82,7 @@ func (l *requestLog) summarizeLocked() {
 	attrs := make([]any, 0, len(l.skipped))
 	for k, n := range l.skipped {
 		total += n
-		attrs = append(attrs, slog.Int(k, n))
+		attrs = append(attrs, slog.Int(k.kind+" "+strconv.Itoa(k.status), n))
 	}
 	l.log.LogAttrs(context.Background(), slog.LevelInfo, "requests not logged one by one",
 		slog.Time("second", time.Unix(l.second, 0).UTC()), slog.Int("logged", l.lines), slog.Int("unlogged", total),
