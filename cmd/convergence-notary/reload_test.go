@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,6 +71,33 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if code, st, err := ask(fresh); err != nil || code != http.StatusOK || st != protocol.StatusConfirmed {
 		t.Fatalf("after the reload, with the new key and the port allowed: %d %s %v", code, st, err)
 	}
+	// v1 answers are signed once per history and kept (notary/server): one asked before
+	// the next reload must not be served, signed by the old key, after it.
+	sha1 := protocol.SHA1Fingerprint(cert.Certificate[0])
+	if err := askV1(pinnedTo(fresh.Cert), p.addr, site.Port(), sha1, fresh); err != nil {
+		t.Fatalf("v1 with the new key: %v", err)
+	}
+	third, err := keys.LoadOrCreate(filepath.Join(dir, "third"), keys.KeyECDSA, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{keys.KeyFile, keys.CertFile} {
+		b, err := os.ReadFile(filepath.Join(dir, "third", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(data, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	p.waitLog("reloaded")
+	if err := askV1(pinnedTo(third.Cert), p.addr, site.Port(), sha1, third); err != nil {
+		t.Fatalf("v1 after a second reload (a body cached under the old key?): %v", err)
+	}
+	fresh = third
 
 	// A reload that cannot load the key changes nothing.
 	if err := os.Remove(filepath.Join(data, keys.KeyFile)); err != nil {
@@ -81,4 +111,29 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		t.Fatalf("after a failed reload: %d %s %v", code, st, err)
 	}
 	p.stop()
+}
+
+// askV1 asks the notary at addr, the 2011 way (a form POST), about 127.0.0.1:port with
+// the SHA-1 fingerprint fp, and checks that the answer is signed by id's key and lists fp.
+func askV1(client *http.Client, addr string, port int, fp string, id *keys.Identity) error {
+	resp, err := client.PostForm("https://"+addr+protocol.V1Path("127.0.0.1", port), url.Values{"fingerprint": {fp}})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d: %s", resp.StatusCode, body)
+	}
+	a, err := protocol.VerifyV1(body, id.Cert.PublicKey)
+	if err != nil {
+		return err
+	}
+	if !a.Has(fp) {
+		return fmt.Errorf("the answer does not list %s: %s", fp, body)
+	}
+	return nil
 }
