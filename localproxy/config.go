@@ -34,12 +34,43 @@ type Exempter interface {
 }
 
 // Limits bound what one client can cost the proxy. Zero fields take the defaults.
+//
+// Only what protects the proxy is bounded tightly: the slots (MaxConns), header sizes,
+// and the time a connection may take before it carries anything (a request header, a
+// CONNECT's first bytes, an interception's handshakes). An established stream (a
+// tunnel, a WebSocket, a long-poll, a response that is slow to start) is never cut
+// for being quiet before IdleTimeout, whose default is an hour: a browser keeps a
+// WebSocket or a long-poll open as long as the page lives, and a peer that is gone is
+// found by TCP keep-alive (keepAlive), not by a timer. Issue 17 item 3.
 type Limits struct {
 	MaxHeaderBytes   int           // request header size; default 64 KiB
 	HeaderTimeout    time.Duration // to read a request header, and a CONNECT's first bytes; default 15 s
 	HandshakeTimeout time.Duration // for one interception: upstream dial and handshake, verdict, client handshake; default 30 s
-	IdleTimeout      time.Duration // a tunnel or keep-alive connection with no traffic either way is closed; default 2 min
-	MaxConns         int           // client connections open at once; more wait to be accepted; default 512
+	// IdleTimeout closes an established stream when no byte moved either way for that
+	// long, or when a write has been stalled that long (a peer that stops reading
+	// cannot pin a slot): tunnels, keep-alive connections between requests, and a
+	// plain http:// request waiting for its response to start. Default 1 h; the
+	// default of an established stream's timeout is never under 10 min.
+	IdleTimeout time.Duration
+	MaxConns    int // client connections open at once; more wait to be accepted; default 512
+}
+
+// DefaultIdleTimeout is Limits.IdleTimeout's default.
+const DefaultIdleTimeout = time.Hour
+
+// keepAlive finds peers that are gone (a laptop that slept, a site's box that died,
+// a NAT that forgot the flow) on every connection the proxy accepts or dials: the
+// first probe after 30 s of silence, then every 15 s, the connection closed after 4
+// unanswered, so a dead peer frees its slot within about 90 s while a live one may
+// stay quiet for as long as IdleTimeout.
+var keepAlive = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 15 * time.Second, Count: 4}
+
+// setKeepAlive turns keepAlive on for c when it is TCP (a custom dialer may return
+// something else, left as it is).
+func setKeepAlive(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetKeepAliveConfig(keepAlive)
+	}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -53,7 +84,7 @@ func (l Limits) withDefaults() Limits {
 		l.HandshakeTimeout = 30 * time.Second
 	}
 	if l.IdleTimeout <= 0 {
-		l.IdleTimeout = 2 * time.Minute
+		l.IdleTimeout = DefaultIdleTimeout
 	}
 	if l.MaxConns <= 0 {
 		l.MaxConns = 512

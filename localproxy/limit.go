@@ -33,6 +33,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		<-l.sem
 		return nil, err
 	}
+	setKeepAlive(c)
 	lc := &limitConn{Conn: c}
 	lc.release = func() { <-l.sem }
 	return lc, nil

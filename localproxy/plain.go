@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"time"
 
 	"github.com/convergence-ng/convergence/notary/protocol"
 )
@@ -19,9 +20,13 @@ func (p *Proxy) newPlainForwarder() (*http.Transport, *httputil.ReverseProxy) {
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return p.dial(ctx, network, addr)
 		},
-		MaxIdleConns:           100,
-		IdleConnTimeout:        p.limits.IdleTimeout,
-		ResponseHeaderTimeout:  p.limits.HandshakeTimeout,
+		MaxIdleConns: 100,
+		// An idle pooled connection to a site is only a saving: closing it costs a
+		// reconnect, never a client's stream.
+		IdleConnTimeout: 90 * time.Second,
+		// A response that is slow to start is a quiet stream (a long-poll): it waits
+		// as long as any other (it was 30 s, and slower answers became 502).
+		ResponseHeaderTimeout:  p.limits.IdleTimeout,
 		MaxResponseHeaderBytes: int64(p.limits.MaxHeaderBytes),
 		ForceAttemptHTTP2:      false,
 	}

@@ -185,6 +185,7 @@ func (p *Proxy) dial(ctx context.Context, network, addr string) (net.Conn, error
 	if err != nil {
 		return nil, err
 	}
+	setKeepAlive(c)
 	if ra := c.RemoteAddr(); ra != nil {
 		if _, loop := p.self.Load(ra.String()); loop {
 			c.Close()
