@@ -60,8 +60,8 @@ func (p *Proxy) firstByte(client *bufferedConn, allowed bool) (b byte, silent bo
 }
 
 // serveCleartext opens an allowed cleartext tunnel, or refuses the stream; it reports
-// a verdict either way.
-func (p *Proxy) serveCleartext(ctx context.Context, client *bufferedConn, target verifier.Target, allowed bool) {
+// a verdict either way. The site's connection is early's.
+func (p *Proxy) serveCleartext(ctx context.Context, client *bufferedConn, target verifier.Target, allowed bool, early *predial) {
 	if !allowed {
 		v := verifier.Verdict{Target: target, Outcome: verifier.OutcomeRejected, Source: verifier.SourceCleartext,
 			Code: verifier.ReasonRefusedTunnel, Reason: refusedReason(target), Time: time.Now()}
@@ -69,9 +69,7 @@ func (p *Proxy) serveCleartext(ctx context.Context, client *bufferedConn, target
 		p.refuseCleartext(client, v.Reason)
 		return
 	}
-	dctx, cancel := context.WithTimeout(ctx, p.limits.HandshakeTimeout)
-	upstream, err := p.dialSite(dctx, target.String())
-	cancel()
+	upstream, err := early.take(ctx)
 	if err != nil {
 		p.log.Info("failed to reach site", "target", target.String(), "err", err)
 		return

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -78,6 +79,14 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 		return
 	}
 	allowed := p.cleartextAllowed(target)
+	// The site is dialled while the client's handshake goes on (predial): at once when
+	// a cleartext stream may go there anyway, else at the first byte of a TLS
+	// handshake, since a stream that is refused must reach no one.
+	var early *predial
+	if allowed {
+		early = p.startDial(connCtx, target.String())
+		defer early.discard()
+	}
 	first, silent, err := p.firstByte(client, allowed)
 	if err != nil {
 		// Nothing was sent, so nothing went anywhere: no verdict. A client of a protocol
@@ -87,10 +96,14 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 		return
 	}
 	if silent || first != recordTypeHandshake {
-		p.serveCleartext(connCtx, client, target, allowed)
+		p.serveCleartext(connCtx, client, target, allowed, early)
 		return
 	}
-	p.intercept(connCtx, client, target, target.String())
+	if early == nil {
+		early = p.startDial(connCtx, target.String())
+		defer early.discard()
+	}
+	p.intercept(connCtx, client, target, target.String(), early)
 }
 
 // interception is the state of one intercepted connection, filled in by the client
@@ -98,16 +111,17 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 type interception struct {
 	upstream *tls.Conn
 	verdict  verifier.Verdict
-	failure  error // set when no verdict could be reached (site down, Checker error)
+	failure  error    // set when no verdict could be reached (site down, Checker error)
+	early    *predial // the TCP connection to the site, dialled at CONNECT
 }
 
 // intercept runs the client's handshake. Inside it, once the ClientHello is known, it
 // connects upstream with the same SNI and ALPN offer, asks the Checker about the chain
 // and only then lets the handshake finish, with a leaf for the name and the upstream's
 // protocol. A rejected or failed site gets the block page instead.
-func (p *Proxy) intercept(ctx context.Context, client *bufferedConn, target verifier.Target, connectAddr string) {
+func (p *Proxy) intercept(ctx context.Context, client *bufferedConn, target verifier.Target, connectAddr string, early *predial) {
 	ca := p.ca.Load()
-	st := &interception{}
+	st := &interception{early: early}
 	defer func() { closeTLS(st.upstream) }()
 	cfg := &tls.Config{
 		MinVersion: tls.VersionTLS12,
@@ -158,14 +172,14 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 	offer := alpnOffer(hello.SupportedProtos)
 	var chosen string
 	start := time.Now()
-	upstream, verdict, err := p.connectAndVerify(hello.Context(), target, connectAddr, name, offer, nil)
+	upstream, verdict, err := p.connectAndVerify(hello.Context(), st.early, target, connectAddr, name, offer, nil)
 	if err == nil && verdict.Allowed() && time.Since(start) > redialAfter {
 		// The notaries took long. Sites drop a connection that stays silent (Go's HTTP/2
 		// server after 10 s), so connect again, and let the client through only to the
 		// certificate that was judged: the same one needs no new verdict, another one
 		// is asked about like any other.
 		closeTLS(upstream)
-		upstream, verdict, err = p.connectAndVerify(hello.Context(), target, connectAddr, name, offer, &verdict)
+		upstream, verdict, err = p.connectAndVerify(hello.Context(), nil, target, connectAddr, name, offer, &verdict)
 	}
 	if err != nil {
 		st.failure = err
@@ -201,14 +215,14 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 var redialAfter = 5 * time.Second // a variable only so tests can shorten it
 
 // connectAndVerify connects to the site and asks the Checker about the chain it
-// presents, for target (the name the client asked for in TLS) at the address dialled
+// presents (on early's connection when early is not nil), for target (the name the client asked for in TLS) at the address dialled
 // (Target.Addr, so that exemptions go by where the connection went). When judged is a
 // verdict already made for this connection and the site presents the same
 // certificate again at the same address, that verdict stands and none is asked. A
 // Checker error is returned with a rejecting verdict that says so; a name that claims
 // this machine for a connection going elsewhere gets a rejecting verdict.
-func (p *Proxy) connectAndVerify(ctx context.Context, target verifier.Target, addr, sni string, offer []string, judged *verifier.Verdict) (*tls.Conn, verifier.Verdict, error) {
-	upstream, err := p.dialTLS(ctx, addr, sni, offer)
+func (p *Proxy) connectAndVerify(ctx context.Context, early *predial, target verifier.Target, addr, sni string, offer []string, judged *verifier.Verdict) (*tls.Conn, verifier.Verdict, error) {
+	upstream, err := p.dialTLS(ctx, early, addr, sni, offer)
 	if err != nil {
 		return nil, verifier.Verdict{}, err
 	}
@@ -238,11 +252,17 @@ func (p *Proxy) connectAndVerify(ctx context.Context, target verifier.Target, ad
 	return upstream, verdict, nil
 }
 
-// dialTLS connects to the site and runs a TLS handshake that trusts nothing: the chain
+// dialTLS connects to the site (or takes early's connection) and runs a TLS handshake that trusts nothing: the chain
 // is only collected here, and judged by the Checker. No session cache is set, so every
 // connection is a full handshake and carries the chain.
-func (p *Proxy) dialTLS(ctx context.Context, addr, sni string, alpn []string) (*tls.Conn, error) {
-	raw, err := p.dialSite(ctx, addr)
+func (p *Proxy) dialTLS(ctx context.Context, early *predial, addr, sni string, alpn []string) (*tls.Conn, error) {
+	var raw net.Conn
+	var err error
+	if early != nil {
+		raw, err = early.take(ctx)
+	} else {
+		raw, err = p.dialSite(ctx, addr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to reach %q: %w", addr, err)
 	}
@@ -269,8 +289,14 @@ func (p *Proxy) dialTLS(ctx context.Context, addr, sni string, alpn []string) (*
 	return tc, nil
 }
 
+// reportVerdict logs v and hands it to OnVerdict. When OnVerdict is set, whoever
+// receives the verdicts reports them (the app logs each one it publishes as an event),
+// so the proxy's own line is Debug: a cache hit is not logged twice (issue 17 item 5).
 func (p *Proxy) reportVerdict(v verifier.Verdict) {
-	level := slogLevelFor(v)
+	level := slog.LevelDebug
+	if p.cfg.OnVerdict == nil {
+		level = slogLevelFor(v)
+	}
 	p.log.Log(context.Background(), level, "verdict", "target", v.Target.String(),
 		"outcome", v.Outcome.String(), "source", string(v.Source), "reason", v.Reason)
 	if p.cfg.OnVerdict != nil {
