@@ -124,11 +124,13 @@ func (p *Proxy) intercept(ctx context.Context, client *bufferedConn, target veri
 	st := &interception{early: early}
 	defer func() { closeTLS(st.upstream) }()
 	cfg := &tls.Config{
-		MinVersion: tls.VersionTLS12,
+		MinVersion:       tls.VersionTLS12,
+		CurvePreferences: loopbackCurves,
 		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			return p.prepare(hello, ca, st, target, connectAddr)
 		},
 	}
+	p.tickets.applyTo(cfg) // resumption toward the client (resume.go)
 	hctx, cancel := context.WithTimeout(ctx, p.limits.HandshakeTimeout)
 	client.SetDeadline(time.Now().Add(p.limits.HandshakeTimeout))
 	sn := &alertSniffer{Conn: client} // to notice a client that does not trust the local CA (alerts.go)
@@ -201,8 +203,9 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 		}
 	}
 	out := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{*leaf},
+		MinVersion:       tls.VersionTLS12,
+		CurvePreferences: loopbackCurves,
+		Certificates:     []tls.Certificate{*leaf},
 	}
 	if chosen != "" {
 		out.NextProtos = []string{chosen}
@@ -222,16 +225,28 @@ var redialAfter = 5 * time.Second // a variable only so tests can shorten it
 // Checker error is returned with a rejecting verdict that says so; a name that claims
 // this machine for a connection going elsewhere gets a rejecting verdict.
 func (p *Proxy) connectAndVerify(ctx context.Context, early *predial, target verifier.Target, addr, sni string, offer []string, judged *verifier.Verdict) (*tls.Conn, verifier.Verdict, error) {
-	upstream, err := p.dialTLS(ctx, early, addr, sni, offer)
+	sessions := p.sessions.scope(addr, sni)
+	upstream, err := p.dialTLS(ctx, early, addr, sni, offer, sessions)
 	if err != nil {
 		return nil, verifier.Verdict{}, err
 	}
+	// A session is kept for resumption only when this certificate is trusted now
+	// (resume.go); a resumed one's chain is its first handshake's, judged again here.
+	var verdict verifier.Verdict
+	defer func() {
+		if verdict.Allowed() {
+			sessions.keep()
+		} else {
+			sessions.forget()
+		}
+	}()
 	connectHost, _, _ := net.SplitHostPort(addr)
 	target.Addr = p.dialledAddr(upstream, connectHost)
 	chain := upstream.ConnectionState().PeerCertificates
 	fp := verifier.FingerprintSHA256(chain[0])
 	if judged != nil && fp == judged.FingerprintSHA256 && target.Addr == judged.Target.Addr {
-		return upstream, *judged, nil
+		verdict = *judged
+		return upstream, verdict, nil
 	}
 	if !target.Addr.IsValid() && target.Host != connectHost && namedByItself(target.Host) {
 		// The proxy's own rejection; prepare closes the upstream before any request.
@@ -239,6 +254,7 @@ func (p *Proxy) connectAndVerify(ctx context.Context, early *predial, target ver
 			Source: verifier.SourceProxy, Code: verifier.ReasonRefusedTunnel, Reason: fmt.Sprintf("%v: the name %q in TLS means this machine or an address, but the connection goes to %q",
 				errNameElsewhere, target.Host, connectHost)}
 		p.reportVerdict(v)
+		verdict = v
 		return upstream, v, nil
 	}
 	verdict, verr := p.cfg.Checker.Verify(ctx, target, chain)
@@ -252,10 +268,12 @@ func (p *Proxy) connectAndVerify(ctx context.Context, early *predial, target ver
 	return upstream, verdict, nil
 }
 
-// dialTLS connects to the site (or takes early's connection) and runs a TLS handshake that trusts nothing: the chain
-// is only collected here, and judged by the Checker. No session cache is set, so every
-// connection is a full handshake and carries the chain.
-func (p *Proxy) dialTLS(ctx context.Context, early *predial, addr, sni string, alpn []string) (*tls.Conn, error) {
+// dialTLS connects to the site (or takes early's connection) and runs a TLS handshake
+// that trusts nothing: the chain is only collected here, and judged by the Checker.
+// sessions is the connection's scope of the upstream session cache: a resumed
+// handshake carries no chain on the wire, and the chain Go hands back is that of the
+// session's first handshake, which connectAndVerify has judged again (resume.go).
+func (p *Proxy) dialTLS(ctx context.Context, early *predial, addr, sni string, alpn []string, sessions tls.ClientSessionCache) (*tls.Conn, error) {
 	var raw net.Conn
 	var err error
 	if early != nil {
@@ -271,6 +289,7 @@ func (p *Proxy) dialTLS(ctx context.Context, early *predial, addr, sni string, a
 		NextProtos:         alpn,
 		MinVersion:         tls.VersionTLS12,
 		InsecureSkipVerify: true, // the Checker decides; see Proxy.prepare
+		ClientSessionCache: sessions,
 	}
 	if sni == "" {
 		if host, _, err := net.SplitHostPort(addr); err == nil && net.ParseIP(host) == nil {

@@ -17,15 +17,17 @@ import (
 
 // Proxy is the loopback HTTP proxy. Build it with New; it is safe for concurrent use.
 type Proxy struct {
-	cfg     Config
-	limits  Limits
-	log     *slog.Logger
-	ca      atomic.Pointer[CA]
-	dialer  func(ctx context.Context, network, addr string) (net.Conn, error)
-	plain   *httputil.ReverseProxy
-	plainTr *http.Transport
-	self    sync.Map // listener addresses of running Serve calls (string → struct{}), to refuse loops
-	wayOuts wayOuts  // the block pages' buttons (pages.go)
+	cfg      Config
+	limits   Limits
+	log      *slog.Logger
+	ca       atomic.Pointer[CA]
+	dialer   func(ctx context.Context, network, addr string) (net.Conn, error)
+	plain    *httputil.ReverseProxy
+	plainTr  *http.Transport
+	self     sync.Map          // listener addresses of running Serve calls (string → struct{}), to refuse loops
+	wayOuts  wayOuts           // the block pages' buttons (pages.go)
+	tickets  *ticketKeys       // client-facing session tickets (resume.go)
+	sessions *upstreamSessions // sessions toward sites whose certificate was trusted (resume.go)
 }
 
 // errLoop means a dial ended at one of the proxy's own listeners.
@@ -48,7 +50,8 @@ func New(cfg Config) (*Proxy, error) {
 	if u := cfg.UpstreamProxy; u != nil && (u.Scheme != "http" || u.Host == "") {
 		return nil, fmt.Errorf("failed to create proxy: upstream proxy %q: want http://host:port", u.String())
 	}
-	p := &Proxy{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger}
+	p := &Proxy{cfg: cfg, limits: cfg.Limits.withDefaults(), log: cfg.Logger,
+		tickets: newTicketKeys(), sessions: newUpstreamSessions()}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -62,10 +65,12 @@ func New(cfg Config) (*Proxy, error) {
 }
 
 // SetCA replaces the CA used for connections that start from now on, as after
-// RegenerateCA. Connections already open keep their leaves.
+// RegenerateCA. Connections already open keep their leaves; no session made under the
+// old CA's leaves is resumed.
 func (p *Proxy) SetCA(ca *CA) {
 	if ca != nil {
 		p.ca.Store(ca)
+		p.tickets.forget()
 	}
 }
 
