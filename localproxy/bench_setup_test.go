@@ -2,6 +2,7 @@ package localproxy
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,10 +18,26 @@ import (
 // connection rate, the p50 and p99 of one connection's time, and (for the proxies)
 // the p50 as a multiple of the direct path's p50 at the same client count. Issue 17's
 // goals: p50 at most 1.5x direct, and at 8 clients at least 6x mitmproxy's rate.
-func BenchmarkProxySetup(b *testing.B) {
-	s := newSite(b, false)
+func BenchmarkProxySetup(b *testing.B) { benchSetup(b, benchPaths(b, newSite(b, false))) }
+
+// BenchmarkProxySetupResumed is BenchmarkProxySetup with clients that keep session
+// tickets, as browsers do: on every path a new connection resumes the last session.
+func BenchmarkProxySetupResumed(b *testing.B) {
+	paths := benchPaths(b, newSite(b, false))
+	for i, p := range paths {
+		mk := p.client
+		paths[i].client = func(keepAlive bool) *http.Client {
+			c := mk(keepAlive)
+			c.Transport.(*http.Transport).TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(64)
+			return c
+		}
+	}
+	benchSetup(b, paths)
+}
+
+func benchSetup(b *testing.B, paths []benchPath) {
+	s := paths[0].site
 	u := "https://127.0.0.1:" + s.port() + "/"
-	paths := benchPaths(b, s)
 	for _, clients := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			var directP50 time.Duration

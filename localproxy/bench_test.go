@@ -24,6 +24,7 @@ import (
 
 type benchPath struct {
 	name   string
+	site   *site
 	client func(keepAlive bool) *http.Client
 }
 
@@ -46,11 +47,11 @@ func benchPaths(b *testing.B, s *site) []benchPath {
 	ourPool := x509.NewCertPool()
 	ourPool.AddCert(r.ca.Certificate())
 	paths := []benchPath{
-		{"direct", mk("", sitePool)},
-		{"via-proxy", mk(r.addr, ourPool)},
+		{"direct", s, mk("", sitePool)},
+		{"via-proxy", s, mk(r.addr, ourPool)},
 	}
 	if addr, pool := startMitmproxy(b); addr != "" {
-		paths = append(paths, benchPath{"via-mitmproxy", mk(addr, pool)})
+		paths = append(paths, benchPath{"via-mitmproxy", s, mk(addr, pool)})
 	}
 	return paths
 }
