@@ -241,46 +241,70 @@ func (v *Verifier) snapshot(ctx context.Context) (*snapshot, error) {
 // verdict, never returned: the error is for an empty chain, a bad target, a failing
 // store, a cancelled ctx or a closed verifier.
 func (v *Verifier) Verify(ctx context.Context, t Target, chain []*x509.Certificate) (Verdict, error) {
+	base, snap, err := v.prepareVerify(ctx, t, chain)
+	if err != nil {
+		return Verdict{}, err
+	}
+	if vd, ok := v.fromMemory(ctx, base, snap); ok {
+		v.emitVerdict(vd)
+		return vd, nil
+	}
+	return v.askShared(ctx, base, chain[0])
+}
+
+// Recheck reports whether chain is still trusted for t by what Verify would find
+// before asking a notary: a pin, an exemption, a cached verdict that still meets the
+// rule. It reports no event and asks no notary; false means only Verify can tell. The
+// proxy calls it for every request on a connection it keeps open, so that a pin
+// removed, a notary revoked or the cache cleared closes such connections.
+func (v *Verifier) Recheck(ctx context.Context, t Target, chain []*x509.Certificate) bool {
+	base, snap, err := v.prepareVerify(ctx, t, chain)
+	if err != nil {
+		return false
+	}
+	vd, ok := v.fromMemory(ctx, base, snap)
+	return ok && vd.Allowed()
+}
+
+// prepareVerify checks Verify's arguments and returns the verdict's base (target
+// normalised, fingerprint, time) and the snapshot to judge it under.
+func (v *Verifier) prepareVerify(ctx context.Context, t Target, chain []*x509.Certificate) (Verdict, *snapshot, error) {
 	if len(chain) == 0 || chain[0] == nil {
-		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), ErrNoCertificate)
+		return Verdict{}, nil, fmt.Errorf("failed to verify %q: %w", t.String(), ErrNoCertificate)
 	}
 	if v.ctx.Err() != nil {
-		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), ErrClosed)
+		return Verdict{}, nil, fmt.Errorf("failed to verify %q: %w", t.String(), ErrClosed)
 	}
 	host, err := protocol.NormalizeHost(t.Host)
 	if err != nil {
-		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), err)
+		return Verdict{}, nil, fmt.Errorf("failed to verify %q: %w", t.String(), err)
 	}
 	if err := protocol.CheckPort(t.Port); err != nil {
-		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), err)
+		return Verdict{}, nil, fmt.Errorf("failed to verify %q: %w", t.String(), err)
 	}
 	t.Host = host
-	leaf := chain[0]
-	fp := FingerprintSHA256(leaf)
 	snap, err := v.snapshot(ctx)
 	if err != nil {
-		return Verdict{}, fmt.Errorf("failed to verify %q: %w", t.String(), err)
+		return Verdict{}, nil, fmt.Errorf("failed to verify %q: %w", t.String(), err)
 	}
-	now := v.now()
-	base := Verdict{Target: t, FingerprintSHA256: fp, Time: now}
+	return Verdict{Target: t, FingerprintSHA256: FingerprintSHA256(chain[0]), Time: v.now()}, snap, nil
+}
 
-	if snap.pins[pinKey{t.Host, t.Port, fp}] {
+// fromMemory is the part of a check that asks no notary, in Verify's order: the
+// user's pins, exempt destinations, the verdict cache.
+func (v *Verifier) fromMemory(ctx context.Context, base Verdict, snap *snapshot) (Verdict, bool) {
+	t := base.Target
+	if snap.pins[pinKey{t.Host, t.Port, base.FingerprintSHA256}] {
 		vd := base
 		vd.Outcome, vd.Source, vd.Reason = OutcomeTrusted, SourcePin, "you trust this certificate for this site"
-		v.emitVerdict(vd)
-		return vd, nil
+		return vd, true
 	}
 	if why, ok := exempt(t, snap.settings.ExemptPrivate); ok {
 		vd := base
 		vd.Outcome, vd.Source, vd.Reason = OutcomeTrusted, SourceExempt, why
-		v.emitVerdict(vd)
-		return vd, nil
+		return vd, true
 	}
-	if vd, ok := v.lookupCache(ctx, base, snap); ok {
-		v.emitVerdict(vd)
-		return vd, nil
-	}
-	return v.askShared(ctx, base, leaf)
+	return v.lookupCache(ctx, base, snap)
 }
 
 // askShared asks the notaries once for all concurrent callers with the same target
