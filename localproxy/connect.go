@@ -99,7 +99,7 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 		p.serveCleartext(connCtx, client, target, allowed, early)
 		return
 	}
-	if early == nil {
+	if early == nil && !p.pool.has(target.String()) {
 		early = p.startDial(connCtx, target.String())
 		defer early.discard()
 	}
@@ -111,8 +111,9 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 type interception struct {
 	upstream *tls.Conn
 	verdict  verifier.Verdict
-	failure  error    // set when no verdict could be reached (site down, Checker error)
-	early    *predial // the TCP connection to the site, dialled at CONNECT
+	failure  error      // set when no verdict could be reached (site down, Checker error)
+	early    *predial   // the TCP connection to the site, dialled at CONNECT
+	entry    *poolEntry // the pool the connection's requests ride, if any (pool.go)
 }
 
 // intercept runs the client's handshake. Inside it, once the ClientHello is known, it
@@ -134,7 +135,8 @@ func (p *Proxy) intercept(ctx context.Context, client *bufferedConn, target veri
 	hctx, cancel := context.WithTimeout(ctx, p.limits.HandshakeTimeout)
 	client.SetDeadline(time.Now().Add(p.limits.HandshakeTimeout))
 	sn := &alertSniffer{Conn: client} // to notice a client that does not trust the local CA (alerts.go)
-	tc := tls.Server(sn, cfg)
+	watched := &watchedConn{Conn: sn} // the idle watch of a connection the inner server serves (terminate.go)
+	tc := tls.Server(watched, cfg)
 	err := tc.HandshakeContext(hctx)
 	cancel()
 	sn.done.Store(true)
@@ -150,6 +152,14 @@ func (p *Proxy) intercept(ctx context.Context, client *bufferedConn, target veri
 		return
 	}
 	client.SetDeadline(time.Time{})
+	if st.entry != nil {
+		if inner, _ := ctx.Value(innerKey{}).(*innerServer); inner != nil {
+			stop := watched.watch(p.limits.IdleTimeout)
+			<-inner.serve(tc, st.entry) // the inner server ends with Serve, and closes tc then
+			stop()
+		}
+		return
+	}
 	up := st.upstream
 	st.upstream = nil // the tunnel owns it now
 	p.tunnel(tc, up)
@@ -172,6 +182,14 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 		return nil, err
 	}
 	offer := alpnOffer(hello.SupportedProtos)
+	if e, proto := p.pool.find(hello.Context(), connectAddr, name, offer); e != nil {
+		// A verified connection for this very host, port, SNI and protocol, whose
+		// verdict still stands: no new one is made (pool.go).
+		st.entry = e
+		st.verdict = verifier.Verdict{Target: e.target, Outcome: verifier.OutcomeTrusted}
+		return &tls.Config{MinVersion: tls.VersionTLS12, CurvePreferences: loopbackCurves,
+			Certificates: []tls.Certificate{*leaf}, NextProtos: []string{proto}}, nil
+	}
 	var chosen string
 	start := time.Now()
 	upstream, verdict, err := p.connectAndVerify(hello.Context(), st.early, target, connectAddr, name, offer, nil)
@@ -192,6 +210,9 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 	} else {
 		st.upstream, st.verdict = upstream, verdict
 		chosen = upstream.ConnectionState().NegotiatedProtocol
+		if st.entry = p.pool.add(hello.Context(), connectAddr, name, upstream, verdict); st.entry != nil {
+			st.upstream = nil // the pool's first connection now
+		}
 	}
 	if st.failure != nil || !st.verdict.Allowed() {
 		// Nothing more goes upstream: close it before the client can send a request.
@@ -284,6 +305,7 @@ func (p *Proxy) dialTLS(ctx context.Context, early *predial, addr, sni string, a
 	if err != nil {
 		return nil, fmt.Errorf("failed to reach %q: %w", addr, err)
 	}
+	raw = &notifyConn{Conn: raw} // a pool learns so when it is closed (pool.go)
 	cfg := &tls.Config{
 		ServerName:         sni,
 		NextProtos:         alpn,

@@ -61,6 +61,19 @@ func (c *testChecker) Verify(ctx context.Context, t verifier.Target, chain []*x5
 	return v, nil
 }
 
+// Recheck is the memory-only recheck pooled connections ask for (pool.go): the same
+// rule as Verify, without counting a call.
+func (c *testChecker) Recheck(_ context.Context, t verifier.Target, chain []*x509.Certificate) bool {
+	return len(chain) > 0 && !strings.HasPrefix(t.Host, "broken") && !strings.HasPrefix(t.Host, "bad")
+}
+
+// verifyOnly hides a Checker's Recheck: the proxy then pools nothing, and every
+// connection is its own tunnel with its own verdict.
+type verifyOnly struct{ Checker }
+
+// noPool is a startProxy edit for tests of one verdict per connection.
+func noPool(c *Config) { c.Checker = verifyOnly{c.Checker} }
+
 func (c *testChecker) callCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

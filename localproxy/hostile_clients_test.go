@@ -308,10 +308,14 @@ func TestProxyUpstreamResets(t *testing.T) {
 	defer after.Close()
 	_, afterPort, _ := net.SplitHostPort(after.Listener.Addr().String())
 	calls := r.checker.callCount()
+	// The proxy answers the request itself (pool.go): a site that resets gives the
+	// proxy's 502, never anything of the site's.
 	if resp, err := r.client(false).Get("https://after.test:" + afterPort + "/"); err == nil {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		t.Errorf("reset after the verdict: got %d %q, want a failed request", resp.StatusCode, b)
+		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), "failed to reach") {
+			t.Errorf("reset after the verdict: got %d %q, want a failed request or the proxy's 502", resp.StatusCode, b)
+		}
 	}
 	if r.checker.callCount() != calls+1 {
 		t.Errorf("checker calls %d, want %d: the verdict came before the reset", r.checker.callCount(), calls+1)

@@ -119,7 +119,7 @@ func greetingThroughTunnel(t *testing.T, proxyAddr, target string) string {
 func TestTrailingDotIsTheSameName(t *testing.T) {
 	s := newSite(t, false)
 	var got verdicts
-	r := startProxy(t, func(c *Config) { c.OnVerdict = got.add })
+	r := startProxy(t, func(c *Config) { c.OnVerdict = got.add; noPool(c) }) // a verdict per connection
 	for _, host := range []string{"good.test.", "Good.Test", "good.test"} {
 		resp, body := get(t, r.client(false), "https://"+host+":"+s.port()+"/")
 		if resp.StatusCode != 200 || !strings.Contains(body, "hello from site") {

@@ -218,9 +218,10 @@ func TestIdleTimeoutIsASetting(t *testing.T) {
 		}
 	})
 	t.Run("long-poll over HTTPS is closed", func(t *testing.T) {
+		// Through a pool the proxy answers 502 itself; through a tunnel it closes it.
 		code, body, err := longPoll(proxiedClient(r, 30*time.Second), s.httpsURL("/poll?wait=60s"))
-		if err == nil || strings.Contains(err.Error(), "Client.Timeout") {
-			t.Errorf("long-poll with a 1 s idle timeout: %d %q %v; want the tunnel closed by the proxy", code, body, err)
+		if (err == nil && code != http.StatusBadGateway) || (err != nil && strings.Contains(err.Error(), "Client.Timeout")) {
+			t.Errorf("long-poll with a 1 s idle timeout: %d %q %v; want a 502 or the tunnel closed by the proxy", code, body, err)
 		}
 	})
 	t.Run("slow plain answer is a 502", func(t *testing.T) {

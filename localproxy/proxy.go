@@ -28,6 +28,7 @@ type Proxy struct {
 	wayOuts  wayOuts           // the block pages' buttons (pages.go)
 	tickets  *ticketKeys       // client-facing session tickets (resume.go)
 	sessions *upstreamSessions // sessions toward sites whose certificate was trusted (resume.go)
+	pool     *upstreamPool     // verified connections to sites, reused (pool.go)
 }
 
 // errLoop means a dial ended at one of the proxy's own listeners.
@@ -61,6 +62,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p.ca.Store(cfg.CA)
 	p.plainTr, p.plain = p.newPlainForwarder()
+	p.pool = newUpstreamPool(p)
 	return p, nil
 }
 
@@ -92,6 +94,8 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	inner := p.newInnerServer(ctx)
+	ctx = context.WithValue(ctx, innerKey{}, inner)
 	h := &handler{p: p, ctx: ctx, self: ln.Addr().String()}
 	p.self.Store(h.self, struct{}{})
 	defer p.self.Delete(h.self)
@@ -105,7 +109,11 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopped := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { // ends when ctx is done or Serve returns on its own
+	wg.Go(inner.run) // ends at inner.close below
+	sweepCtx, stopSweeps := context.WithCancel(ctx)
+	defer stopSweeps()
+	wg.Go(func() { p.pool.runSweeps(sweepCtx) }) // ends when Serve returns
+	wg.Go(func() {                               // ends when ctx is done or Serve returns on its own
 		select {
 		case <-ctx.Done():
 			srv.Close()
@@ -115,12 +123,15 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	err := srv.Serve(newLimitListener(ln, p.limits.MaxConns))
 	close(stopped)
 	srv.Close()
+	inner.close()
+	stopSweeps()
 	wg.Wait()
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
 	h.active.Wait()
 	p.plainTr.CloseIdleConnections()
+	p.pool.closeAll()
 	if ctx.Err() != nil {
 		return nil
 	}

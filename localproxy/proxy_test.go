@@ -285,7 +285,7 @@ func TestNewRefusesNonLoopback(t *testing.T) {
 }
 
 func TestProxyConcurrentConnectionsMintOnce(t *testing.T) {
-	r := startProxy(t, nil)
+	r := startProxy(t, noPool) // a verdict per connection, and no pool to share
 	s := newSite(t, true)
 	u := "https://together.test:" + s.port() + "/"
 	var wg sync.WaitGroup

@@ -35,8 +35,9 @@ type handshake struct {
 // every handshake, resumed or not.
 type resumeSite struct {
 	*httptest.Server
-	mu sync.Mutex // protects seen
-	hs []handshake
+	mu   sync.Mutex // protects hs and seen
+	hs   []handshake
+	seen int // how many handshakes last has returned up to
 }
 
 func newResumeSite(t *testing.T, maxVersion uint16) *resumeSite {
@@ -56,15 +57,25 @@ func newResumeSite(t *testing.T, maxVersion uint16) *resumeSite {
 	return s
 }
 
-// last returns the most recent handshake the site saw.
+// last returns the most recent handshake the site saw, after waiting (10 s at most,
+// a bounded poll) for it to have seen one more than the previous call returned: the
+// site records a handshake when it reads the client's Finished, which may come after
+// the proxy is done with a rejected site.
 func (s *resumeSite) last(t *testing.T) handshake {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.hs) == 0 {
-		t.Fatal("the site saw no handshake")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		s.mu.Lock()
+		n := len(s.hs)
+		if n > s.seen || time.Now().After(deadline) {
+			s.seen = n
+			defer s.mu.Unlock()
+			if n == 0 {
+				t.Fatal("the site saw no handshake")
+			}
+			return s.hs[n-1]
+		}
+		s.mu.Unlock()
 	}
-	return s.hs[len(s.hs)-1]
 }
 
 func (s *resumeSite) port() string { return portOf(s.Server) }
@@ -74,6 +85,13 @@ func (s *resumeSite) port() string { return portOf(s.Server) }
 type withdrawable struct {
 	testChecker
 	withdrawn atomic.Bool
+	rechecks  atomic.Int64
+}
+
+// Recheck follows Verify's rule and counts the rechecks.
+func (w *withdrawable) Recheck(ctx context.Context, t verifier.Target, chain []*x509.Certificate) bool {
+	w.rechecks.Add(1)
+	return !w.withdrawn.Load() && w.testChecker.Recheck(ctx, t, chain)
 }
 
 func (w *withdrawable) Verify(ctx context.Context, t verifier.Target, chain []*x509.Certificate) (verifier.Verdict, error) {
@@ -107,23 +125,25 @@ func TestSiteSessionResumedOnlyWhenTrusted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newResumeSite(t, tc.version)
 			chk := &withdrawable{}
-			r := startProxy(t, func(c *Config) { c.Checker = chk })
+			// No pool: every connection here is a new handshake with the site.
+			r := startProxy(t, func(c *Config) { c.Checker = verifyOnly{chk} })
 			c := newConnClient(r, false)
 			good := "https://good.test:" + s.port() + "/"
-			getCode := func(u string) int {
+			step := func(u string) (int, handshake) {
 				t.Helper()
 				resp, _ := get(t, c, u)
-				return resp.StatusCode
+				return resp.StatusCode, s.last(t)
 			}
 
-			if code := getCode(good); code != http.StatusOK || s.last(t).resumed {
-				t.Fatalf("first connection: %d, %+v; want 200 and a full handshake", code, s.last(t))
+			code, h := step(good)
+			if code != http.StatusOK || h.resumed {
+				t.Fatalf("first connection: %d, %+v; want 200 and a full handshake", code, h)
 			}
-			if tc.version == tls.VersionTLS13 && s.last(t).curve != tls.X25519MLKEM768 {
-				t.Errorf("toward the site the key exchange was %v, want the post-quantum hybrid X25519MLKEM768", s.last(t).curve)
+			if tc.version == tls.VersionTLS13 && h.curve != tls.X25519MLKEM768 {
+				t.Errorf("toward the site the key exchange was %v, want the post-quantum hybrid X25519MLKEM768", h.curve)
 			}
-			if code := getCode(good); code != http.StatusOK || !s.last(t).resumed {
-				t.Fatalf("second connection: %d, %+v; want 200 over a resumed session", code, s.last(t))
+			if code, h = step(good); code != http.StatusOK || !h.resumed {
+				t.Fatalf("second connection: %d, %+v; want 200 over a resumed session", code, h)
 			}
 			chk.mu.Lock()
 			calls, chain := chk.calls, chk.chains["good.test"]
@@ -135,26 +155,26 @@ func TestSiteSessionResumedOnlyWhenTrusted(t *testing.T) {
 
 			// Another name at the same address, and the same SNI under another CONNECT
 			// name: neither may resume good.test's session.
-			if code := getCode("https://bad.test:" + s.port() + "/"); code != http.StatusForbidden || s.last(t).resumed {
-				t.Errorf("a rejected name at the same address: %d, %+v; want the block page and a full handshake", code, s.last(t))
+			if code, h = step("https://bad.test:" + s.port() + "/"); code != http.StatusForbidden || h.resumed {
+				t.Errorf("a rejected name at the same address: %d, %+v; want the block page and a full handshake", code, h)
 			}
-			if code := getCode("https://bad.test:" + s.port() + "/"); code != http.StatusForbidden || s.last(t).resumed {
-				t.Errorf("a rejected name, again: %d, %+v; want no session kept from a rejected certificate", code, s.last(t))
+			if code, h = step("https://bad.test:" + s.port() + "/"); code != http.StatusForbidden || h.resumed {
+				t.Errorf("a rejected name, again: %d, %+v; want no session kept from a rejected certificate", code, h)
 			}
 			sniUnderOtherName(t, r, "other.test:"+s.port(), "good.test")
-			if h := s.last(t); h.resumed || h.sni != "good.test" {
+			if h = s.last(t); h.resumed || h.sni != "good.test" {
 				t.Errorf("SNI good.test under CONNECT other.test: %+v; want a full handshake (sessions are kept per host, port and SNI)", h)
 			}
 
 			// The verdict is asked again on a resumed session: withdrawn, the
 			// connection is blocked, and the session is dropped.
 			chk.withdrawn.Store(true)
-			if code := getCode(good); code != http.StatusForbidden || !s.last(t).resumed {
-				t.Errorf("after the trust was withdrawn: %d, %+v; want the block page although the session resumed", code, s.last(t))
+			if code, h = step(good); code != http.StatusForbidden || !h.resumed {
+				t.Errorf("after the trust was withdrawn: %d, %+v; want the block page although the session resumed", code, h)
 			}
 			chk.withdrawn.Store(false)
-			if code := getCode(good); code != http.StatusOK || s.last(t).resumed {
-				t.Errorf("trusted again: %d, %+v; want 200 and a full handshake (the rejected session was dropped)", code, s.last(t))
+			if code, h = step(good); code != http.StatusOK || h.resumed {
+				t.Errorf("trusted again: %d, %+v; want 200 and a full handshake (the rejected session was dropped)", code, h)
 			}
 		})
 	}
@@ -182,8 +202,8 @@ func sniUnderOtherName(t *testing.T, r *running, target, sni string) {
 // is good for up to two rotations), and a new CA ends every session.
 func TestClientSessionResumed(t *testing.T) {
 	s := newSite(t, false)
-	r := startProxy(t, nil)
-	var offset atomic.Int64 // how far the ticket clock is ahead of the real one
+	r := startProxy(t, noPool) // a verdict per connection, counted below
+	var offset atomic.Int64    // how far the ticket clock is ahead of the real one
 	r.proxy.tickets.now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	c := newConnClient(r, true)
 	u := "https://good.test:" + s.port() + "/"

@@ -51,6 +51,13 @@ type rememberingChecker struct {
 	mem *certMemory
 }
 
+// Recheck hands the proxy's rechecks of kept connections to the verifier (false when
+// the Checker cannot recheck: then nothing is kept).
+func (r rememberingChecker) Recheck(ctx context.Context, t verifier.Target, chain []*x509.Certificate) bool {
+	rc, ok := r.Checker.(localproxy.Rechecker)
+	return ok && rc.Recheck(ctx, t, chain)
+}
+
 func (r rememberingChecker) Verify(ctx context.Context, t verifier.Target, chain []*x509.Certificate) (verifier.Verdict, error) {
 	if len(chain) > 0 {
 		r.mem.remember(chain[0])

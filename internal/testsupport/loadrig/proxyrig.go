@@ -32,6 +32,12 @@ type pinChecker struct {
 	calls atomic.Int64
 }
 
+// Recheck is the memory-only recheck of pooled connections, as the verifier's cache
+// hit gives it: the proxy then reuses its connections to the site, as in the app.
+func (c *pinChecker) Recheck(_ context.Context, _ verifier.Target, chain []*x509.Certificate) bool {
+	return len(chain) > 0 && chain[0].Equal(c.cert)
+}
+
 func (c *pinChecker) Verify(_ context.Context, t verifier.Target, chain []*x509.Certificate) (verifier.Verdict, error) {
 	c.calls.Add(1)
 	v := verifier.Verdict{Target: t, Time: time.Now(), Source: verifier.SourceCache}
@@ -44,15 +50,17 @@ func (c *pinChecker) Verify(_ context.Context, t verifier.Target, chain []*x509.
 }
 
 // ProxyRig is a loopback TLS site, the real proxy in front of it, and an HTTP client
-// that reaches the site through the proxy with a new CONNECT tunnel per request.
+// that reaches the site through the proxy with a new CONNECT and client handshake per
+// request; the proxy's connections to the site are reused, as in the app.
 type ProxyRig struct {
-	site    *httptest.Server
-	open    atomic.Int64 // connections the site has open now
-	peak    atomic.Int64 // the most it had open at once: tunnels the proxy held at once
-	checker *pinChecker
-	client  *http.Client
-	url     string
-	stop    func() // once
+	site       *httptest.Server
+	handshakes atomic.Int64 // TLS handshakes the site has completed
+	open       atomic.Int64 // connections the site has open now
+	peak       atomic.Int64 // the most it had open at once: tunnels the proxy held at once
+	checker    *pinChecker
+	client     *http.Client
+	url        string
+	stop       func() // once
 }
 
 // StartProxy starts the rig; maxConns sets the proxy's Limits.MaxConns (0: the
@@ -78,6 +86,7 @@ func StartProxy(tb testing.TB, maxConns int) *ProxyRig {
 			r.open.Add(-1)
 		}
 	}
+	site.TLS = &tls.Config{VerifyConnection: func(tls.ConnectionState) error { r.handshakes.Add(1); return nil }}
 	site.StartTLS()
 	siteAddr := site.Listener.Addr().String()
 	_, sitePort, _ := net.SplitHostPort(siteAddr)
@@ -145,6 +154,10 @@ func (r *ProxyRig) ResetPeak() { r.peak.Store(0) }
 
 // CheckerCalls is how many verdicts the proxy has asked for.
 func (r *ProxyRig) CheckerCalls() int64 { return r.checker.calls.Load() }
+
+// SiteHandshakes is how many TLS handshakes the site has completed: the connections
+// the proxy made to it (it reuses them for many clients).
+func (r *ProxyRig) SiteHandshakes() int64 { return r.handshakes.Load() }
 
 // Get makes one request through a new tunnel and checks the answer. It is safe for
 // concurrent use.
