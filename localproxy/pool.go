@@ -89,8 +89,14 @@ type poolEntry struct {
 	chains  map[string][]*x509.Certificate
 	conns   map[*tls.Conn]struct{}
 	seed    *tls.Conn // the first connection, made for the client's handshake, until the Transport takes it
+	seedAt  time.Time
 	retired bool
 }
+
+// seedFresh is how long the first connection waits for the Transport to take it:
+// below the 10 s in which Go's HTTP/2 server drops a silent client (as redialAfter).
+// An older one is closed, and the Transport's first dial makes a new one.
+var seedFresh = 5 * time.Second // a variable only so tests can shorten it
 
 // find returns a live pool for a client connection to addr with the SNI sni that
 // offers the protocols offer (in its order of preference), whose certificates all
@@ -125,7 +131,7 @@ func (u *upstreamPool) add(ctx context.Context, addr, sni string, up *tls.Conn, 
 	}
 	e := &poolEntry{pool: u, key: poolKey{addr, sni, proto}, target: verdict.Target,
 		chains: map[string][]*x509.Certificate{verdict.FingerprintSHA256: chain},
-		conns:  map[*tls.Conn]struct{}{up: {}}, seed: up}
+		conns:  map[*tls.Conn]struct{}{up: {}}, seed: up, seedAt: time.Now()}
 	e.tr = &http.Transport{
 		DialTLSContext:         e.dial,
 		ForceAttemptHTTP2:      proto == "h2",
@@ -170,6 +176,18 @@ func (e *poolEntry) recheck(ctx context.Context) bool {
 	return true
 }
 
+// takeSeedLocked takes the first connection: fresh, to hand out, or stale, to close
+// (the client that made it went away without a request) once e.mu is released, as
+// its close takes e.mu (track). e.mu must be held.
+func (e *poolEntry) takeSeedLocked() (fresh, stale *tls.Conn) {
+	s := e.seed
+	e.seed = nil
+	if s == nil || time.Since(e.seedAt) < seedFresh {
+		return s, nil
+	}
+	return nil, s
+}
+
 // covers reports whether a request for authority (a Host header or :authority) is for
 // the name the pool's certificates were judged for; the port is the CONNECT's.
 func (e *poolEntry) covers(authority string) bool {
@@ -194,7 +212,15 @@ func (u *upstreamPool) sweep(ctx context.Context) {
 	}
 	u.mu.Unlock()
 	for _, e := range all {
-		e.recheck(ctx)
+		if e.recheck(ctx) {
+			e.mu.Lock()
+			fresh, stale := e.takeSeedLocked()
+			e.seed = fresh // still fresh: left for the Transport
+			e.mu.Unlock()
+			if stale != nil {
+				stale.NetConn().Close()
+			}
+		}
 	}
 }
 
@@ -227,12 +253,14 @@ func (e *poolEntry) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 		e.mu.Unlock()
 		return nil, errPoolRetired
 	}
-	if s := e.seed; s != nil {
-		e.seed = nil
-		e.mu.Unlock()
-		return s, nil
-	}
+	fresh, stale := e.takeSeedLocked()
 	e.mu.Unlock()
+	if stale != nil {
+		stale.NetConn().Close()
+	}
+	if fresh != nil {
+		return fresh, nil
+	}
 	t := e.target
 	t.Addr = netip.Addr{} // connectAndVerify sets it to where this connection goes
 	dctx, cancel := context.WithTimeout(ctx, e.pool.p.limits.HandshakeTimeout)

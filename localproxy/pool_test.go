@@ -239,3 +239,30 @@ func rawThroughProxy(t *testing.T, r *running, target, sni, host string) *http.R
 	resp.Body.Close()
 	return resp
 }
+
+// TestPoolStaleFirstConnectionClosed: a client that goes away during its handshake
+// leaves the pool its first site connection unused; once that is older than
+// seedFresh (shortened here), the sweep closes it, and the next client gets a new one
+// rather than one the site may have dropped meanwhile.
+func TestPoolStaleFirstConnectionClosed(t *testing.T) {
+	defer func(d time.Duration) { seedFresh = d }(seedFresh)
+	seedFresh = 100 * time.Millisecond
+	s := newPoolSite(t, false)
+	r := startProxy(t, nil)
+	target := "good.test:" + s.port()
+	raw := connect(t, r.addr, target)
+	tc := tls.Client(raw, &tls.Config{ServerName: "good.test", RootCAs: x509.NewCertPool(), NextProtos: []string{"http/1.1"}})
+	if err := tc.Handshake(); err == nil {
+		t.Fatal("a client that trusts no CA finished its handshake")
+	}
+	raw.Close()
+	if !waitFor(func() bool { return s.opened.Load() == 1 && s.closed.Load() == 1 }) {
+		t.Fatalf("the unused first connection: site opened %d, closed %d; want it closed by the sweep", s.opened.Load(), s.closed.Load())
+	}
+	if resp, body := get(t, r.client(false), "https://"+target+"/"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the next client: %d %q", resp.StatusCode, body)
+	}
+	if s.opened.Load() != 2 {
+		t.Errorf("the site saw %d connections; want a new one for the next client", s.opened.Load())
+	}
+}
