@@ -48,6 +48,13 @@ type Rechecker interface {
 // errPoolRetired means a pool's verdict no longer stands: its connections are closed.
 var errPoolRetired = errors.New("the site's certificate is no longer trusted")
 
+// judged is a chain a pool's connection presented and the target it was judged for
+// (its Addr is where that connection went: exemptions go by it).
+type judged struct {
+	target verifier.Target
+	chain  []*x509.Certificate
+}
+
 // poolKey names a pool: the CONNECT host:port (normalised), the SNI, the protocol.
 type poolKey struct{ addr, sni, proto string }
 
@@ -86,7 +93,7 @@ type poolEntry struct {
 	tr     *http.Transport
 
 	mu      sync.Mutex // protects chains, conns, seed and retired
-	chains  map[string][]*x509.Certificate
+	chains  map[string]judged // by the leaf's fingerprint
 	conns   map[*tls.Conn]struct{}
 	seed    *tls.Conn // the first connection, made for the client's handshake, until the Transport takes it
 	seedAt  time.Time
@@ -130,7 +137,7 @@ func (u *upstreamPool) add(ctx context.Context, addr, sni string, up *tls.Conn, 
 		return nil
 	}
 	e := &poolEntry{pool: u, key: poolKey{addr, sni, proto}, target: verdict.Target,
-		chains: map[string][]*x509.Certificate{verdict.FingerprintSHA256: chain},
+		chains: map[string]judged{verdict.FingerprintSHA256: {verdict.Target, chain}},
 		conns:  map[*tls.Conn]struct{}{up: {}}, seed: up, seedAt: time.Now()}
 	e.tr = &http.Transport{
 		DialTLSContext:         e.dial,
@@ -162,13 +169,13 @@ func (e *poolEntry) recheck(ctx context.Context) bool {
 		e.mu.Unlock()
 		return false
 	}
-	chains := make([][]*x509.Certificate, 0, len(e.chains))
-	for _, c := range e.chains {
-		chains = append(chains, c)
+	chains := make([]judged, 0, len(e.chains))
+	for _, j := range e.chains {
+		chains = append(chains, j)
 	}
 	e.mu.Unlock()
-	for _, c := range chains {
-		if !e.pool.rechecker.Recheck(ctx, e.target, c) {
+	for _, j := range chains {
+		if !e.pool.rechecker.Recheck(ctx, j.target, j.chain) {
 			e.retire()
 			return false
 		}
@@ -284,7 +291,7 @@ func (e *poolEntry) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 		closeTLS(up)
 		return nil, errPoolRetired
 	}
-	e.chains[v.FingerprintSHA256] = up.ConnectionState().PeerCertificates
+	e.chains[v.FingerprintSHA256] = judged{v.Target, up.ConnectionState().PeerCertificates}
 	e.conns[up] = struct{}{}
 	e.mu.Unlock()
 	e.track(up)
