@@ -182,11 +182,11 @@ func (p *Proxy) prepare(hello *tls.ClientHelloInfo, ca *CA, st *interception, ta
 		return nil, err
 	}
 	offer := alpnOffer(hello.SupportedProtos)
-	if e, proto := p.pool.find(hello.Context(), connectAddr, name, offer); e != nil {
+	if e, proto, v := p.pool.find(hello.Context(), connectAddr, name, offer); e != nil {
 		// A verified connection for this very host, port, SNI and protocol, whose
 		// verdict still stands: no new one is made (pool.go).
-		st.entry = e
-		st.verdict = verifier.Verdict{Target: e.target, Outcome: verifier.OutcomeTrusted}
+		p.reportVerdict(v)
+		st.entry, st.verdict = e, v
 		return &tls.Config{MinVersion: tls.VersionTLS12, CurvePreferences: loopbackCurves,
 			Certificates: []tls.Certificate{*leaf}, NextProtos: []string{proto}}, nil
 	}

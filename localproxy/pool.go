@@ -90,6 +90,7 @@ type poolEntry struct {
 	pool   *upstreamPool
 	key    poolKey
 	target verifier.Target // the name (SNI) and port judged, and the address first dialled
+	first  judged          // the first connection's chain, judged anew for every client connection
 	tr     *http.Transport
 
 	mu      sync.Mutex // protects chains, conns, seed and retired
@@ -106,21 +107,32 @@ type poolEntry struct {
 var seedFresh = 5 * time.Second // a variable only so tests can shorten it
 
 // find returns a live pool for a client connection to addr with the SNI sni that
-// offers the protocols offer (in its order of preference), whose certificates all
-// still stand for target, and the protocol chosen; nil when there is none.
-func (u *upstreamPool) find(ctx context.Context, addr, sni string, offer []string) (*poolEntry, string) {
+// offers the protocols offer (in its order of preference), the protocol chosen, and
+// the verdict on the pool's first certificate, which the Checker's Verify gives anew
+// for this client connection (from its cache: microseconds; and it is reported, as
+// every connection's verdict is); the other certificates are rechecked. A pool whose
+// verdict no longer stands is retired; nil when there is none.
+func (u *upstreamPool) find(ctx context.Context, addr, sni string, offer []string) (*poolEntry, string, verifier.Verdict) {
 	if u.rechecker == nil {
-		return nil, ""
+		return nil, "", verifier.Verdict{}
 	}
 	for _, proto := range offer {
 		u.mu.Lock()
 		e := u.entries[poolKey{addr, sni, proto}]
 		u.mu.Unlock()
-		if e != nil && e.recheck(ctx) {
-			return e, proto
+		if e == nil {
+			continue
+		}
+		v, err := u.p.cfg.Checker.Verify(ctx, e.first.target, e.first.chain)
+		if err != nil || !v.Allowed() {
+			e.retire()
+			continue
+		}
+		if e.recheck(ctx) {
+			return e, proto, v
 		}
 	}
-	return nil, ""
+	return nil, "", verifier.Verdict{}
 }
 
 // add makes a pool from the first connection to a site, just judged and trusted by
@@ -137,6 +149,7 @@ func (u *upstreamPool) add(ctx context.Context, addr, sni string, up *tls.Conn, 
 		return nil
 	}
 	e := &poolEntry{pool: u, key: poolKey{addr, sni, proto}, target: verdict.Target,
+		first:  judged{verdict.Target, chain},
 		chains: map[string]judged{verdict.FingerprintSHA256: {verdict.Target, chain}},
 		conns:  map[*tls.Conn]struct{}{up: {}}, seed: up, seedAt: time.Now()}
 	e.tr = &http.Transport{

@@ -104,10 +104,10 @@ func TestLoadReturnsToBaseline(t *testing.T) {
 	if peak, err := loadrig.Run(300, 50, n.Query); err != nil {
 		t.Fatalf("notary load (peak %d clients): %v", peak, err)
 	}
-	// Each connection to the site is judged once (the proxy reuses them for many
-	// clients, rechecking their verdict for each).
-	if calls, hs := p.CheckerCalls(), p.SiteHandshakes(); calls != hs || calls < 1 || calls > 300 {
-		t.Errorf("the Checker was asked %d times for %d connections to the site (300 client connections)", calls, hs)
+	// Each client connection gets a verdict (a cache hit in the app), and so does
+	// each connection the proxy makes to the site, which it reuses for many clients.
+	if calls, hs := p.CheckerCalls(), p.SiteHandshakes(); calls < 300 || calls > 300+hs || hs >= 300 {
+		t.Errorf("the Checker was asked %d times for 300 client connections and %d connections to the site", calls, hs)
 	}
 	p.Stop()
 	n.Stop()
