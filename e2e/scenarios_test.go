@@ -250,7 +250,10 @@ func TestScenario6_LegitimateChanges_NoFalseAlarm(t *testing.T) {
 	v6 := w.ca.issue(t, l.dir, "v6", "v6.test")
 
 	rotating := l.startSite("site", "rotate-old", addr(1), []leafCert{rotOld}, nil)
-	l.startSite("site", "cdn", addr(2), cdn, nil)
+	// The edges keep no connection and share no session tickets, so each visit is a
+	// new full handshake with the next edge (the proxy would otherwise reuse its
+	// connection, or resume its session, and meet one edge only).
+	l.startSite("site", "cdn", addr(2), cdn, nil, "--edges-apart")
 	l.startSite("site", "vhost", addr(3), []leafCert{vhostDefault}, vhosts)
 	l.startSite("site", "v6", v6Addr, []leafCert{v6}, nil)
 	w.startNotaries("n1", "n2", "n3")

@@ -31,6 +31,7 @@ func runSite(ctx context.Context, args []string) error {
 	label := fs.String("label", "site", "name shown in the page and the record")
 	recordPath := fs.String("record", "", "append one JSON line per request to `FILE`")
 	delay := fs.Duration("delay", 0, "wait this long before answering each TLS handshake (a distant server)")
+	apart := fs.Bool("edges-apart", false, "close every connection after its answer and resume no session: each new connection meets the next edge, which shares nothing with the others")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,6 +98,10 @@ func runSite(ctx context.Context, args []string) error {
 		// As long as nginx waits for a request's headers: the proxy holds the site's
 		// connection while the notaries are asked.
 		ReadHeaderTimeout: 60 * time.Second,
+	}
+	if *apart {
+		srv.SetKeepAlivesEnabled(false)
+		cfg.SessionTicketsDisabled = true
 	}
 	return serveAll(ctx, srv, listen)
 }
