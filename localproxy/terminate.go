@@ -68,6 +68,7 @@ func (p *Proxy) newInnerServer(ctx context.Context) *innerServer {
 			}
 		},
 		Transport:     poolRoundTripper{},
+		BufferPool:    copyBufPool{},
 		FlushInterval: -1, // every write goes on at once, as through a tunnel
 		ErrorLog:      slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -248,6 +249,12 @@ func (is *innerServer) upgrade(w http.ResponseWriter, r *http.Request, sc *serve
 	}
 	is.p.tunnel(client, up)
 }
+
+// copyBufPool lends the ReverseProxy the tunnels' copy buffers (tunnel.go).
+type copyBufPool struct{}
+
+func (copyBufPool) Get() []byte  { return *copyBufs.Get().(*[]byte) }
+func (copyBufPool) Put(b []byte) { copyBufs.Put(&b) }
 
 // poolRoundTripper sends a request over the Transport of its connection's pool.
 type poolRoundTripper struct{}
