@@ -4,17 +4,23 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/net/websocket"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
 )
 
 // Issue 17 item 1: verified connections to sites are reused, per (host, port, SNI,
@@ -264,5 +270,56 @@ func TestPoolStaleFirstConnectionClosed(t *testing.T) {
 	}
 	if s.opened.Load() != 2 {
 		t.Errorf("the site saw %d connections; want a new one for the next client", s.opened.Load())
+	}
+}
+
+// TestPoolOtherProtocolsKeepTheTunnel: a TLS client that offers no HTTP protocol in
+// ALPN is not served by the proxy's HTTP server: its bytes go to the site as they
+// are (here a line protocol over TLS, echoed back).
+func TestPoolOtherProtocolsKeepTheTunnel(t *testing.T) {
+	cert := testcerts.SelfSigned(t, "echo.test").TLS()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // ends when the listener is closed
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }() // ends when the client goes
+		}
+	}()
+	r := startProxy(t, nil)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	for i := range 2 { // the second would ride a pool if the first had made one
+		raw := connect(t, r.addr, "echo.test:"+port)
+		pool := x509.NewCertPool()
+		pool.AddCert(r.ca.Certificate())
+		tc := tls.Client(raw, &tls.Config{ServerName: "echo.test", RootCAs: pool})
+		fmt.Fprintf(tc, "not HTTP %d\n", i)
+		line, err := bufio.NewReader(tc).ReadString('\n')
+		tc.Close()
+		if err != nil || line != fmt.Sprintf("not HTTP %d\n", i) {
+			t.Errorf("connection %d: echo %q, %v; want the line back through a tunnel", i, line, err)
+		}
+	}
+}
+
+// TestPooledWebSocketClosedWhenVerdictWithdrawn: a WebSocket opened over a pooled
+// client connection has a site connection of its own; when the verdict is withdrawn,
+// that one is closed too.
+func TestPooledWebSocketClosedWhenVerdictWithdrawn(t *testing.T) {
+	s := newStreamSites(t)
+	chk := &withdrawable{}
+	r := startProxy(t, func(c *Config) { c.Checker = chk })
+	ws := dialWS(t, r, s, true)
+	chk.withdrawn.Store(true)
+	ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var got string
+	if err := websocket.Message.Receive(ws, &got); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("a WebSocket after its site's verdict was withdrawn: read %q, %v; want it closed by the proxy", got, err)
 	}
 }
