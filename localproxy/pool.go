@@ -93,7 +93,7 @@ type poolEntry struct {
 	first  judged          // the first connection's chain, judged anew for every client connection
 	tr     *http.Transport
 
-	mu      sync.Mutex // protects chains, conns, seed and retired
+	mu      sync.Mutex        // protects chains, conns, seed and retired
 	chains  map[string]judged // by the leaf's fingerprint
 	conns   map[*tls.Conn]struct{}
 	seed    *tls.Conn // the first connection, made for the client's handshake, until the Transport takes it
@@ -329,7 +329,6 @@ func (e *poolEntry) track(up *tls.Conn) {
 		}
 	})
 }
-
 
 // retire closes every connection of the pool, idle or busy, and takes the pool out,
 // so that no request rides it again.
