@@ -66,6 +66,9 @@ func New(cfg Config) (*Proxy, error) {
 	return p, nil
 }
 
+// Limits returns the limits in force: Config.Limits with the defaults filled in.
+func (p *Proxy) Limits() Limits { return p.limits }
+
 // SetCA replaces the CA used for connections that start from now on, as after
 // RegenerateCA. Connections already open keep their leaves; no session made under the
 // old CA's leaves is resumed.

@@ -118,7 +118,16 @@ type Settings struct {
 	// Both empty by default.
 	DirectoryURLs []string `json:"directory_urls"`
 	DirectoryKeys []string `json:"directory_keys"`
+	// ProxyIdleTimeout closes a proxied stream (a tunnel, a WebSocket, a long-poll, an
+	// answer slow to start) once no byte moved either way for this long; 0 (the
+	// default) takes the proxy's own, 1 h. Never under MinProxyIdleTimeout: a browser
+	// keeps such streams open as long as the page lives. Read at start.
+	ProxyIdleTimeout time.Duration `json:"proxy_idle_timeout"`
 }
+
+// MinProxyIdleTimeout is the least ProxyIdleTimeout other than 0 (issue 17: no
+// established stream is cut for being quiet under 10 minutes).
+const MinProxyIdleTimeout = 10 * time.Minute
 
 // DefaultPortalProbeURL is Firefox's captive-portal probe: it answers "success".
 const DefaultPortalProbeURL = "http://detectportal.firefox.com/success.txt"
@@ -176,6 +185,9 @@ func (s Settings) Validate() error {
 	}
 	if s.MaxNotaries < 0 {
 		bad("max notaries is negative: %d", s.MaxNotaries)
+	}
+	if s.ProxyIdleTimeout != 0 && s.ProxyIdleTimeout < MinProxyIdleTimeout {
+		bad("proxy idle timeout %s is under %s (0 takes the default, 1h)", s.ProxyIdleTimeout, MinProxyIdleTimeout)
 	}
 	if err := validateListen(s.ListenAddr); err != nil {
 		bad("listen address %q: %v", s.ListenAddr, err)

@@ -50,6 +50,10 @@ func TestSettingsValidate(t *testing.T) {
 		{"portal probe loopback", func(s *Settings) { s.PortalProbeURL = "http://127.0.0.1:8080/success.txt" }, ""},
 		{"portal probe https", func(s *Settings) { s.PortalProbeURL = "https://detectportal.firefox.com/success.txt" }, "portal probe"},
 		{"portal probe no host", func(s *Settings) { s.PortalProbeURL = "http:///x" }, "portal probe"},
+		{"idle timeout default", func(s *Settings) { s.ProxyIdleTimeout = 0 }, ""},
+		{"idle timeout 2h", func(s *Settings) { s.ProxyIdleTimeout = 2 * time.Hour }, ""},
+		{"idle timeout 2m", func(s *Settings) { s.ProxyIdleTimeout = 2 * time.Minute }, "idle timeout"},
+		{"idle timeout negative", func(s *Settings) { s.ProxyIdleTimeout = -time.Hour }, "idle timeout"},
 		{"two problems", func(s *Settings) { s.Threshold, s.MaxNotaries = "x", -2 }, "max notaries"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

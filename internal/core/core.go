@@ -151,6 +151,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		Exempter:      c.Verifier,
 		Paused:        c.paused.Load,
 		UpstreamProxy: upstream,
+		Limits:        localproxy.Limits{IdleTimeout: st.ProxyIdleTimeout}, // 0: the proxy's default
 		Logger:        log,
 		Pages:         c.pages(),
 		// Tunnels that are not TLS: the allow-list is read from the verifier's
