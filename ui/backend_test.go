@@ -34,7 +34,7 @@ type storeBackend struct {
 
 func newStoreBackend(t testing.TB) *storeBackend {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// The keyring is the terminal's and the app's concern; a key in memory keeps the
 	// tests off the session's keyring. The proxy is built but never listens.

@@ -36,7 +36,7 @@ func TestSetupCAOneStoreFails(t *testing.T) {
 		t.Fatalf("certutil -N: %v %s", err, out)
 	}
 	lockDir(t, profile)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := core.Open(ctx, core.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:8118", Secrets: settings.NewMemorySecrets(),
 		TrustHome: home, TrustOnly: []truststore.Kind{truststore.NSS}})

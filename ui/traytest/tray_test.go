@@ -187,10 +187,10 @@ func changeSettingsLate(a fyne.App, dir string) error {
 	return nil
 }
 
-// waitFor reads the tray menu until cond holds on its labels; at most about 10 s.
+// waitFor reads the tray menu until cond holds on its labels; at most about 30 s (a loaded machine has needed more than 10).
 func waitFor(t *testing.T, conn *dbus.Conn, item string, cond func([]string) bool) []dbusmenu.Item {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	got, err := dbusmenu.WaitFor(ctx, conn, item, cond)
 	if err != nil {

@@ -53,10 +53,10 @@ func Start() (*Display, error) {
 			return nil, errors.New("failed to start Xvfb: it gave no display number")
 		}
 		return &Display{Name: ":" + n, cmd: cmd}, nil
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second): // a guard against a hang only: Xvfb has taken over 20 s to start on a loaded machine
 		cmd.Process.Kill()
 		cmd.Wait()
-		return nil, errors.New("failed to start Xvfb: no display after 20 s")
+		return nil, errors.New("failed to start Xvfb: no display after 60 s")
 	}
 }
 
