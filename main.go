@@ -20,6 +20,7 @@ import (
 	"github.com/convergence-ng/convergence/internal/cli"
 	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/internal/instance"
+	_ "github.com/convergence-ng/convergence/internal/localefix" // before Fyne's init: see its doc
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/ui"
 	"github.com/convergence-ng/convergence/verifier"
@@ -36,30 +37,38 @@ func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
 	fs := flag.NewFlagSet("convergence", flag.ContinueOnError)
-	headless := fs.Bool("headless", false, "run the proxy without a window or tray")
+	headless := fs.Bool("headless", false, "run the proxy without a window or tray (with demo: the demo without its window)")
 	dataDir := fs.String("data-dir", "", "where settings, notaries and the cache are kept (default: $CONVERGENCE_HOME, else the OS's data dir)")
 	listen := fs.String("listen", "", "the proxy's loopback address, e.g. 127.0.0.1:8118 (default: the stored setting)")
 	background := fs.Bool("background", false, "start in the system tray without opening the window (how the app starts at login)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
-	fs.Usage = func() { fmt.Fprint(fs.Output(), cli.Usage); fs.PrintDefaults() }
+	flagHelp := cli.FlagHelp(fs)
+	fs.SetOutput(io.Discard) // a mistake is one line and a hint (cli.FlagError), not the usage
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			fmt.Print(cli.Usage, flagHelp)
+			return cli.ExitOK
 		}
-		return 2
+		return cli.FlagError(os.Stderr, err)
 	}
 	if *showVersion {
 		fmt.Println("convergence", version)
-		return 0
+		return cli.ExitOK
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	rest := fs.Args()
+	if len(rest) > 0 && rest[0] == "demo" {
+		if len(rest) > 1 {
+			return cli.UsageError(os.Stderr, "demo takes no arguments (--headless goes before it)")
+		}
+		return runDemo(ctx, log, *headless || !hasDisplay())
 	}
 	dir, err := settings.DataDir(*dataDir)
 	if err != nil {
 		return fail(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// openWith opens the app's parts on the data dir, logging to l.
 	openWith := func(l *slog.Logger, noCA bool) func(context.Context) (*core.Core, error) {
 		return func(ctx context.Context) (*core.Core, error) {
@@ -67,22 +76,19 @@ func run(args []string) int {
 		}
 	}
 	open := openWith(log, false)
-	if rest := fs.Args(); len(rest) > 0 {
+	if len(rest) > 0 {
 		if !cli.IsCommand(rest) {
-			fmt.Fprintf(os.Stderr, "convergence: error: unknown command %q\nhint: run 'convergence help' for the commands\n", rest[0])
-			return 2
+			return cli.UsageError(os.Stderr, fmt.Sprintf("unknown command %q", rest[0]))
 		}
 		quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		return cli.Run(ctx, rest, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr,
+		return cli.Run(ctx, rest, cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, FlagHelp: flagHelp,
 			Open: func(ctx context.Context, noCA bool) (*core.Core, error) { return openWith(quiet, noCA)(ctx) }})
 	}
 	if *headless {
 		return runHeadless(ctx, open, log)
 	}
 	if !hasDisplay() {
-		fmt.Fprintln(os.Stderr, "convergence: error: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set)")
-		fmt.Fprintln(os.Stderr, "hint: to run the verifying proxy without a window: ./convergence --headless --listen 127.0.0.1:8118")
-		return 1
+		return fail(errNoDisplay)
 	}
 	return runGUI(ctx, open, log, guiOptions{background: *background, dataDir: dir, dataDirFlag: *dataDir})
 }
@@ -92,6 +98,13 @@ type guiOptions struct {
 	background  bool   // stay in the tray at start, when there is a tray
 	dataDir     string // the data dir in use
 	dataDirFlag string // --data-dir as given, for the command started at login
+	// noTray runs without the tray (closing the window quits), as the demo does.
+	noTray bool
+	// serve runs the proxy until ctx ends; nil is c.Serve.
+	serve func(ctx context.Context, c *core.Core) error
+	// shown, when set, runs on a goroutine of its own once the window shows and the
+	// proxy serves, and must end with ctx.
+	shown func(ctx context.Context, c *core.Core)
 }
 
 // runHeadless serves the proxy until SIGINT or SIGTERM, logging one line per verdict.
@@ -102,6 +115,26 @@ func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, er
 	}
 	defer c.Close()
 	warnStartup(c, log)
+	ln, err := c.ListenProxy(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	logEvents(c, log)
+	// Refreshes the notaries' bundles about daily; ends with ctx, or at c.Close.
+	go c.RunBundleRefresh(ctx)
+	// Applies what the terminal changes in the store; ends with ctx, or at c.Close.
+	go c.RunStoreWatch(ctx)
+	addr := ln.Addr().String()
+	log.Info("proxy listening", "addr", addr, "pac", "http://"+addr+"/proxy.pac", "data_dir", c.DataDir)
+	if err := c.ServeOn(ctx, ln); err != nil {
+		return fail(err)
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// logEvents logs one line per verdict and per alert the app publishes.
+func logEvents(c *core.Core, log *slog.Logger) {
 	c.Subscribe(func(ev verifier.Event) {
 		v := ev.Verdict
 		switch ev.Kind {
@@ -117,16 +150,6 @@ func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, er
 				"alert", fmt.Sprintf("someone is impersonating notary %q on this network", ev.Notary))
 		}
 	})
-	// Refreshes the notaries' bundles about daily; ends with ctx, or at c.Close.
-	go c.RunBundleRefresh(ctx)
-	// Applies what the terminal changes in the store; ends with ctx, or at c.Close.
-	go c.RunStoreWatch(ctx)
-	log.Info("proxy listening", "addr", c.Listen, "pac", "http://"+c.Listen+"/proxy.pac", "data_dir", c.DataDir)
-	if err := c.Serve(ctx); err != nil {
-		return fail(err)
-	}
-	log.Info("stopped")
-	return 0
 }
 
 // runGUI shows the window and the tray (when a session bus exists) and serves the
@@ -149,7 +172,7 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	warnStartup(c, log)
 
 	a := app.NewWithID("org.convergence.desktop")
-	tray := hasSessionBus()
+	tray := !o.noTray && hasSessionBus()
 	notices := startupNotices(c)
 	inTray := o.background && tray && len(notices) == 0
 	u := ui.New(a, c, ui.Options{Tray: tray, InTray: inTray, Notices: notices, AutostartExec: loginCommand(o.dataDirFlag)})
@@ -167,10 +190,14 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	// Shows a full disk (and its end) in the tray and the window.
 	c.OnStatusChange(func() { u.Do(u.RefreshStatus) })
 	go c.RunStoreWatch(proxyCtx)
+	serve := o.serve
+	if serve == nil {
+		serve = func(ctx context.Context, c *core.Core) error { return c.Serve(ctx) }
+	}
 	served := make(chan struct{})
 	go func() { // ends when proxyCtx is cancelled, after the app quits
 		defer close(served)
-		if err := c.Serve(proxyCtx); err != nil {
+		if err := serve(proxyCtx, c); err != nil {
 			log.Error("proxy stopped", "err", err) // Serve keeps it for the tray and Setup
 			u.Do(u.Reload)
 		}
@@ -183,6 +210,15 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 		case <-quit:
 		}
 	}()
+	shown := make(chan struct{})
+	if o.shown != nil {
+		go func() { // ends with proxyCtx, after the app quits
+			defer close(shown)
+			o.shown(proxyCtx, c)
+		}()
+	} else {
+		close(shown)
+	}
 	run := true
 	if inTray {
 		run = u.RunInTray(ctx) // until a window is needed; false: the app ended first
@@ -194,6 +230,7 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	}
 	close(quit)
 	stopProxy()
+	<-shown
 	<-served
 	u.Close()
 	return 0
@@ -277,18 +314,9 @@ func hasSessionBus() bool {
 	return true
 }
 
-// fail prints an error the way the terminal face does.
-func fail(err error) int {
-	return printErr(os.Stderr, err)
-}
+// errNoDisplay is a start of the desktop app where no display can be reached.
+var errNoDisplay = cli.WithHint(errors.New("no display found (neither DISPLAY nor WAYLAND_DISPLAY is set)"),
+	"to run the verifying proxy without a window: ./convergence --headless --listen 127.0.0.1:8118 (or see it work: ./convergence demo)")
 
-func printErr(w io.Writer, err error) int {
-	fmt.Fprintf(w, "convergence: error: %v\n", err)
-	var de *settings.DirError
-	if errors.As(err, &de) {
-		fmt.Fprintln(w, "hint: choose a writable folder with --data-dir DIR or CONVERGENCE_HOME")
-	} else if h := cli.Hint(err); h != "" {
-		fmt.Fprintf(w, "hint: %s\n", h)
-	}
-	return 1
-}
+// fail prints an error the way the terminal face does (cli.PrintError).
+func fail(err error) int { return cli.PrintError(os.Stderr, err) }

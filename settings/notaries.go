@@ -231,7 +231,8 @@ func validPort(p int) bool { return p >= 1 && p <= 65535 }
 
 // SetNotaryEnabled turns asking the notary on or off; ErrNotFound when missing.
 func (s *Store) SetNotaryEnabled(ctx context.Context, name string, enabled bool) error {
-	return s.updateNotary(ctx, "set enabled on", name, "enabled = ?", enabled)
+	verb := map[bool]string{true: "enable", false: "disable"}[enabled]
+	return s.updateNotary(ctx, verb, name, "enabled = ?", enabled)
 }
 
 // RevokeNotary marks the notary revoked, now. It stays listed; ErrNotFound when missing.
@@ -251,7 +252,7 @@ func (s *Store) DeleteNotary(ctx context.Context, name string) error {
 		return mustAffect(tx.ExecContext(ctx, "DELETE FROM notaries WHERE name = ?", name))
 	})
 	if err != nil {
-		return fmt.Errorf("failed to delete notary %q: %w", name, err)
+		return fmt.Errorf("failed to remove notary %q: %w", name, err)
 	}
 	return nil
 }

@@ -88,6 +88,11 @@ type Settings struct {
 	CacheTTL time.Duration `json:"cache_ttl"`
 	// ExemptPrivate skips checking sites at private (RFC 1918, ULA) addresses.
 	ExemptPrivate bool `json:"exempt_private"`
+	// ExemptLoopback skips checking sites on this machine (loopback addresses and
+	// localhost names), which notaries elsewhere cannot see; default true. Off, they
+	// are checked like any site: only useful with notaries that run on this machine
+	// too, as in 'convergence demo'.
+	ExemptLoopback bool `json:"exempt_loopback"`
 	// MaxNotaries caps how many notaries are asked per check; 0 asks all.
 	MaxNotaries int `json:"max_notaries"`
 	// Notifications turns desktop notifications on; default true.
@@ -142,6 +147,7 @@ func Defaults() Settings {
 		Threshold:      ThresholdMajority,
 		NoAnswerPolicy: NoAnswerBlock,
 		CacheTTL:       24 * time.Hour,
+		ExemptLoopback: true,
 		Notifications:  true,
 		ListenAddr:     "127.0.0.1:8118",
 		PortalProbeURL: DefaultPortalProbeURL,

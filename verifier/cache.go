@@ -22,7 +22,6 @@ type cacheKey struct {
 type cached struct {
 	vouchers []string // notaries that vouched, sorted
 	answers  []NotaryAnswer
-	reason   string
 	created  time.Time
 	expires  time.Time
 }

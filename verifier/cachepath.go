@@ -3,7 +3,6 @@ package verifier
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
 	"slices"
 
 	"github.com/convergence-ng/convergence/settings"
@@ -33,7 +32,6 @@ func (v *Verifier) storeVerdict(ctx context.Context, vd Verdict, dec Decision, l
 	e := cached{
 		vouchers: sortedVouchers(vd.Answers, snap.policy, now),
 		answers:  vd.Answers,
-		reason:   vd.Reason,
 		created:  now,
 		expires:  expires,
 	}
@@ -95,7 +93,7 @@ func (v *Verifier) lookupCache(ctx context.Context, base Verdict, snap *snapshot
 		if err != nil {
 			return Verdict{}, false
 		}
-		e = cached{vouchers: ce.Vouchers, created: ce.Created, expires: ce.Expires, reason: fmt.Sprintf("%d notaries vouched", len(ce.Vouchers))}
+		e = cached{vouchers: ce.Vouchers, created: ce.Created, expires: ce.Expires}
 		for _, n := range ce.Vouchers {
 			e.answers = append(e.answers, NotaryAnswer{Notary: n, Kind: AnswerAgree})
 		}
@@ -109,16 +107,18 @@ func (v *Verifier) lookupCache(ctx context.Context, base Verdict, snap *snapshot
 		v.cache.deleteWhere(func(ck cacheKey, _ cached) bool { return ck == k })
 		return Verdict{}, false
 	}
-	return cachedVerdict(base, e, d.Agreed, d.Asked), true
+	return cachedVerdict(base, e, d), true
 }
 
-// cachedVerdict builds the verdict for a cache hit: agreed counts the vouchers among
-// the notaries a check would ask now.
-func cachedVerdict(base Verdict, e cached, agreed, asked int) Verdict {
+// cachedVerdict builds the verdict for a cache hit from d, the recount of its vouchers
+// among the notaries a check would ask now: its counts and its reason (the reason kept
+// when the entry was made counted the notaries of then, and said "1 of 1" beside a
+// verdict of "1 of 2", issue 19).
+func cachedVerdict(base Verdict, e cached, d Decision) Verdict {
 	vd := base
 	vd.Outcome, vd.Source = OutcomeTrusted, SourceCache
-	vd.Reason = "checked before: " + e.reason
+	vd.Reason = "checked before: " + d.Reason
 	vd.Answers = slices.Clone(e.answers)
-	vd.Agreed, vd.Asked = agreed, asked
+	vd.Agreed, vd.Asked = d.Agreed, d.Asked
 	return vd
 }

@@ -40,13 +40,36 @@ func TestExemptDecidedByTheAddressDialled(t *testing.T) {
 		{"name dialled to a private address, setting on", Target{Host: "nas.test", Addr: netip.MustParseAddr("192.168.1.2")}, true, true},
 		{"public literal dialled to loopback", Target{Host: "198.51.100.20", Addr: netip.MustParseAddr("127.0.0.1")}, false, true},
 	} {
-		why, got := exempt(tc.t, tc.private)
+		why, got := exempt(tc.t, exemptions{loopback: true, private: tc.private})
 		if got != tc.want {
 			t.Errorf("%s: exempt(%+v, private %v) = %v (%q), want %v", tc.name, tc.t, tc.private, got, why, tc.want)
 		}
 		if got && why == "" {
 			t.Errorf("%s: exempt with no reason", tc.name)
 		}
+	}
+}
+
+// TestExemptLoopbackOff: with the exempt-loopback setting off (the demo's data dir,
+// whose notaries run on this machine), nothing is exempt for being on this machine, by
+// name or by address; private addresses still follow their own setting.
+func TestExemptLoopbackOff(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	for _, tc := range []Target{
+		{Host: "localhost"}, {Host: "app.localhost"}, {Host: "127.0.0.1"}, {Host: "::1"},
+		{Host: "dev.test", Addr: lo}, {Host: "localhost", Addr: lo},
+	} {
+		if why, got := exempt(tc, exemptions{loopback: false, private: true}); got {
+			t.Errorf("exempt(%+v) with exempt-loopback off = true (%q), want false", tc, why)
+		}
+	}
+	if _, got := exempt(Target{Host: "10.0.0.1"}, exemptions{loopback: false, private: true}); !got {
+		t.Error("exempt(10.0.0.1) with exempt-private on = false; the private setting is its own")
+	}
+	e := newEnv(t, func(s *settings.Settings) { s.ExemptLoopback = false })
+	v := e.start(Config{})
+	if v.Exempt(Target{Host: "127.0.0.1", Port: 443}) || v.Exempt(Target{Host: "localhost", Port: 443}) {
+		t.Error("Exempt(loopback) = true with the stored exempt-loopback setting off")
 	}
 }
 

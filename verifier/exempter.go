@@ -1,10 +1,14 @@
 package verifier
 
-import "github.com/convergence-ng/convergence/notary/protocol"
+import (
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/settings"
+)
 
-// Exempt reports whether t is never checked (loopback always, private addresses when
-// the setting is on) or is let through unchecked for now (Allow), so the proxy can
-// tunnel it untouched. Set t.Addr to the address
+// Exempt reports whether t is never checked (loopback unless the exempt-loopback
+// setting is off, private addresses when the exempt-private setting is on) or is let
+// through unchecked for now (Allow), so the proxy can tunnel it untouched. Set t.Addr
+// to the address
 // the connection goes to when it is known: it then decides alone (see exempt). It
 // reads the settings in memory and does no I/O. It satisfies localproxy.Exempter.
 func (v *Verifier) Exempt(t Target) bool {
@@ -19,7 +23,11 @@ func (v *Verifier) Exempt(t Target) bool {
 	v.mu.Lock()
 	s := v.snap
 	v.mu.Unlock()
-	_, ok := exempt(t, s != nil && s.settings.ExemptPrivate)
+	if s == nil {
+		_, ok := exempt(t, exemptionsOf(settings.Defaults()))
+		return ok
+	}
+	_, ok := exempt(t, exemptionsOf(s.settings))
 	return ok
 }
 

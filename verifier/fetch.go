@@ -25,10 +25,17 @@ const BundleFetchTimeout = 20 * time.Second
 // ErrBundleSource means the bundle source is neither a readable file nor an https URL.
 var ErrBundleSource = errors.New("bundle source must be a file or an https:// URL")
 
-// readBundle reads at most protocol.MaxBundleSize bytes from a file or an https URL
-// (checked against the system roots, or roots when not nil: the bundle is what later
-// pins the notary).
-func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.CertPool) ([]byte, error) {
+// ErrUntrustedBundleURL means an https bundle URL's server showed a certificate that no
+// trusted certificate authority signed, and no fingerprint was given for it: a notary
+// serving its bundle over its own self-signed certificate (as convergence-notary does).
+var ErrUntrustedBundleURL = errors.New("its server's certificate is not signed by a certificate authority this machine trusts")
+
+// readBundle reads at most protocol.MaxBundleSize bytes from a file or an https URL.
+// The URL's server is trusted when the system roots (or roots, when not nil) vouch for
+// its certificate, or, when serverFP (a canonical SHA-256 fingerprint) is not empty,
+// when its certificate is exactly that one: the notary's own, which the operator
+// published. The bundle is what later pins the notary.
+func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.CertPool, serverFP string) ([]byte, error) {
 	limit := int64(protocol.MaxBundleSize)
 	lower := strings.ToLower(source)
 	switch {
@@ -37,7 +44,11 @@ func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.C
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("failed to read bundle %q: %w", source, ErrBundleSource)
 		}
-		data, err := fetchBundle(ctx, u, dial, roots, limit)
+		data, err := fetchBundle(ctx, u, dial, roots, serverFP, limit)
+		var unknown x509.UnknownAuthorityError
+		if errors.As(err, &unknown) {
+			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, ErrUntrustedBundleURL)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, err)
 		}
@@ -73,7 +84,7 @@ func originOf(source string) string {
 	return "file:" + source
 }
 
-func fetchBundle(ctx context.Context, u *url.URL, dial DialFunc, roots *x509.CertPool, limit int64) ([]byte, error) {
+func fetchBundle(ctx context.Context, u *url.URL, dial DialFunc, roots *x509.CertPool, serverFP string, limit int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, BundleFetchTimeout)
 	defer cancel()
 	if dial == nil {
@@ -85,7 +96,10 @@ func fetchBundle(ctx context.Context, u *url.URL, dial DialFunc, roots *x509.Cer
 		TLSHandshakeTimeout: 10 * time.Second,
 		DisableCompression:  true,
 	}
-	if roots != nil {
+	switch {
+	case serverFP != "":
+		tr.TLSClientConfig = pinnedOrCA(roots, serverFP)
+	case roots != nil:
 		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}
 	defer tr.CloseIdleConnections()
@@ -118,6 +132,33 @@ func fetchBundle(ctx context.Context, u *url.URL, dial DialFunc, roots *x509.Cer
 		return nil, fmt.Errorf("more than %d bytes: %w", limit, protocol.ErrTooLarge)
 	}
 	return data, nil
+}
+
+// pinnedOrCA is the TLS of a bundle fetch given the fingerprint of the server's
+// certificate: the server is trusted when its certificate has exactly that SHA-256
+// (whoever signed it, even itself), or else when roots (nil: the system's) vouch for it
+// and its name, as without a fingerprint. Go's own verification is replaced by this
+// one (InsecureSkipVerify with VerifyConnection), never skipped.
+func pinnedOrCA(roots *x509.CertPool, serverFP string) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, // VerifyConnection below does the verification
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the server sent no certificate")
+			}
+			leaf := cs.PeerCertificates[0]
+			if protocol.SHA256Fingerprint(leaf.Raw) == serverFP {
+				return nil
+			}
+			inter := x509.NewCertPool()
+			for _, c := range cs.PeerCertificates[1:] {
+				inter.AddCert(c)
+			}
+			_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: cs.ServerName})
+			return err
+		},
+	}
 }
 
 // samePEMCert reports whether the PEM certificate has the DER der.

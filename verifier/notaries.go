@@ -22,7 +22,7 @@ type ImportOptions struct {
 // ImportBundle reads a .notary bundle (v0, v1, with or without our v2 extras) from a
 // file path or an https:// URL and trusts it as ImportBundleBytes does.
 func (v *Verifier) ImportBundle(ctx context.Context, source string, opts ImportOptions) (settings.Notary, error) {
-	raw, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots)
+	raw, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots, "")
 	if err != nil {
 		return settings.Notary{}, err
 	}
@@ -125,7 +125,7 @@ func sharesCertificate(n settings.Notary, b protocol.Bundle) bool {
 // many cached verdicts were dropped.
 func (v *Verifier) Revoke(ctx context.Context, name string) (int, error) {
 	if err := v.store.RevokeNotary(ctx, name); err != nil {
-		return 0, fmt.Errorf("failed to revoke notary %q: %w", name, err)
+		return 0, err // it names the notary and the operation
 	}
 	// The reload stops asking the notary and purges the verdicts that needed it.
 	n, err := v.reload(ctx)
@@ -149,7 +149,7 @@ func (v *Verifier) Unrevoke(ctx context.Context, name string) error {
 func (v *Verifier) SetEnabled(ctx context.Context, name string, enabled bool) (int, error) {
 	verb := map[bool]string{true: "enable", false: "disable"}[enabled]
 	if err := v.store.SetNotaryEnabled(ctx, name, enabled); err != nil {
-		return 0, fmt.Errorf("failed to %s notary %q: %w", verb, name, err)
+		return 0, err // it names the notary and the operation
 	}
 	n, err := v.reload(ctx)
 	if err != nil {
@@ -163,7 +163,7 @@ func (v *Verifier) SetEnabled(ctx context.Context, name string, enabled bool) (i
 // returns how many were dropped.
 func (v *Verifier) Remove(ctx context.Context, name string) (int, error) {
 	if err := v.store.DeleteNotary(ctx, name); err != nil {
-		return 0, fmt.Errorf("failed to remove notary %q: %w", name, err)
+		return 0, err // it names the notary and the operation
 	}
 	n, err := v.reload(ctx)
 	if err != nil {

@@ -13,7 +13,17 @@ import (
 // ImportBundleBytes (a URL or a file may give other bytes when read again). A malformed
 // bundle is an error.
 func (v *Verifier) ReadBundle(ctx context.Context, source string) ([]byte, protocol.Bundle, error) {
-	raw, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots)
+	return v.ReadBundleFrom(ctx, source, "")
+}
+
+// ReadBundleFrom is ReadBundle given serverFP, the SHA-256 fingerprint (canonical, see
+// protocol.NormalizeSHA256Fingerprint) of the certificate the https URL's server shows:
+// such a server is trusted with that certificate even when no certificate authority
+// signed it, as a notary serving its own bundle over its own certificate. It proves
+// only where the bytes came from: the caller checks that the bundle pins what the user
+// expects. An empty serverFP is ReadBundle.
+func (v *Verifier) ReadBundleFrom(ctx context.Context, source, serverFP string) ([]byte, protocol.Bundle, error) {
+	raw, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots, serverFP)
 	if err != nil {
 		return nil, protocol.Bundle{}, err
 	}

@@ -126,7 +126,7 @@ func (v *Verifier) RefreshBundles(ctx context.Context) (RefreshReport, error) {
 	g.SetLimit(refreshParallel)
 	for i, n := range todo {
 		g.Go(func() error {
-			raws[i], errs[i] = readBundle(ctx, n.BundleLocation, v.cfg.Dial, v.cfg.bundleRoots)
+			raws[i], errs[i] = readBundle(ctx, n.BundleLocation, v.cfg.Dial, v.cfg.bundleRoots, "")
 			return nil
 		})
 	}

@@ -235,8 +235,8 @@ func (v *Verifier) snapshot(ctx context.Context) (*snapshot, error) {
 }
 
 // Verify decides whether chain (leaf first) may be trusted for t. The order of checks
-// is: the user's pins, exempt destinations (loopback always, private addresses when
-// the setting is on), the verdict cache, then the notaries. Concurrent calls for the
+// is: the user's pins, exempt destinations (loopback unless that setting is off, private
+// addresses when that one is on), the verdict cache, then the notaries. Concurrent calls for the
 // same target and certificate share one check. A notary's failure is recorded in the
 // verdict, never returned: the error is for an empty chain, a bad target, a failing
 // store, a cancelled ctx or a closed verifier.
@@ -299,7 +299,7 @@ func (v *Verifier) fromMemory(ctx context.Context, base Verdict, snap *snapshot)
 		vd.Outcome, vd.Source, vd.Reason = OutcomeTrusted, SourcePin, "you trust this certificate for this site"
 		return vd, true
 	}
-	if why, ok := exempt(t, snap.settings.ExemptPrivate); ok {
+	if why, ok := exempt(t, exemptionsOf(snap.settings)); ok {
 		vd := base
 		vd.Outcome, vd.Source, vd.Reason = OutcomeTrusted, SourceExempt, why
 		return vd, true

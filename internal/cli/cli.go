@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/convergence-ng/convergence/internal/core"
-	"github.com/convergence-ng/convergence/localproxy"
-	"github.com/convergence-ng/convergence/notary/directory"
+	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/verifier"
 )
@@ -24,6 +24,8 @@ type Env struct {
 	// Open opens the app's parts on its data dir. Commands call it once; noCA is set
 	// for the commands that need neither the local CA nor the proxy.
 	Open func(ctx context.Context, noCA bool) (*core.Core, error)
+	// FlagHelp lists the program's flags, for 'convergence help' (after Usage).
+	FlagHelp string
 }
 
 // Usage lists the commands.
@@ -32,6 +34,10 @@ const Usage = `usage: convergence [flags] [command]
 With no command, starts the desktop app (or, with --headless, the proxy alone).
 
 commands:
+  demo                         see it work: three local notaries, an honest site and an attacked
+                               one, and the app on a throw-away data dir (its window when there
+                               is a display; --headless demo: on the terminal only); exit 1
+                               unless the honest site is trusted and the attacked one blocked
   check HOST[:PORT]            ask the notaries about the certificate HOST presents; exit 1 unless trusted
   notary add FILE|URL [--fingerprint SHA256] [--yes] [--replace]
                                show what a .notary bundle pins (host certificates' SHA-256,
@@ -94,35 +100,31 @@ func IsCommand(args []string) bool {
 	return false
 }
 
-// Hint names the fix for errors a person can do something about; empty when none.
-func Hint(err error) string { return hint(err) }
-
-// Run runs one command and returns the process exit status. Errors are printed as
-// "convergence: error: ..." with a hint line where one helps.
+// Run runs one command and returns the process exit status (ExitOK, ExitFailure,
+// ExitUsage). Errors are printed by PrintError (tui.go).
 func Run(ctx context.Context, args []string, env Env) int {
 	err := run(ctx, args, env)
 	var ee exitError
 	switch {
 	case err == nil:
-		return 0
+		return ExitOK
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.Is(err, ErrUsage):
-		fmt.Fprintf(env.Stderr, "convergence: error: %v\nhint: run 'convergence help' for the commands\n", err)
-		return 2
-	default:
-		fmt.Fprintf(env.Stderr, "convergence: error: %v\n", err)
-		if h := hint(err); h != "" {
-			fmt.Fprintf(env.Stderr, "hint: %s\n", h)
-		}
-		return 1
 	}
+	return PrintError(env.Stderr, err)
 }
 
 func run(ctx context.Context, args []string, env Env) error {
-	if len(args) == 0 || args[0] == "help" {
+	if len(args) == 0 || args[0] == "help" || slices.ContainsFunc(args, isHelp) {
 		fmt.Fprint(env.Stdout, Usage)
+		fmt.Fprint(env.Stdout, env.FlagHelp)
 		return nil
+	}
+	// 'notary add' reads its own flags; no other command takes any.
+	if !(len(args) > 1 && args[0] == "notary" && args[1] == "add") {
+		if i := slices.IndexFunc(args, isFlag); i >= 0 {
+			return fmt.Errorf("%w: unknown flag %q for %s (flags such as --data-dir go before the command)", ErrUsage, args[i], args[0])
+		}
 	}
 	needCA := args[0] == "ca" && len(args) > 1 && (args[1] == "export" || args[1] == "install")
 	c, err := env.Open(ctx, !needCA)
@@ -133,9 +135,9 @@ func run(ctx context.Context, args []string, env Env) error {
 	switch {
 	case c.Recovery.MovedTo == "":
 	case errors.Is(c.Recovery.Reason, settings.ErrForeign):
-		fmt.Fprintf(env.Stderr, "convergence: warning: the database was another program's (%v); it was moved, unchanged, to %s and a new one started\n", c.Recovery.Reason, c.Recovery.MovedTo)
+		Warnf(env.Stderr, "the database was another program's (%v); it was moved, unchanged, to %s and a new one started", c.Recovery.Reason, c.Recovery.MovedTo)
 	default:
-		fmt.Fprintf(env.Stderr, "convergence: warning: the database could not be used (%v); it was moved to %s and a new one started\n", c.Recovery.Reason, c.Recovery.MovedTo)
+		Warnf(env.Stderr, "the database could not be used (%v); it was moved to %s and a new one started", c.Recovery.Reason, c.Recovery.MovedTo)
 	}
 	switch args[0] {
 	case "check":
@@ -172,6 +174,9 @@ func parseTarget(s string) (verifier.Target, error) {
 	if host == "" {
 		return verifier.Target{}, fmt.Errorf("%w: no host in %q", ErrUsage, s)
 	}
+	if _, err := protocol.NormalizeHost(host); err != nil {
+		return verifier.Target{}, fmt.Errorf("%w: %q is not a host name or an IP address (give HOST, HOST:PORT or [IPv6]:PORT)", ErrUsage, host)
+	}
 	return verifier.Target{Host: host, Port: port}, nil
 }
 
@@ -200,48 +205,15 @@ func printVerdict(out io.Writer, vd verifier.Verdict) {
 	for _, a := range vd.Answers {
 		line := fmt.Sprintf("  %-24s %-12s", a.Notary, a.Kind)
 		if a.Latency > 0 {
-			line += fmt.Sprintf(" %6dms", a.Latency.Milliseconds())
+			line += fmt.Sprintf(" %8s", Duration(a.Latency))
 		}
 		if a.Err != "" {
 			line += "  " + a.Err
 		}
 		fmt.Fprintln(out, strings.TrimRight(line, " "))
 	}
-	fmt.Fprintf(out, "verdict: %s (%d of %d notaries agree): %s\n", strings.ToUpper(vd.Outcome.String()), vd.Agreed, vd.Asked, vd.Reason)
+	fmt.Fprintf(out, "verdict: %s\n", VerdictLine(vd))
 	if vd.Warning != "" {
 		fmt.Fprintf(out, "warning: %s\n", vd.Warning)
 	}
-}
-
-// hint names the fix for errors a person can do something about.
-func hint(err error) string {
-	switch {
-	case errors.Is(err, verifier.ErrPreviouslyRevoked):
-		return "you revoked this notary before; run the command again with --yes to trust it again"
-	case errors.Is(err, errNotConfirmed):
-		return "compare the fingerprints above with ones you got from the notary's operator another way, then run the command again with --fingerprint SHA256 (one of them), or with --yes to trust what is shown"
-	case errors.Is(err, errFingerprintMismatch):
-		return "the bundle at this address pins other certificates (listed above) than the one you named: ask the notary's operator which is right, and run the command again with --fingerprint set to it"
-	case errors.Is(err, errKeysChanged):
-		return "this may be a key change its operator announced, or someone else taking its name: ask the operator, by a way you trust, which hosts and keys are right; to trust the new ones run the command again with --replace"
-	case errors.Is(err, core.ErrNoDirectories):
-		return "set where directories are and the key they are signed with: 'convergence set directory-urls URL' and 'convergence set directory-keys ed25519:KEY' (from the directory's maintainer)"
-	case errors.Is(err, directory.ErrBadSignature):
-		return "the directory was changed after it was signed, or signed with another key than the one set (directory-keys): it was not used; ask the directory's maintainer for the right key, or wait for a good copy"
-	case errors.Is(err, directory.ErrOlder):
-		return "someone served an older copy of the directory than the one held (a replay); the copy held is still used"
-	case errors.Is(err, core.ErrOtherKeys):
-		return "a directory never replaces a notary's hosts or keys: ask its operator which are right, and if the new ones are, add its .notary file with 'convergence notary add FILE --replace'"
-	case errors.Is(err, core.ErrNothingToChoose):
-		return "add a directory that lists more notaries (directory-urls), or add one with 'convergence notary add FILE|URL'"
-	case errors.Is(err, verifier.ErrBundleSource):
-		return "give the path of a .notary file or an https:// URL"
-	case errors.Is(err, errStoresLeft):
-		return "run the commands printed above for each store left, then check with 'convergence ca install'"
-	case errors.Is(err, core.ErrNoCACert):
-		return "the CA was never made or its file was removed: remove entries named \"Convergence Local CA ...\" in your browser's certificate settings"
-	case errors.Is(err, localproxy.ErrCAIncomplete), errors.Is(err, localproxy.ErrCAMismatch):
-		return "if the CA key is in a locked keyring, unlock it and try again; if an earlier version of Convergence used this data dir at another path, open it once there with this version (the key is found there and then follows the dir); otherwise make a new CA with 'convergence ca regenerate' and trust it again in your browsers"
-	}
-	return ""
 }

@@ -93,7 +93,13 @@ func notaryAdd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 	if err != nil {
 		return err
 	}
-	raw, b, err := c.PreviewBundle(ctx, a.src)
+	// With --fingerprint, the URL's server may show that certificate (the notary's own,
+	// self-signed) instead of one a certificate authority signed; the bundle must then
+	// pin it too (below).
+	raw, b, err := c.PreviewBundleFrom(ctx, a.src, a.fingerprint)
+	if errors.Is(err, protocol.ErrMalformed) {
+		return withHint(err, "this is not a .notary bundle: get the notary's from its operator (or from https://HOST/.well-known/convergence.notary with --fingerprint), or make one with 'convergence-notary bundle'")
+	}
 	if err != nil {
 		return err
 	}

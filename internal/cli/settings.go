@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -80,6 +81,9 @@ var settingKeys = []setting{
 	{"exempt-private", "on | off: do not check sites at private addresses (intranets)",
 		func(s settings.Settings) string { return onOff(s.ExemptPrivate) },
 		boolSetter(func(s *settings.Settings, b bool) { s.ExemptPrivate = b })},
+	{"exempt-loopback", "on | off: do not check sites on this machine (loopback), which notaries elsewhere cannot see; off only with notaries on this machine too (as 'convergence demo' does)",
+		func(s settings.Settings) string { return onOff(s.ExemptLoopback) },
+		boolSetter(func(s *settings.Settings, b bool) { s.ExemptLoopback = b })},
 	{"notifications", "on | off: desktop notifications when notaries disagree or reject",
 		func(s settings.Settings) string { return onOff(s.Notifications) },
 		boolSetter(func(s *settings.Settings, b bool) { s.Notifications = b })},
@@ -159,13 +163,16 @@ func set(ctx context.Context, c *core.Core, args []string, out io.Writer) error 
 			continue
 		}
 		s, err := c.UpdateSettings(ctx, func(s *settings.Settings) error { return k.set(s, args[1]) })
+		if errors.Is(err, ErrUsage) {
+			return withHint(err, settingsHint)
+		}
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "%s = %s\n", k.key, k.show(s))
 		return nil
 	}
-	return fmt.Errorf("%w: unknown setting %q; 'convergence settings' lists them", ErrUsage, args[0])
+	return withHint(fmt.Errorf("%w: unknown setting %q", ErrUsage, args[0]), settingsHint)
 }
 
 // splitList reads a comma-separated list; "" is the empty list.

@@ -35,6 +35,11 @@ type Options struct {
 	// every kind (truststore.Options).
 	TrustHome string
 	TrustOnly []truststore.Kind
+	// DialSites, when set, is how the proxy reaches the sites it intercepts or tunnels
+	// (localproxy.Config.DialContext); nil dials them directly. 'convergence demo' uses
+	// it to put an impostor on one site's path, as an attacker on the client's network
+	// would.
+	DialSites func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Core holds the running parts. Its methods are safe for concurrent use.
@@ -149,6 +154,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		CA:            c.ca,
 		Addr:          c.Listen,
 		Exempter:      c.Verifier,
+		DialContext:   o.DialSites,
 		Paused:        c.paused.Load,
 		UpstreamProxy: upstream,
 		Limits:        localproxy.Limits{IdleTimeout: st.ProxyIdleTimeout}, // 0: the proxy's default
@@ -290,14 +296,44 @@ func (c *Core) UpdateSettings(ctx context.Context, change func(*settings.Setting
 // Settings returns the stored settings.
 func (c *Core) Settings(ctx context.Context) (settings.Settings, error) { return c.Store.Settings(ctx) }
 
-// Serve runs the proxy on c.Listen until ctx is done. Why it stopped early, if it
-// did, is kept for Status.
+// Serve runs the proxy on c.Listen until ctx is done (ListenProxy, then ServeOn).
+// Why it stopped early, if it did, is kept for Status.
 func (c *Core) Serve(ctx context.Context) error {
-	err := c.Proxy.ListenAndServe(ctx)
+	ln, err := c.ListenProxy(ctx)
 	if err != nil {
-		c.mu.Lock()
-		c.proxyErr = err.Error()
-		c.mu.Unlock()
+		return err
 	}
+	return c.ServeOn(ctx, ln)
+}
+
+// ListenProxy opens the proxy's listener on c.Listen, so that a caller can say where
+// the proxy listens once it does (with port 0, on which port). ServeOn serves on it.
+// A failure is kept for Status.
+func (c *Core) ListenProxy(ctx context.Context) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", c.Listen)
+	if err != nil {
+		err = fmt.Errorf("failed to listen on %q: %w", c.Listen, err)
+		c.keepProxyErr(err)
+		return nil, err
+	}
+	return ln, nil
+}
+
+// ServeOn serves the proxy on ln (from ListenProxy) until ctx is done, and closes ln.
+// Why it stopped early, if it did, is kept for Status.
+func (c *Core) ServeOn(ctx context.Context, ln net.Listener) error {
+	err := c.Proxy.Serve(ctx, ln)
+	c.keepProxyErr(err)
 	return err
+}
+
+// keepProxyErr keeps why the proxy stopped (nil: it did not fail) for Status.
+func (c *Core) keepProxyErr(err error) {
+	if err == nil {
+		return
+	}
+	c.mu.Lock()
+	c.proxyErr = err.Error()
+	c.mu.Unlock()
 }

@@ -23,6 +23,13 @@ func (c *Core) PreviewBundle(ctx context.Context, src string) ([]byte, protocol.
 	return c.Verifier.ReadBundle(ctx, src)
 }
 
+// PreviewBundleFrom is PreviewBundle for an https URL whose server shows the
+// certificate with SHA-256 fingerprint serverFP, trusted even when no certificate
+// authority signed it (verifier.Verifier.ReadBundleFrom): a notary's own URL.
+func (c *Core) PreviewBundleFrom(ctx context.Context, src, serverFP string) ([]byte, protocol.Bundle, error) {
+	return c.Verifier.ReadBundleFrom(ctx, src, serverFP)
+}
+
 // ImportBundle trusts raw, a bundle PreviewBundle read from src (kept as where the
 // notary came from). Unless confirmRevoked, a notary the user revoked before fails with
 // an error matching verifier.ErrPreviouslyRevoked.

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -80,7 +81,7 @@ func ParseBundle(data []byte) (Bundle, error) {
 	}
 	var w bundleWire
 	if err := json.Unmarshal(data, &w); err != nil {
-		return Bundle{}, fmt.Errorf("failed to parse bundle: not JSON: %w: %w", ErrMalformed, err)
+		return Bundle{}, fmt.Errorf("failed to parse bundle: %s: %w", jsonProblem(err), ErrMalformed)
 	}
 	var b Bundle
 	hosts := w.Hosts
@@ -216,4 +217,20 @@ func MarshalBundle(b Bundle) ([]byte, error) {
 		return nil, fmt.Errorf("failed to marshal bundle: result does not parse: %w", err)
 	}
 	return out, nil
+}
+
+// jsonProblem says in plain words why data did not decode as a bundle, without the
+// JSON decoder's own wording ("invalid character 'v' looking for beginning of value").
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("not JSON (the text stops making sense at byte %d), as a .notary bundle is", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("field %q holds a JSON %s where a bundle has a %s", typ.Field, typ.Value, typ.Type)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("a JSON %s where a bundle is an object", typ.Value)
+	}
+	return "not JSON, as a .notary bundle is"
 }
