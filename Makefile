@@ -61,10 +61,14 @@ bench:
 fuzz: deps
 	scripts/fuzz.sh $(FUZZTIME)
 
-# A local notary with a throw-away data dir, allowed to probe loopback for trying things out.
+# A local notary for trying things out, allowed to probe loopback. Its key and history
+# stay in $(NOTARY_DATA) across restarts (a new key at each start would make clients
+# see "a certificate other than its pinned one"); its log says how to add it to a
+# client ("to add this notary to a client"). rm -rf $(NOTARY_DATA) starts afresh.
+NOTARY_DATA ?= .notary-data
 notary: convergence-notary
-	@dir=$$(mktemp -d); echo "notary data dir: $$dir"; \
-	./convergence-notary serve --listen 127.0.0.1:4242 --data "$$dir" --name "Local test notary" --host 127.0.0.1 \
+	@mkdir -p -m 700 "$(NOTARY_DATA)"; echo "notary data dir: $(NOTARY_DATA) (kept across restarts)"; \
+	exec ./convergence-notary serve --listen 127.0.0.1:4242 --data "$(NOTARY_DATA)" --name "Local test notary" --host 127.0.0.1 \
 	  --allow-target 127.0.0.0/8 --allow-target ::1/128 $(ARGS)
 
 package: deps-run

@@ -76,7 +76,7 @@ func TestSettingsValidate(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	d := Defaults()
 	want := Settings{Threshold: ThresholdMajority, NoAnswerPolicy: NoAnswerBlock, CacheTTL: 24 * time.Hour,
-		Notifications: true, ListenAddr: "127.0.0.1:8118", PortalProbeURL: "http://detectportal.firefox.com/success.txt"}
+		ExemptLoopback: true, Notifications: true, ListenAddr: "127.0.0.1:8118", PortalProbeURL: "http://detectportal.firefox.com/success.txt"}
 	if !reflect.DeepEqual(d, want) {
 		t.Errorf("Defaults() = %+v, want %+v", d, want)
 	}

@@ -30,6 +30,11 @@ var ErrBundleSource = errors.New("bundle source must be a file or an https:// UR
 // serving its bundle over its own self-signed certificate (as convergence-notary does).
 var ErrUntrustedBundleURL = errors.New("its server's certificate is not signed by a certificate authority this machine trusts")
 
+// ErrBundleServerNotPinned means an https bundle URL's server showed neither the
+// certificate whose fingerprint was given nor one a trusted certificate authority
+// signed.
+var ErrBundleServerNotPinned = errors.New("its server's certificate is not the one the fingerprint names, and no certificate authority this machine trusts signed it")
+
 // readBundle reads at most protocol.MaxBundleSize bytes from a file or an https URL.
 // The URL's server is trusted when the system roots (or roots, when not nil) vouch for
 // its certificate, or, when serverFP (a canonical SHA-256 fingerprint) is not empty,
@@ -46,7 +51,10 @@ func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.C
 		}
 		data, err := fetchBundle(ctx, u, dial, roots, serverFP, limit)
 		var unknown x509.UnknownAuthorityError
-		if errors.As(err, &unknown) {
+		switch {
+		case errors.As(err, &unknown) && serverFP != "":
+			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, ErrBundleServerNotPinned)
+		case errors.As(err, &unknown):
 			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, ErrUntrustedBundleURL)
 		}
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -91,6 +92,12 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 	}
 	log.Info("notary started", "key_type", id.KeyType, "cert_sha256", protocol.SHA256Fingerprint(id.Cert.Raw),
 		"freshness", c.window.String(), "checks", c.checks, "decide", c.decide, "store", storeKind)
+	if bundleJSON != nil {
+		// The bundle is served over the notary's own certificate, which no CA signed: a
+		// client fetches it from here only given that certificate's fingerprint.
+		log.Info("to add this notary to a client", "command", fmt.Sprintf("convergence notary add https://%s%s --fingerprint %s",
+			net.JoinHostPort(c.hosts[0], strconv.Itoa(c.bundlePort())), protocol.WellKnownBundlePath, protocol.SHA256Fingerprint(id.Cert.Raw)))
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { reloadOnHUP(gctx, hup, c, h, pr, log); return nil })
 	for _, ln := range listeners {

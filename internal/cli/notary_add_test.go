@@ -197,3 +197,43 @@ func TestNotaryAddFile(t *testing.T) {
 		t.Errorf("notary add FILE:\n%s", out)
 	}
 }
+
+// TestNotaryAddFromNotarysOwnURL: a notary serves its bundle at its own address over
+// its own self-signed certificate (convergence-notary serve). Without --fingerprint the
+// fetch fails, with a hint naming --fingerprint; with the fingerprint the operator
+// published (its certificate's, which the bundle pins) it is fetched and added; with
+// another fingerprint nothing is read. Before issue 19 every such add failed with Go's
+// "x509: certificate signed by unknown authority" and no hint.
+func TestNotaryAddFromNotarysOwnURL(t *testing.T) {
+	raw, err := os.ReadFile(testnotary.Start(t, t.TempDir(), "selfie", keys.KeyECDSA, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := protocol.ParseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("https://127.0.0.1:%d%s", b.Hosts[0].SSLPort, protocol.WellKnownBundlePath)
+	fp := sha256Of(b.Hosts[0].Certificate)
+	e := cliEnv{t: t, dir: t.TempDir()}
+
+	code, out, errs := e.run("notary", "add", url)
+	if code != ExitFailure || !strings.Contains(errs, "not signed by a certificate authority") ||
+		!strings.Contains(errs, "hint: ") || !strings.Contains(errs, "--fingerprint") || strings.Contains(errs, "x509:") {
+		t.Errorf("add without --fingerprint: exit %d\nstdout: %s\nstderr: %s\nwant exit 1, one line naming the untrusted certificate and a hint naming --fingerprint", code, out, errs)
+	}
+	other := strings.Repeat("ab", 32)
+	code, _, errs = e.run("notary", "add", url, "--fingerprint", other)
+	if code != ExitFailure || !strings.Contains(errs, "not the one the fingerprint names") || !strings.Contains(errs, "hint: ") {
+		t.Errorf("add with another fingerprint: exit %d, stderr %s", code, errs)
+	}
+	if out := e.mustRun("notary", "list"); strings.Contains(out, "selfie") {
+		t.Fatalf("a failed add added the notary:\n%s", out)
+	}
+	if out := e.mustRun("notary", "add", url, "--fingerprint", colons(fp)); !strings.Contains(out, `added notary "selfie"`) {
+		t.Errorf("add with the notary's fingerprint says %q", out)
+	}
+	if out := e.mustRun("notary", "list"); !strings.Contains(out, "selfie") {
+		t.Errorf("the notary added from its own URL is not listed:\n%s", out)
+	}
+}

@@ -168,6 +168,8 @@ func Hint(err error) string {
 		return "a directory never replaces a notary's hosts or keys: ask its operator which are right, and if the new ones are, add its .notary file with 'convergence notary add FILE --replace'"
 	case errors.Is(err, core.ErrNothingToChoose):
 		return "add a directory that lists more notaries (directory-urls), or add one with 'convergence notary add FILE|URL'"
+	case errors.Is(err, verifier.ErrBundleServerNotPinned):
+		return "the server at this address shows another certificate than the one --fingerprint names: check the fingerprint with the notary's operator (convergence-notary logs it at start as cert_sha256); if they match, someone between you and the notary is answering in its place"
 	case errors.Is(err, verifier.ErrBundleSource):
 		return "give the path of a .notary file or an https:// URL"
 	case errors.Is(err, errStoresLeft):
