@@ -14,7 +14,7 @@ FUZZTIME  ?= 30s
 GOTAGS    ?= no_emoji
 export GOFLAGS += -tags=$(GOTAGS)
 
-.PHONY: all deps deps-run build notary-build run test e2e bench fuzz notary package lint clean
+.PHONY: all deps deps-run build notary-build run demo test e2e bench fuzz notary package lint clean readme-check
 
 all: build notary-build
 
@@ -41,11 +41,21 @@ FORCE:
 run: convergence
 	./convergence $(ARGS)
 
+# See it work: three local notaries, an honest site and an attacked one, and the app
+# (its window when there is a display, else on the terminal) on a throw-away data dir.
+demo: convergence
+	./convergence demo
+
 # The whole suite: vet, then every package with -race inside a private D-Bus session
 # with an unlocked keyring (scripts/with-session.sh). Tests that need root skip without it.
 test: deps
 	$(GO) vet ./...
 	scripts/with-session.sh $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	scripts/readme-check.sh
+
+# The README's commands, in order, on this tree (those that need no outside network).
+readme-check: deps
+	scripts/readme-check.sh
 
 # The attack scenarios alone (issue 7); they need root for network namespaces.
 e2e: deps
@@ -71,8 +81,19 @@ notary: convergence-notary
 	exec ./convergence-notary serve --listen 127.0.0.1:4242 --data "$(NOTARY_DATA)" --name "Local test notary" --host 127.0.0.1 \
 	  --allow-target 127.0.0.0/8 --allow-target ::1/128 $(ARGS)
 
+# A Linux package (convergence.tar.xz). fyne packages a binary built here with the
+# version stamped (fyne's own build would stamp "dev"), from a copy of FyneApp.toml
+# and the icon in a scratch dir: fyne bumps the Build number in the FyneApp.toml it
+# reads, and removes a binary it built itself. ./convergence and the tracked
+# FyneApp.toml are left as they are.
 package: deps-run
-	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package --target linux --release --tags $(GOTAGS)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(GO) build -trimpath -tags '$(GOTAGS),release' -ldflags '$(LDFLAGS)' -o "$$tmp/convergence" . && \
+	  mkdir -p "$$tmp/src/assets" && cp FyneApp.toml "$$tmp/src/" && cp assets/icon.png "$$tmp/src/assets/" && \
+	  printf 'package main\n\nfunc main() {}\n' > "$$tmp/src/main.go" && \
+	  (cd "$$tmp/src" && GOFLAGS= $(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package --target linux --release \
+	    --executable "$$tmp/convergence" --name Convergence) && \
+	  mv "$$tmp/src/"*.tar.xz . && ls -l *.tar.xz
 
 lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
