@@ -184,3 +184,19 @@ func TestPolicyChangeClearsCache(t *testing.T) {
 	}
 	wantOutcome(t, e.verify(e.fake), OutcomeRejected, SourceNotaries)
 }
+
+// TestCachedVerdictSaysItsRecount: a verdict cached when one notary vouched, used
+// after a second notary was added, gives the counts and the reason of its recount, one
+// wording. Before issue 19 it kept the reason of then beside the counts of now, and the
+// terminal printed "TRUSTED (1 of 2 notaries agree): checked before: 1 of 1 notaries
+// vouched".
+func TestCachedVerdictSaysItsRecount(t *testing.T) {
+	s := &snapshot{notaries: []notaryInfo{{Name: "a"}, {Name: "b"}}, policy: Policy{Threshold: settings.ThresholdOne}, subsetKey: make([]byte, 32)}
+	target := Target{Host: "shop.test", Port: 443}
+	e := cached{vouchers: []string{"a"}, answers: []NotaryAnswer{{Notary: "a", Kind: AnswerAgree}}}
+	vd := cachedVerdict(Verdict{Target: target}, e, s.recount(target, e.vouchers))
+	want := "checked before: 1 of 2 notaries vouched (the rule needs at least one)"
+	if vd.Reason != want || vd.Agreed != 1 || vd.Asked != 2 || vd.Outcome != OutcomeTrusted || vd.Source != SourceCache {
+		t.Errorf("cached verdict = %s, %q, %d of %d; want trusted from the cache, %q, 1 of 2", vd.Outcome, vd.Reason, vd.Agreed, vd.Asked, want)
+	}
+}
