@@ -76,9 +76,10 @@ fuzz: deps
 # see "a certificate other than its pinned one"); its log says how to add it to a
 # client ("to add this notary to a client"). rm -rf $(NOTARY_DATA) starts afresh.
 NOTARY_DATA ?= .notary-data
+NOTARY_LISTEN ?= 127.0.0.1:4242
 notary: convergence-notary
 	@mkdir -p -m 700 "$(NOTARY_DATA)"; echo "notary data dir: $(NOTARY_DATA) (kept across restarts)"; \
-	exec ./convergence-notary serve --listen 127.0.0.1:4242 --data "$(NOTARY_DATA)" --name "Local test notary" --host 127.0.0.1 \
+	exec ./convergence-notary serve --listen $(NOTARY_LISTEN) --data "$(NOTARY_DATA)" --name "Local test notary" --host 127.0.0.1 \
 	  --allow-target 127.0.0.0/8 --allow-target ::1/128 $(ARGS)
 
 # A Linux package (convergence.tar.xz). fyne packages a binary built here with the
