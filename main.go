@@ -210,20 +210,20 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 		case <-quit:
 		}
 	}()
+	run := true
+	if inTray {
+		run = u.RunInTray(ctx) // until a window is needed; false: the app ended first
+	} else {
+		u.Show()
+	}
 	shown := make(chan struct{})
-	if o.shown != nil {
+	if o.shown != nil && run {
 		go func() { // ends with proxyCtx, after the app quits
 			defer close(shown)
 			o.shown(proxyCtx, c)
 		}()
 	} else {
 		close(shown)
-	}
-	run := true
-	if inTray {
-		run = u.RunInTray(ctx) // until a window is needed; false: the app ended first
-	} else {
-		u.Show()
 	}
 	if run {
 		a.Run()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -174,6 +175,29 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 
 // loadHistory puts the verdicts of earlier runs in the Activity list, before the ones
 // that arrived since start. They raise no alert and no notification: they are old news.
+// withoutLive drops from past (the history read at the first Show) the events that
+// also came live meanwhile: the history is read while verdicts go on, so an event
+// published after the read began can be in both, and showed twice in Activity.
+func withoutLive(past, live []verifier.Event) []verifier.Event {
+	if len(live) == 0 {
+		return past
+	}
+	key := func(ev verifier.Event) string {
+		return fmt.Sprintf("%s|%s|%s|%d", ev.Kind, ev.Verdict.Target, ev.Notary, ev.Time.UnixMilli())
+	}
+	seen := make(map[string]bool, len(live))
+	for _, ev := range live {
+		seen[key(ev)] = true
+	}
+	out := past[:0:0]
+	for _, ev := range past {
+		if !seen[key(ev)] {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 func (u *UI) loadHistory() {
 	var past []verifier.Event
 	u.goWork(func(ctx context.Context) error {
@@ -190,6 +214,7 @@ func (u *UI) loadHistory() {
 		}
 		u.mu.Lock()
 		live := u.events
+		past = withoutLive(past, live)
 		room := max(0, u.opts.MaxActivity-len(live))
 		if len(past) > room {
 			past = past[len(past)-room:]

@@ -8,6 +8,7 @@ import (
 	"net"
 
 	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/settings"
 )
 
 // Session is a running demo: its world, and the app opened on the demo's data dir with
@@ -32,7 +33,10 @@ func Open(ctx context.Context, log *slog.Logger) (s *Session, err error) {
 			s = nil
 		}
 	}()
-	s.Core, err = core.Open(ctx, core.Options{DataDir: d.DataDir(), Listen: "127.0.0.1:0", Logger: log, DialSites: d.DialSites})
+	// The local CA's key lives as long as the demo: in memory, never in the keyring,
+	// which would keep it after the dir is gone.
+	s.Core, err = core.Open(ctx, core.Options{DataDir: d.DataDir(), Listen: "127.0.0.1:0", Logger: log,
+		DialSites: d.DialSites, Secrets: settings.NewMemorySecrets()})
 	if err != nil {
 		return nil, err
 	}
