@@ -35,6 +35,13 @@ var ErrUntrustedBundleURL = errors.New("its server's certificate is not signed b
 // signed.
 var ErrBundleServerNotPinned = errors.New("its server's certificate is not the one the fingerprint names, and no certificate authority this machine trusts signed it")
 
+// plainCause is an error that reads as its sentinel, in plain words, and still
+// matches its cause (a *tls.CertificateVerificationError, which the window explains).
+type plainCause struct{ sentinel, cause error }
+
+func (e plainCause) Error() string   { return e.sentinel.Error() }
+func (e plainCause) Unwrap() []error { return []error{e.sentinel, e.cause} }
+
 // readBundle reads at most protocol.MaxBundleSize bytes from a file or an https URL.
 // The URL's server is trusted when the system roots (or roots, when not nil) vouch for
 // its certificate, or, when serverFP (a canonical SHA-256 fingerprint) is not empty,
@@ -53,9 +60,9 @@ func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.C
 		var unknown x509.UnknownAuthorityError
 		switch {
 		case errors.As(err, &unknown) && serverFP != "":
-			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, ErrBundleServerNotPinned)
+			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, plainCause{ErrBundleServerNotPinned, err})
 		case errors.As(err, &unknown):
-			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, ErrUntrustedBundleURL)
+			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, plainCause{ErrUntrustedBundleURL, err})
 		}
 		if err != nil {
 			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, err)
