@@ -88,7 +88,7 @@ notary: convergence-notary
 # reads, and removes a binary it built itself. ./convergence and the tracked
 # FyneApp.toml are left as they are.
 package: deps-run
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && trap 'exit 1' INT TERM && \
 	  $(GO) build -trimpath -tags '$(GOTAGS),release' -ldflags '$(LDFLAGS)' -o "$$tmp/convergence" . && \
 	  mkdir -p "$$tmp/src/assets" && cp FyneApp.toml "$$tmp/src/" && cp assets/icon.png "$$tmp/src/assets/" && \
 	  printf 'package main\n\nfunc main() {}\n' > "$$tmp/src/main.go" && \
