@@ -33,8 +33,19 @@ say() { printf 'readme-check: %s\n' "$*"; }
 fail() { printf 'readme-check: FAILED: %s\n' "$*" >&2; exit 1; }
 skip() { say "skipped ($1): $2"; }
 
-# freeport prints a TCP port free on 127.0.0.1 now.
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# freeport prints a TCP port on 127.0.0.1 that nothing listens on now (bash alone: a
+# fresh Debian has no python).
+freeport() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	fail "no free port found on 127.0.0.1"
+}
 
 # waitfor FILE TEXT: waits (at most 60 s) until FILE holds TEXT.
 waitfor() {
