@@ -123,6 +123,7 @@ func TestTerminalSpeaksClearly(t *testing.T) {
 		{[]string{"notary", "add", notBundle}, 1, "not JSON", "not a .notary bundle", []string{"invalid character", "looking for beginning"}},
 		{[]string{"--data-dir", aFile, "settings"}, 1, "data dir", "--data-dir", nil},
 		{[]string{"demo", "now"}, 2, "demo takes no arguments", "convergence help", nil},
+		{[]string{"check", "127.0.0.1:1"}, 1, `failed to check "127.0.0.1:1"`, "nothing answers at that address and port", nil},
 	} {
 		name := strings.Join(tc.args, " ")
 		code, out, errs := runApp(t, env, tc.args...)

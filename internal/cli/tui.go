@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"syscall"
 	"time"
@@ -181,6 +182,12 @@ func Hint(err error) string {
 		return "if the CA key is in a locked keyring, unlock it and try again; if an earlier version of Convergence used this data dir at another path, open it once there with this version (the key is found there and then follows the dir); otherwise make a new CA with 'convergence ca regenerate' and trust it again in your browsers"
 	case errors.Is(err, syscall.EADDRINUSE):
 		return "another program (or another Convergence) listens there: stop it, or choose another address with --listen 127.0.0.1:PORT or 'convergence set listen 127.0.0.1:PORT'"
+	case errors.As(err, new(*net.DNSError)):
+		return "the host name could not be found: check its spelling and this machine's network connection"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "nothing answers at that address and port: check the port (HOST:PORT; 443 when none is given)"
+	case errors.As(err, new(*net.OpError)):
+		return "check the address and this machine's network connection, then try again"
 	case errors.Is(err, settings.ErrNotFound):
 		return "'convergence notary list' shows the notaries' names"
 	}
