@@ -49,7 +49,7 @@ func run(args []string) int {
 			fmt.Print(cli.Usage, flagHelp)
 			return cli.ExitOK
 		}
-		return cli.FlagError(os.Stderr, err)
+		return cli.FlagError(os.Stderr, err, args)
 	}
 	if *showVersion {
 		fmt.Println("convergence", version)

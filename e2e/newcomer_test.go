@@ -115,7 +115,7 @@ func TestTerminalSpeaksClearly(t *testing.T) {
 		{[]string{"set", "max-notaries", "-1"}, 2, "max notaries is negative", "'convergence settings' lists", nil},
 		{[]string{"set", "max-notaries", "many"}, 2, `not "many"`, "'convergence settings' lists", nil},
 		{[]string{"set", "colour", "blue"}, 2, `unknown setting "colour"`, "'convergence settings' lists", nil},
-		{[]string{"--bogus"}, 2, `unknown flag`, "convergence help", []string{"usage:", "commands:"}},
+		{[]string{"--bogus=1"}, 2, `unknown flag "--bogus"`, "convergence help", []string{"usage:", "commands:"}},
 		{[]string{"check", "--verbose", "example.com"}, 2, `unknown flag "--verbose" for check`, "convergence help", []string{"usage:"}},
 		{[]string{"frob"}, 2, `unknown command "frob"`, "convergence help", nil},
 		{[]string{"cache", "clear", "a:b:c"}, 2, `"a:b:c" is not a host name`, "convergence help", []string{"malformed input"}},

@@ -127,11 +127,22 @@ func FlagHelp(fs *flag.FlagSet) string {
 	return b.String()
 }
 
-// FlagError writes a mistake in the program's flags (from flag.FlagSet.Parse, whose
-// output must be discarded) as one usage error line, and returns ExitUsage.
-func FlagError(w io.Writer, err error) int {
+// FlagError writes a mistake in the program's flags (from flag.FlagSet.Parse of args,
+// whose output must be discarded) as one usage error line, and returns ExitUsage. An
+// unknown flag is named as it was typed ("--bogus", where the flag package says
+// "-bogus").
+func FlagError(w io.Writer, err error, args []string) int {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		for _, a := range args {
+			if typed, _, _ := strings.Cut(a, "="); strings.HasPrefix(typed, "-") && strings.TrimLeft(typed, "-") == name {
+				name = typed
+				break
+			}
+		}
+		if !strings.HasPrefix(name, "-") {
+			name = "-" + name
+		}
 		msg = fmt.Sprintf("unknown flag %q", name)
 	}
 	return UsageError(w, msg)
