@@ -134,6 +134,7 @@ func FlagHelp(fs *flag.FlagSet) string {
 func FlagError(w io.Writer, err error, args []string) int {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		name = strings.TrimLeft(name, "-")
 		for _, a := range args {
 			if typed, _, _ := strings.Cut(a, "="); strings.HasPrefix(typed, "-") && strings.TrimLeft(typed, "-") == name {
 				name = typed
