@@ -34,11 +34,12 @@ fail() { printf 'readme-check: FAILED: %s\n' "$*" >&2; exit 1; }
 skip() { say "skipped ($1): $2"; }
 
 # freeport prints a TCP port on 127.0.0.1 that nothing listens on now (bash alone: a
-# fresh Debian has no python).
+# fresh Debian has no python), below the ephemeral range (Linux: 32768-60999), where an
+# outgoing connection's own port could make a bind fail although nothing listens.
 freeport() {
 	local p
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -116,10 +117,12 @@ for cmd in "${cmds[@]}"; do
 		skip "minutes long (package and lint also download their tool)" "$cmd"
 		;;
 	"./convergence --headless --listen 127.0.0.1:8118")
-		addr=127.0.0.1:$(freeport) # 8118 may be this machine's own running app
-		./convergence --headless --listen "$addr" >"$work/headless.log" 2>&1 &
+		# Port 0, not 8118: this machine may run its own app there; the log says where.
+		./convergence --headless --listen 127.0.0.1:0 >"$work/headless.log" 2>&1 &
 		pids+=($!)
 		waitfor "$work/headless.log" "proxy listening"
+		addr=$(sed -n 's/.*msg="proxy listening" addr=\([0-9.:]*\).*/\1/p' "$work/headless.log")
+		[ -n "$addr" ] || fail "the proxy did not say where it listens: $(cat "$work/headless.log")"
 		curl -fsS "http://$addr/proxy.pac" | grep -q "FindProxyForURL" || fail "no PAC file at http://$addr/proxy.pac"
 		kill "${pids[-1]}"; wait "${pids[-1]}" || fail "the headless proxy did not stop cleanly: $(cat "$work/headless.log")"
 		unset 'pids[-1]'
