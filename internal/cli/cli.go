@@ -79,6 +79,10 @@ commands:
 flags:
 `
 
+// takesFlags lists the commands ("group sub") that parse flags of their own; run
+// refuses a flag given to any other command.
+var takesFlags = map[string]bool{"notary add": true}
+
 // ErrUsage marks a mistake in the command line.
 var ErrUsage = errors.New("usage")
 
@@ -120,8 +124,9 @@ func run(ctx context.Context, args []string, env Env) error {
 		fmt.Fprint(env.Stdout, env.FlagHelp)
 		return nil
 	}
-	// 'notary add' reads its own flags; no other command takes any.
-	if !(len(args) > 1 && args[0] == "notary" && args[1] == "add") {
+	// A command that reads flags of its own is listed in takesFlags; any other meets
+	// an unknown flag here, as one usage line.
+	if len(args) < 2 || !takesFlags[args[0]+" "+args[1]] {
 		if i := slices.IndexFunc(args, isFlag); i >= 0 {
 			return fmt.Errorf("%w: unknown flag %q for %s (flags such as --data-dir go before the command)", ErrUsage, args[i], args[0])
 		}
