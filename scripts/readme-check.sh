@@ -144,6 +144,16 @@ for cmd in "${cmds[@]}"; do
 	"./convergence notary list")
 		./convergence notary list | grep -q "Example Org" || fail "notary list lacks the notary added"
 		;;
+	"./convergence set directory-urls https://"*)
+		eval "$cmd" >/dev/null || fail "$cmd"
+		./convergence settings | grep -q "${cmd##* }" || fail "settings do not show the directory URL set"
+		;;
+	"./convergence set directory-keys ed25519:BASE64KEY")
+		skip "a placeholder for the key the directory's maintainer gives" "$cmd"
+		;;
+	"./convergence notary choose" | "./convergence directory list" | "./convergence directory refresh")
+		skip "outside network (the directory at directory.example.org)" "$cmd"
+		;;
 	./convergence\ cleartext\ *)
 		eval "$cmd" >/dev/null || fail "$cmd"
 		;;

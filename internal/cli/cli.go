@@ -81,7 +81,7 @@ flags:
 
 // takesFlags lists the commands ("group sub") that parse flags of their own; run
 // refuses a flag given to any other command.
-var takesFlags = map[string]bool{"notary add": true}
+var takesFlags = map[string]bool{"notary add": true, "notary choose": true}
 
 // ErrUsage marks a mistake in the command line.
 var ErrUsage = errors.New("usage")
