@@ -123,7 +123,7 @@ for cmd in "${cmds[@]}"; do
 		waitfor "$work/headless.log" "proxy listening"
 		addr=$(sed -n 's/.*msg="proxy listening" addr=\([0-9.:]*\).*/\1/p' "$work/headless.log")
 		[ -n "$addr" ] || fail "the proxy did not say where it listens: $(cat "$work/headless.log")"
-		curl -fsS "http://$addr/proxy.pac" | grep -q "FindProxyForURL" || fail "no PAC file at http://$addr/proxy.pac"
+		grep -q "FindProxyForURL" <<<"$(curl -fsS "http://$addr/proxy.pac")" || fail "no PAC file at http://$addr/proxy.pac"
 		kill "${pids[-1]}"; wait "${pids[-1]}" || fail "the headless proxy did not stop cleanly: $(cat "$work/headless.log")"
 		unset 'pids[-1]'
 		;;
@@ -139,14 +139,14 @@ for cmd in "${cmds[@]}"; do
 		;;
 	"./convergence notary add example.notary")
 		make_example_bundle
-		./convergence notary add example.notary | grep -q 'added notary "Example Org"' || fail "$cmd"
+		grep -q 'added notary "Example Org"' <<<"$(./convergence notary add example.notary)" || fail "$cmd"
 		;;
 	"./convergence notary list")
-		./convergence notary list | grep -q "Example Org" || fail "notary list lacks the notary added"
+		grep -q "Example Org" <<<"$(./convergence notary list)" || fail "notary list lacks the notary added"
 		;;
 	"./convergence set directory-urls https://"*)
 		eval "$cmd" >/dev/null || fail "$cmd"
-		./convergence settings | grep -q "${cmd##* }" || fail "settings do not show the directory URL set"
+		grep -qF -- "${cmd##* }" <<<"$(./convergence settings)" || fail "settings do not show the directory URL set"
 		;;
 	"./convergence set directory-keys ed25519:BASE64KEY")
 		skip "a placeholder for the key the directory's maintainer gives" "$cmd"
@@ -181,7 +181,7 @@ for cmd in "${cmds[@]}"; do
 		url="https://127.0.0.1:$notary_port/.well-known/convergence.notary"
 		out=$(./convergence notary add "$url" 2>&1) && fail "notary add of a notary's own URL without --fingerprint succeeded: $out"
 		grep -q "hint: .*--fingerprint" <<<"$out" || fail "notary add without --fingerprint gave no hint naming it: $out"
-		./convergence notary add "$url" --fingerprint "$notary_fp" | grep -q 'added notary "Local test notary"' ||
+		grep -q 'added notary "Local test notary"' <<<"$(./convergence notary add "$url" --fingerprint "$notary_fp")" ||
 			fail "notary add $url --fingerprint $notary_fp"
 		stop_notary
 		;;
