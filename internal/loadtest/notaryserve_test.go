@@ -1,6 +1,9 @@
 package loadtest
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/convergence-ng/convergence/internal/testsupport/loadrig"
+	"github.com/convergence-ng/convergence/notary/protocol"
 )
 
 // notaryBinsEnv names notary binaries to measure instead of this tree's, as
@@ -53,12 +57,34 @@ func BenchmarkNotaryServe(b *testing.B) {
 		fmt.Fprintf(&table, "%-20s %10.0f %7.2fx   %s\n", name, loadrig.Median(r.RPS), ratio, rounds(r.RPS, r.Ratio))
 		metric := strings.ReplaceAll(name, " ", "-")
 		b.ReportMetric(loadrig.Median(r.RPS), metric+"-req/s")
-		if r.Case.Proto != 0 {
+		if r.Case.Proto != 0 || r.Case == loadrig.SignFloorCase {
 			b.ReportMetric(ratio, metric+"/bare")
+		}
+		if r.Case.Proto == 2 {
+			if f := floorRatios(results, r.RPS); f != "" {
+				fmt.Fprintf(&table, "%-20s %s\n", "", "of bare+ed25519: "+f)
+			}
 		}
 	}
 	// On stdout: go test cuts a benchmark's log after ten lines.
 	fmt.Print(table.String())
+}
+
+// floorRatios is a v2 case's requests per second over the sign floor's, per round and
+// their median: how far the notary is below what one signature per request allows.
+func floorRatios(results []loadrig.ServeResult, rps []float64) string {
+	for _, f := range results {
+		if f.Case == loadrig.SignFloorCase && len(f.RPS) == len(rps) {
+			var rs []float64
+			var parts []string
+			for i := range rps {
+				rs = append(rs, rps[i]/f.RPS[i])
+				parts = append(parts, fmt.Sprintf("%.2fx", rs[i]))
+			}
+			return fmt.Sprintf("median %.2fx, per round %s", loadrig.Median(rs), strings.Join(parts, " "))
+		}
+	}
+	return ""
 }
 
 func rounds(rps, ratio []float64) string {
@@ -97,6 +123,19 @@ func buildNotary(tb testing.TB) string {
 func TestNotaryServeRig(t *testing.T) {
 	bin := buildNotary(t)
 	_, port, fp1, fp256 := loadrig.StartBenchSite(t)
+	// The sign floor (the v2 ceiling) signs each request, and a check that cannot tell a
+	// bad signature would let it skip the work it stands for.
+	floor, pub, err := loadrig.StartSignFloor(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loadrig.CheckSignFloor(floor+"/v2/check", pub, []byte(`{"nonce":"1"}`)); err != nil {
+		t.Errorf("sign floor: %v", err)
+	}
+	other, _, _ := ed25519.GenerateKey(rand.Reader)
+	if err := loadrig.CheckSignFloor(floor+"/v2/check", other, []byte(`{"nonce":"2"}`)); !errors.Is(err, protocol.ErrBadSignature) {
+		t.Errorf("sign floor checked with another key: %v, want %v", err, protocol.ErrBadSignature)
+	}
 	for _, kt := range []string{"ecdsa", "rsa", "ed25519"} {
 		p, err := loadrig.StartServe(t, bin, kt, port)
 		if err != nil {

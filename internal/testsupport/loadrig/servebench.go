@@ -75,7 +75,8 @@ func Median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// RunServeBench starts a loopback TLS site, the bare handler and one notary process per
+// RunServeBench starts a loopback TLS site, the bare handler, the sign floor
+// (SignFloorCase, driven by the v2 requests) and one notary process per
 // key type, checks that each notary's v1 and v2 answers verify with the client code
 // (and primes them: the answers come from the notary's record of the site), then runs
 // wrk against every case, round after round.
@@ -107,6 +108,15 @@ func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 	var runs []run
 	results = append(results, ServeResult{Case: ServeCases[0]})
 	runs = append(runs, run{bareURL + v1Path, v1Script})
+	floorURL, floorKey, err := StartSignFloor(tb)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckSignFloor(floorURL+protocol.V2Path, floorKey, []byte(`{"nonce":"check"}`)); err != nil {
+		return nil, err
+	}
+	results = append(results, ServeResult{Case: SignFloorCase})
+	runs = append(runs, run{floorURL + protocol.V2Path, v2Script})
 	for _, bin := range cfg.Bins {
 		procs := map[string]*ServeProc{}
 		skipped := map[string]string{}
