@@ -17,13 +17,13 @@ import (
 type snapshot struct {
 	settings settings.Settings
 	policy   Policy
-	notaries []notaryInfo     // enabled, not revoked, usable (at least one valid host)
-	revoked  map[string]bool  // names of revoked notaries
+	notaries []notaryInfo            // enabled, not revoked, usable (at least one valid host)
+	revoked  map[string]bool         // names of revoked notaries
 	pins     map[pinKey]settings.Pin // the user's exceptions, expired ones included
 	// untilChange holds the sites with a pin that ends when the site shows another
 	// certificate (settings.Pin.UntilChange).
 	untilChange map[siteKey]bool
-	skipped  map[string]error // enabled notaries that could not be used, and why
+	skipped     map[string]error // enabled notaries that could not be used, and why
 	// subsetKey picks each site's notaries when not all are asked (pickNotaries).
 	subsetKey []byte
 	loaded    time.Time
@@ -97,14 +97,14 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*snapshot, erro
 		return nil, err
 	}
 	s := &snapshot{
-		settings:  set,
-		policy:    policyFrom(set),
-		revoked:   map[string]bool{},
+		settings:    set,
+		policy:      policyFrom(set),
+		revoked:     map[string]bool{},
 		pins:        make(map[pinKey]settings.Pin, len(pins)),
 		untilChange: map[siteKey]bool{},
-		skipped:   map[string]error{},
-		subsetKey: key,
-		loaded:    now,
+		skipped:     map[string]error{},
+		subsetKey:   key,
+		loaded:      now,
 	}
 	for _, n := range ns {
 		if n.Revoked {
