@@ -69,6 +69,11 @@ commands:
   cleartext allow HOST:PORT    let streams that are not TLS (plain TCP, STARTTLS) to HOST:PORT pass, unchecked
   cleartext remove HOST:PORT   refuse them again (the default for every destination)
   cleartext list               list the destinations allowed
+  decisions list               list your decisions: certificates trusted anyway, sites not
+                               checked, cleartext tunnels, revoked notaries; when, why, how long
+  decisions remove ID          end one decision now (the ID from 'decisions list')
+  decisions trust HOST[:PORT] SHA256 --for once|day|until-change|always
+                               trust this certificate only, for HOST, whatever the notaries say
 
 flags:
 `
@@ -88,7 +93,7 @@ func IsCommand(args []string) bool {
 		return false
 	}
 	switch args[0] {
-	case "check", "notary", "directory", "cache", "ca", "settings", "set", "cleartext", "help":
+	case "check", "notary", "directory", "cache", "ca", "settings", "set", "cleartext", "decisions", "help":
 		return true
 	}
 	return false
@@ -154,6 +159,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return set(ctx, c, args[1:], env.Stdout)
 	case "cleartext":
 		return cleartextCmd(ctx, c, args[1:], env.Stdout)
+	case "decisions":
+		return decisionsCmd(ctx, c, args[1:], env.Stdout)
 	}
 	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
 }
@@ -236,6 +243,8 @@ func hint(err error) string {
 		return "add a directory that lists more notaries (directory-urls), or add one with 'convergence notary add FILE|URL'"
 	case errors.Is(err, verifier.ErrBundleSource):
 		return "give the path of a .notary file or an https:// URL"
+	case errors.Is(err, core.ErrNoDecision):
+		return "run 'convergence decisions list' for the IDs of your decisions"
 	case errors.Is(err, errStoresLeft):
 		return "run the commands printed above for each store left, then check with 'convergence ca install'"
 	case errors.Is(err, core.ErrNoCACert):

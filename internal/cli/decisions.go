@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/convergence-ng/convergence/internal/core"
+	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/verifier"
+)
+
+// decisionsCmd lists and removes the user's decisions (core.Decisions), the same list
+// as the window's "Your decisions" tab: 'decisions list', 'decisions remove ID' and
+// 'decisions trust HOST[:PORT] SHA256 --for DURATION'.
+func decisionsCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
+	switch {
+	case len(args) == 0 || (len(args) == 1 && args[0] == "list"):
+		ds, err := c.Decisions(ctx)
+		if err != nil {
+			return err
+		}
+		if len(ds) == 0 {
+			fmt.Fprintln(out, "no decisions: the notaries decide every site")
+			return nil
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tDECISION\tMADE\tLASTS\tWHY")
+		for _, d := range ds {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.What, d.MadeWords(), d.Lasts(), d.Why)
+		}
+		return tw.Flush()
+	case len(args) == 2 && args[0] == "remove":
+		d, err := c.RemoveDecision(ctx, args[1])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "removed %s (%s): %s\n", d.ID, d.What, d.RemoveWords())
+		return nil
+	case len(args) >= 1 && args[0] == "trust":
+		return trustCmd(ctx, c, args[1:], out)
+	}
+	return fmt.Errorf("%w: decisions takes list, remove ID or trust HOST[:PORT] SHA256 --for %s", ErrUsage, durationChoices())
+}
+
+// trustCmd is 'decisions trust HOST[:PORT] SHA256 --for DURATION': trust a certificate
+// anyway, this certificate only. The duration has no default: the user says it.
+func trustCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) error {
+	var pos []string
+	var d core.TrustDuration
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--for" && i+1 < len(args):
+			d = core.TrustDuration(args[i+1])
+			i++
+		case strings.HasPrefix(a, "--for="):
+			d = core.TrustDuration(strings.TrimPrefix(a, "--for="))
+		default:
+			pos = append(pos, a)
+		}
+	}
+	if len(pos) != 2 || d == "" {
+		return fmt.Errorf("%w: decisions trust takes HOST[:PORT] SHA256 --for %s", ErrUsage, durationChoices())
+	}
+	t, err := parseTarget(pos[0])
+	if err != nil {
+		return err
+	}
+	if t.Host, err = protocol.NormalizeHost(t.Host); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	err = c.TrustAnyway(ctx, verifier.Verdict{Target: t, FingerprintSHA256: pos[1]}, core.ScopeCertificate, d, "you trusted it anyway, from the terminal")
+	if errors.Is(err, core.ErrTrust) {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "trusted this certificate only, for %s: %s (see 'convergence decisions list')\n", t, strings.ToLower(d.Words()))
+	return nil
+}
+
+// durationChoices lists the durations, for usage lines.
+func durationChoices() string {
+	var s []string
+	for _, d := range core.TrustDurations {
+		s = append(s, string(d))
+	}
+	return strings.Join(s, "|")
+}
