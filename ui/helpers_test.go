@@ -222,6 +222,8 @@ func visibleText(w fyne.Window) string {
 				parts = append(parts, "["+x.Text+"]")
 			case *widget.Check:
 				parts = append(parts, "<"+x.Text+">")
+			case *widget.RadioGroup:
+				parts = append(parts, "("+strings.Join(x.Options, " / ")+")")
 			}
 			return false
 		})

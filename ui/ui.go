@@ -70,6 +70,8 @@ type UI struct {
 	setup    *setupTab
 	// diversityBoxes show which notaries count as one vote (diversity.go); UI goroutine only.
 	diversityBoxes []*fyne.Container
+	// decisions is "Your decisions" (decisions.go).
+	decisions *decisionsTab
 
 	onUI    func(func()) // runs a function on the UI goroutine (loop.do, or the tests' queue)
 	loop    *trayLoop    // nil in tests
@@ -142,17 +144,22 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 	u.cache = newCacheTab(u)
 	u.settings = newSettingsTab(u)
 	u.setup = newSetupTab(u)
+	u.decisions = newDecisionsTab(u)
 	u.tabItems = [tabCount]*container.TabItem{
-		tabActivity: container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content),
-		tabNotaries: container.NewTabItemWithIcon("Notaries", theme.AccountIcon(), u.notaries.content),
-		tabCache:    container.NewTabItemWithIcon("Cache", theme.StorageIcon(), u.cache.content),
-		tabSettings: container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.content),
-		tabSetup:    container.NewTabItemWithIcon("Setup", theme.InfoIcon(), u.setup.content),
+		tabActivity:  container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content),
+		tabNotaries:  container.NewTabItemWithIcon("Notaries", theme.AccountIcon(), u.notaries.content),
+		tabCache:     container.NewTabItemWithIcon("Cache", theme.StorageIcon(), u.cache.content),
+		tabDecisions: container.NewTabItemWithIcon("Your decisions", theme.ConfirmIcon(), u.decisions.content),
+		tabSettings:  container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.content),
+		tabSetup:     container.NewTabItemWithIcon("Setup", theme.InfoIcon(), u.setup.content),
 	}
 	u.tabs = container.NewAppTabs(u.tabItems[:]...)
 	u.tabs.OnSelected = func(t *container.TabItem) {
-		if t == u.tabItems[tabCache] {
+		switch t {
+		case u.tabItems[tabCache]:
 			u.cache.reload()
+		case u.tabItems[tabDecisions]:
+			u.decisions.reload()
 		}
 	}
 	u.win.SetContent(u.tabs)
@@ -257,6 +264,7 @@ const (
 	tabActivity tab = iota
 	tabNotaries
 	tabCache
+	tabDecisions
 	tabSettings
 	// tabSetup is the first-run guide: the window opens on it while there is no notary
 	// (the Notaries tab's first load chooses it, since only then is the count known).
@@ -273,6 +281,7 @@ func (u *UI) Reload() {
 	u.notaries.reload()
 	u.settings.reload()
 	u.cache.reload()
+	u.decisions.reload()
 	u.setup.reload()
 }
 
