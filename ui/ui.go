@@ -326,10 +326,7 @@ func (u *UI) Publish(ev verifier.Event) {
 	u.recordStatsLocked(ev)
 	u.outage = nextOutage(u.outage, ev)
 	if isAlert(ev) {
-		u.alerts = append(u.alerts, ev)
-		if len(u.alerts) > trayAlerts {
-			u.alerts = u.alerts[len(u.alerts)-trayAlerts:]
-		}
+		u.alerts = addAlert(u.alerts, ev, trayAlerts) // without repeats (visits.go)
 		if alarming(ev) {
 			u.lastAlert = ev.Time
 		}
