@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -180,21 +179,4 @@ func (t *activityTab) refresh() {
 	s, _ := t.u.currentTrayState()
 	t.status.SetText(s.Line + " · " + siteCountWords(siteCount(events)))
 	t.list.Refresh()
-}
-
-// ago words how long ago t was, roughly.
-func ago(now, t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
-	}
-	return t.Format("2 Jan 2006")
 }

@@ -33,6 +33,8 @@ type notariesTab struct {
 	undoGen int               // which revoke the bar belongs to; UI goroutine only
 	known   []settings.Notary // as last loaded; UI goroutine only
 	loaded  bool              // the list was shown once; UI goroutine only
+	// health is each card's health line by notary name (health.go); UI goroutine only.
+	health map[string]*widget.Label
 }
 
 func newNotariesTab(u *UI) *notariesTab {
@@ -74,6 +76,7 @@ func (t *notariesTab) reload() {
 // show rebuilds the cards; it runs on the UI goroutine.
 func (t *notariesTab) show(list []settings.Notary) {
 	t.known = list
+	t.health = map[string]*widget.Label{}
 	n := 0
 	var cards []fyne.CanvasObject
 	for _, nv := range list {
@@ -86,6 +89,7 @@ func (t *notariesTab) show(list []settings.Notary) {
 		cards = append(cards, t.card(nv))
 	}
 	t.rows.Objects = cards
+	t.refreshHealth()
 	t.rows.Refresh()
 	if len(cards) == 0 {
 		t.empty.Show()
@@ -107,26 +111,17 @@ func (t *notariesTab) show(list []settings.Notary) {
 
 // card shows one notary with its toggle and Revoke button.
 func (t *notariesTab) card(nv settings.Notary) fyne.CanvasObject {
-	now := t.u.now()
 	hosts := make([]string, len(nv.Hosts))
 	for i, h := range nv.Hosts {
 		hosts[i] = net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort))
 	}
 	info := []string{"Hosts: " + strings.Join(hosts, ", ")}
-	st := t.u.statsFor(nv.Name)
-	health := "Last answer: " + ago(now, st.lastAnswer)
-	if a := st.availability(); a >= 0 {
-		health += fmt.Sprintf(" · answered %.0f%% of the last %d requests", a*100, len(st.answered))
-	}
-	if l := st.latency(); l > 0 {
-		health += fmt.Sprintf(" · typically %d ms", l.Milliseconds())
-	}
-	info = append(info, health)
 	if !nv.AddedAt.IsZero() {
 		info = append(info, "Added "+nv.AddedAt.Format("2 Jan 2006"))
 	}
 	text := widget.NewLabel(strings.Join(info, "\n"))
 	text.Wrapping = fyne.TextWrapWord
+	health := t.healthLine(nv.Name)
 	name := nv.Name
 	enabled := widget.NewCheck("Ask this notary", nil)
 	enabled.SetChecked(nv.Enabled)
@@ -147,7 +142,7 @@ func (t *notariesTab) card(nv settings.Notary) fyne.CanvasObject {
 		subtitle = "Region not given"
 	}
 	return widget.NewCard(nv.Name, subtitle,
-		container.NewBorder(nil, nil, nil, container.NewVBox(enabled, revoke), text))
+		container.NewBorder(nil, nil, nil, container.NewVBox(enabled, revoke), container.NewVBox(health, text)))
 }
 
 // revoke stops trusting the notary at once and offers Undo for a few seconds.

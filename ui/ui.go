@@ -95,8 +95,7 @@ type UI struct {
 	outage     *outage          // the notaries cannot be reached (nextOutage); nil: they can
 	limiter    rateLimiter
 	notifyOn   bool
-	notaryN    int                     // enabled, unrevoked notaries; -1 until known
-	stats      map[string]*notaryStats // per notary, from the verdicts seen
+	notaryN    int // enabled, unrevoked notaries; -1 until known
 	alertTimer *time.Timer
 
 	refreshPending atomic.Bool // an activity refresh is queued on the UI goroutine
@@ -204,6 +203,7 @@ func (u *UI) loadHistory() {
 		u.events = append(append(make([]verifier.Event, 0, len(past)+len(live)), past...), live...)
 		u.mu.Unlock()
 		u.activity.refresh()
+		u.notaries.refreshHealth()
 	})
 }
 
@@ -323,7 +323,6 @@ func (u *UI) Publish(ev verifier.Event) {
 		u.events = append(u.events[:0], u.events[drop:]...)
 	}
 	u.events = append(u.events, ev)
-	u.recordStatsLocked(ev)
 	u.outage = nextOutage(u.outage, ev)
 	if isAlert(ev) {
 		u.alerts = addAlert(u.alerts, ev, trayAlerts) // without repeats (visits.go)
@@ -347,6 +346,7 @@ func (u *UI) Publish(ev verifier.Event) {
 		u.onUI(func() {
 			u.refreshPending.Store(false)
 			u.activity.refresh()
+			u.notaries.refreshHealth()
 			u.updateTray()
 		})
 	}
