@@ -93,6 +93,7 @@ func notaryAdd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 	if err != nil {
 		return err
 	}
+	a.src = verifier.ResolveBundleSource(a.src) // "notary.example.org" is its well-known URL
 	raw, b, err := c.PreviewBundle(ctx, a.src)
 	if err != nil {
 		return err
