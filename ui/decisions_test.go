@@ -36,11 +36,15 @@ func removeDecision(t *testing.T, u *UI, what string) {
 	t.Fatalf("no decision row says %q: %s", what, visibleText(u.win))
 }
 
-// pressKey types a key on the window with nothing focused, as a user does in a dialog.
+// pressKey types a key as the driver does: to the focused widget if there is one,
+// else to the window.
 func pressKey(t *testing.T, u *UI, k fyne.KeyName) {
 	t.Helper()
-	if on := u.win.Canvas().OnTypedKey(); on != nil {
-		on(&fyne.KeyEvent{Name: k})
+	ev := &fyne.KeyEvent{Name: k}
+	if f := u.win.Canvas().Focused(); f != nil {
+		f.TypedKey(ev)
+	} else if on := u.win.Canvas().OnTypedKey(); on != nil {
+		on(ev)
 	}
 	waitIdle(t, u)
 }

@@ -33,6 +33,9 @@ type notariesTab struct {
 	undoGen int               // which revoke the bar belongs to; UI goroutine only
 	known   []settings.Notary // as last loaded; UI goroutine only
 	loaded  bool              // the list was shown once; UI goroutine only
+	// typedURL is what the user typed in the URL dialog for the source being read
+	// (urldialog.go); UI goroutine only.
+	typedURL, typedSrc string
 	// health is each card's health line by notary name (health.go); UI goroutine only.
 	health map[string]*widget.Label
 }
@@ -208,18 +211,6 @@ func (t *notariesTab) chooseFile() {
 	d.Show()
 }
 
-// askURL asks for a bundle's URL.
-func (t *notariesTab) askURL() {
-	e := widget.NewEntry()
-	e.SetPlaceHolder("https://notary.example.org/notary.notary")
-	dialog.ShowForm("Add a notary from a URL", "Next", "Cancel",
-		[]*widget.FormItem{widget.NewFormItem("URL", e)}, func(ok bool) {
-			if ok && strings.TrimSpace(e.Text) != "" {
-				t.importFrom(strings.TrimSpace(e.Text))
-			}
-		}, t.u.win)
-}
-
 // dropped imports .notary files dropped on the window.
 func (t *notariesTab) dropped(_ fyne.Position, uris []fyne.URI) {
 	for _, u := range uris {
@@ -244,7 +235,7 @@ func (t *notariesTab) importFrom(src string) {
 		kc          verifier.KeyChange
 		known       bool
 	)
-	t.u.withProgress("Reading the notary", func(ctx context.Context) (err error) {
+	t.u.withCancel("Reading the notary", func(ctx context.Context) (err error) {
 		if raw, b, err = t.u.backend.PreviewBundle(ctx, src); err != nil {
 			return err
 		}
@@ -254,6 +245,9 @@ func (t *notariesTab) importFrom(src string) {
 		kc, known, err = t.u.backend.KeyChange(ctx, b)
 		return err
 	}, func(err error) {
+		if err != nil && t.retryURL(src, err) { // urldialog.go: the URL stays as typed
+			return
+		}
 		if err != nil {
 			t.u.showError("read this notary file", err)
 			return
