@@ -322,3 +322,8 @@ func (s *Store) SaveSettings(ctx context.Context, st Settings) error {
 	}
 	return nil
 }
+
+// CheckUpstreamProxy says what is wrong with an upstream proxy URL as a user typed it
+// (empty is none), for the window to say it under the field; nil when Validate would
+// accept it.
+func CheckUpstreamProxy(raw string) error { return validateUpstream(raw) }
