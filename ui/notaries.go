@@ -140,10 +140,7 @@ func (t *notariesTab) card(nv settings.Notary) fyne.CanvasObject {
 		})
 	}
 	revoke := widget.NewButtonWithIcon("Revoke", theme.DeleteIcon(), func() { t.revoke(name) })
-	subtitle := nv.Region
-	if subtitle == "" {
-		subtitle = "Region not given"
-	}
+	subtitle := "Country: " + regionName(nv.Region)
 	return widget.NewCard(nv.Name, subtitle,
 		container.NewBorder(nil, nil, nil, container.NewVBox(enabled, revoke), container.NewVBox(health, text)))
 }
@@ -312,15 +309,7 @@ func bundleText(b protocol.Bundle, src string) string {
 				h.Certificate.PublicKeyAlgorithm, protocol.SHA256Fingerprint(h.Certificate.Raw)))
 		}
 	}
-	region := b.Region
-	if region == "" {
-		region = "not given"
-	}
-	proto := "original Convergence protocol (v1)"
-	if b.SupportsV2() {
-		proto = "protocol v2 (signed answers with time stamps) and v1"
-	}
-	return fmt.Sprintf("Name: %s\nRegion: %s\nHosts: %s\nSpeaks: %s\nKeys:\n  %s\nFrom: %s\n\n"+
+	return fmt.Sprintf("Name: %s\nCountry: %s\nHosts: %s\nAnswers with: %s\nKeys:\n  %s\nFrom: %s\n\n"+
 		"Trust a notary only if you got this file from someone you trust. It will be asked about every site you visit.",
-		b.Name, region, strings.Join(hosts, ", "), proto, strings.Join(keys, "\n  "), src)
+		b.Name, regionName(b.Region), strings.Join(hosts, ", "), speaksWords(b), strings.Join(keys, "\n  "), src)
 }
