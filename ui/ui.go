@@ -165,7 +165,7 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 	u.win.Resize(fyne.NewSize(900, 600))
 	u.win.SetOnDropped(u.notaries.dropped)
 	if opts.Tray {
-		u.win.SetCloseIntercept(u.win.Hide)
+		u.win.SetCloseIntercept(u.hideToTray) // trayhint.go
 	}
 
 	u.work.Add(1)
