@@ -18,6 +18,8 @@ type visit struct {
 	verifier.Event           // the newest
 	Count          int       // connections with this site and verdict
 	First          time.Time // the oldest of them
+
+	pairAt time.Time // a disagreement counted whose verdict event is still to come
 }
 
 // visitKey says which events are one row: the same site (host and port) and
@@ -35,7 +37,14 @@ type visitKey struct {
 
 func keyOf(ev verifier.Event) visitKey {
 	v := ev.Verdict
-	return visitKey{v.Target.Host, v.Target.Port, v.FingerprintSHA256, ev.Kind, v.Outcome, ev.Notary, v.Source == verifier.SourceCleartext}
+	kind := ev.Kind
+	if kind == verifier.EventDisagree { // it tells more of its verdict's event: one row
+		kind = verifier.EventRejected
+		if v.Allowed() {
+			kind = verifier.EventVerified
+		}
+	}
+	return visitKey{v.Target.Host, v.Target.Port, v.FingerprintSHA256, kind, v.Outcome, ev.Notary, v.Source == verifier.SourceCleartext}
 }
 
 // groupVisits groups events (oldest first) into visits, newest first. A pure function.
@@ -45,13 +54,28 @@ func groupVisits(events []verifier.Event) []visit {
 	for i := len(events) - 1; i >= 0; i-- {
 		ev := events[i]
 		k := keyOf(ev)
-		if j, ok := idx[k]; ok {
-			out[j].Count++
-			out[j].First = ev.Time
-			continue
+		j, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, visit{Event: ev, First: ev.Time})
+			j = len(out) - 1
 		}
-		idx[k] = len(out)
-		out = append(out, visit{Event: ev, Count: 1, First: ev.Time})
+		g := &out[j]
+		g.First = ev.Time
+		// A disagreement comes beside its verdict's own event (same time): the row shows
+		// the disagreement, which says more, and counts the two as one connection.
+		switch {
+		case ev.Kind == verifier.EventDisagree:
+			g.Count++
+			g.pairAt = ev.Time
+			if g.Kind != verifier.EventDisagree && g.Time.Equal(ev.Time) {
+				g.Event = ev
+			}
+		case !g.pairAt.IsZero() && g.pairAt.Equal(ev.Time):
+			g.pairAt = time.Time{}
+		default:
+			g.Count++
+		}
 	}
 	return out
 }

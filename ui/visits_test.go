@@ -26,7 +26,14 @@ func TestGroupVisits(t *testing.T) {
 	for i := 1; i <= 40; i++ { // one page's connections, from the cache
 		evs = append(evs, trusted("shop.example", t0.Add(time.Duration(i)*time.Second), verifier.SourceCache))
 	}
-	evs = append(evs, disagreement("evil.example", t0.Add(time.Minute)), disagreement("evil.example", t0.Add(2*time.Minute)))
+	// Each disagreement comes beside its verdict's rejected event, as the verifier
+	// reports them: one row, one connection each.
+	for _, at := range []time.Time{t0.Add(time.Minute), t0.Add(2 * time.Minute)} {
+		d := disagreement("evil.example", at)
+		rej := d
+		rej.Kind = verifier.EventRejected
+		evs = append(evs, rej, d)
+	}
 	other := disagreement("evil.example", t0.Add(3*time.Minute))
 	other.Verdict.FingerprintSHA256 = strings.Repeat("ef", 32) // another certificate: another verdict
 	evs = append(evs, other, trusted("news.example", t0.Add(4*time.Minute), verifier.SourceNotaries))
@@ -39,6 +46,9 @@ func TestGroupVisits(t *testing.T) {
 	want := []string{"news.example 1 10:04:00", "evil.example 1 10:03:00", "evil.example 2 10:01:00", "shop.example 41 10:00:00"}
 	if strings.Join(rows, "|") != strings.Join(want, "|") {
 		t.Fatalf("visits %q\nwant   %q", rows, want)
+	}
+	if got[2].Kind != verifier.EventDisagree {
+		t.Errorf("the row of a disagreement shows %s, want the disagreement", got[2].Kind)
 	}
 	if got[3].Verdict.Source != verifier.SourceCache || !got[3].Time.Equal(t0.Add(40*time.Second)) {
 		t.Errorf("a row does not show its newest connection: %+v", got[3].Event)
