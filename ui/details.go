@@ -82,6 +82,7 @@ func (u *UI) showDetails(ev verifier.Event) {
 		widget.NewCard("", "What each notary said", answers),
 		container.NewHBox(trust, forget))
 	d = dialog.NewCustom(v.Target.String(), "Close", container.NewVScroll(body), u.win)
+	u.answerKeys(d, d.Hide, d.Hide)
 	d.Resize(fyne.NewSize(640, 520))
 	d.Show()
 }

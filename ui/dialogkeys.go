@@ -56,3 +56,22 @@ func (e *escEntry) TypedKey(k *fyne.KeyEvent) {
 	}
 	e.Entry.TypedKey(k)
 }
+
+// inform shows a message with OK, which Enter and Escape also answer.
+func (u *UI) inform(title, message string) {
+	d := dialog.NewInformation(title, message, u.win)
+	u.answerKeys(d, d.Hide, d.Hide)
+	d.Show()
+}
+
+// confirm asks a yes-or-no question. Escape answers No; Enter answers Yes, or No when
+// saying yes is the risky answer (enterSaysNo).
+func (u *UI) confirm(title, message string, enterSaysNo bool, answer func(yes bool)) {
+	d := dialog.NewConfirm(title, message, answer, u.win)
+	enter := d.Confirm
+	if enterSaysNo {
+		enter = d.Hide
+	}
+	u.answerKeys(d, enter, d.Hide)
+	d.Show()
+}

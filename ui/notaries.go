@@ -218,7 +218,7 @@ func (t *notariesTab) dropped(_ fyne.Position, uris []fyne.URI) {
 		}
 	}
 	if len(uris) > 0 {
-		dialog.ShowInformation("Not a notary file", "Drop a file whose name ends in .notary to add a notary.", t.u.win)
+		t.u.inform("Not a notary file", "Drop a file whose name ends in .notary to add a notary.")
 	}
 }
 
@@ -282,17 +282,17 @@ func (t *notariesTab) doImport(raw []byte, src string, confirmRevoked bool) {
 	}, func(err error) {
 		switch {
 		case errors.Is(err, verifier.ErrPreviouslyRevoked) && !confirmRevoked:
-			dialog.ShowConfirm("You revoked this notary before",
+			t.u.confirm("You revoked this notary before",
 				"You stopped trusting this notary earlier. Trust it again only if you know why it was revoked and that this is resolved.\n\nTrust it again?",
-				func(ok bool) {
+				true, func(ok bool) {
 					if ok {
 						t.doImport(raw, src, true)
 					}
-				}, t.u.win)
+				})
 		case err != nil:
 			t.u.showError("add the notary", err)
 		default:
-			dialog.ShowInformation("Notary added", nv.Name+" will be asked from now on.", t.u.win)
+			t.u.inform("Notary added", nv.Name+" will be asked from now on.")
 			t.reload()
 			t.u.setup.reload()
 		}

@@ -10,7 +10,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -329,7 +328,7 @@ func (t *settingsTab) saveNow() {
 			return
 		}
 		t.show(saved)
-		dialog.ShowInformation("Saved", "Your settings are in effect for the next site you visit.", t.u.win)
+		t.u.inform("Saved", "Your settings are in effect for the next site you visit.")
 	})
 }
 
