@@ -23,7 +23,8 @@ type activityTab struct {
 	pause   *widget.Button
 	status  *widget.Label
 
-	shown []visit // newest first, filtered; read and written on the UI goroutine
+	shown    []visit          // newest first, filtered; read and written on the UI goroutine
+	visitIdx map[visitKey]int // groupVisitsInto's map, kept between refreshes; UI goroutine only
 }
 
 func newActivityTab(u *UI) *activityTab {
@@ -162,7 +163,10 @@ func (t *activityTab) refresh() {
 			}
 		}
 	}
-	t.shown = groupVisits(kept)
+	if t.visitIdx == nil {
+		t.visitIdx = map[visitKey]int{}
+	}
+	t.shown = groupVisitsInto(t.shown, t.visitIdx, kept)
 	if len(events) == 0 {
 		t.empty.Show()
 	} else {

@@ -49,8 +49,16 @@ func keyOf(ev verifier.Event) visitKey {
 
 // groupVisits groups events (oldest first) into visits, newest first. A pure function.
 func groupVisits(events []verifier.Event) []visit {
-	idx := map[visitKey]int{}
-	var out []visit
+	return groupVisitsInto(nil, map[visitKey]int{}, events)
+}
+
+// groupVisitsInto is groupVisits reusing out's storage and the map idx (cleared
+// first), so that refreshing a full Activity list (10,000 events) does not make a
+// new list each time.
+func groupVisitsInto(out []visit, idx map[visitKey]int, events []verifier.Event) []visit {
+	clear(idx)
+	clear(out) // drop what the old rows held, for the collector
+	out = out[:0]
 	for i := len(events) - 1; i >= 0; i-- {
 		ev := events[i]
 		k := keyOf(ev)
