@@ -154,19 +154,14 @@ func matches(ev verifier.Event, filter string) bool {
 func (t *activityTab) refresh() {
 	events := t.u.snapshot()
 	f := strings.ToLower(strings.TrimSpace(t.filter.Text))
-	kept := events
+	var keep func(*verifier.Event) bool
 	if f != "" {
-		kept = make([]verifier.Event, 0, len(events))
-		for _, ev := range events {
-			if matches(ev, f) {
-				kept = append(kept, ev)
-			}
-		}
+		keep = func(ev *verifier.Event) bool { return matches(*ev, f) }
 	}
 	if t.visitIdx == nil {
 		t.visitIdx = map[visitKey]int{}
 	}
-	t.shown = groupVisitsInto(t.shown, t.visitIdx, kept)
+	t.shown = groupVisitsInto(t.shown, t.visitIdx, events, keep)
 	if len(events) == 0 {
 		t.empty.Show()
 	} else {

@@ -49,17 +49,20 @@ func keyOf(ev verifier.Event) visitKey {
 
 // groupVisits groups events (oldest first) into visits, newest first. A pure function.
 func groupVisits(events []verifier.Event) []visit {
-	return groupVisitsInto(nil, map[visitKey]int{}, events)
+	return groupVisitsInto(nil, map[visitKey]int{}, events, nil)
 }
 
-// groupVisitsInto is groupVisits reusing out's storage and the map idx (cleared
-// first), so that refreshing a full Activity list (10,000 events) does not make a
-// new list each time.
-func groupVisitsInto(out []visit, idx map[visitKey]int, events []verifier.Event) []visit {
+// groupVisitsInto is groupVisits of the events keep accepts (nil: all), reusing out's
+// storage and the map idx (cleared first), so that refreshing a full Activity list
+// (10,000 events) does not make a new list each time.
+func groupVisitsInto(out []visit, idx map[visitKey]int, events []verifier.Event, keep func(*verifier.Event) bool) []visit {
 	clear(idx)
 	clear(out) // drop what the old rows held, for the collector
 	out = out[:0]
 	for i := len(events) - 1; i >= 0; i-- {
+		if keep != nil && !keep(&events[i]) {
+			continue
+		}
 		ev := events[i]
 		k := keyOf(ev)
 		j, ok := idx[k]
@@ -91,13 +94,17 @@ func groupVisitsInto(out []visit, idx map[visitKey]int, events []verifier.Event)
 // siteCount counts the sites (host and port) in events, and those of them whose
 // newest verdict was not allowed.
 func siteCount(events []verifier.Event) (sites, blocked int) {
-	seen := map[string]bool{}
+	type site struct {
+		host string
+		port int
+	}
+	seen := make(map[site]bool, 64)
 	for i := len(events) - 1; i >= 0; i-- {
 		ev := events[i]
 		if ev.Kind == verifier.EventNotaryUnreachable || ev.Kind == verifier.EventNotaryImpersonated {
 			continue // about a notary, not a site visit
 		}
-		k := ev.Verdict.Target.String()
+		k := site{ev.Verdict.Target.Host, ev.Verdict.Target.Port}
 		if seen[k] {
 			continue
 		}
