@@ -162,6 +162,7 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 		}
 	}
 	u.win.SetContent(u.tabs)
+	u.addTabKeys() // tabkeys.go
 	u.win.Resize(fyne.NewSize(900, 600))
 	u.win.SetOnDropped(u.notaries.dropped)
 	if opts.Tray {
