@@ -119,9 +119,15 @@ func TestDecisionsCreateListRemove(t *testing.T) {
 	test.Tap(revoke)
 	waitIdle(t, u)
 
+	// An allowance, as the block page's "allow for 10 minutes" makes it through the
+	// proxy (localproxy's tests tap that button in Chromium).
+	if _, err := b.Verifier.Allow("shop.example", 443, 10*time.Minute, "you allowed it from the block page"); err != nil {
+		t.Fatal(err)
+	}
+
 	selectTab(t, u, "Your decisions")
 	today := time.Now().Format("2 Jan 2006")
-	for _, want := range []string{"4 decisions",
+	for _, want := range []string{"5 decisions", "Let shop.example:443 through unchecked", "Why: you allowed it from the block page",
 		"Trust certificate " + fp[:16] + "… for evil.example:443", "Why: you trusted it anyway, from its details",
 		"Do not check sites at private addresses", "Let streams that are not TLS to chat.example.org:5222 through, unchecked",
 		"Do not trust the notary Alpha", "Made " + today, "lasts until ", "lasts always, until you remove it"} {
@@ -141,6 +147,10 @@ func TestDecisionsCreateListRemove(t *testing.T) {
 	}
 	if u.settings.exempt.Checked || u.settings.cleartext.Text != "" {
 		t.Error("the Settings tab still shows the removed decisions")
+	}
+	removeDecision(t, u, "Let shop.example:443 through unchecked")
+	if len(b.Verifier.Allowances()) != 0 {
+		t.Error("the allowance still holds after Remove")
 	}
 	removeDecision(t, u, "Do not trust the notary Alpha")
 	if notary(t, b, "Alpha").Revoked {

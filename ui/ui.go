@@ -293,6 +293,7 @@ func (u *UI) RefreshStatus() {
 	u.updateTray()
 	u.activity.refresh()
 	u.setup.reload()
+	u.decisions.reload() // an allowance began or ended
 	u.noticeStatus(u.backend.Status())
 }
 

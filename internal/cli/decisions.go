@@ -25,6 +25,7 @@ func decisionsCmd(ctx context.Context, c *core.Core, args []string, out io.Write
 		}
 		if len(ds) == 0 {
 			fmt.Fprintln(out, "no decisions: the notaries decide every site")
+			fmt.Fprintln(out, allowanceNote)
 			return nil
 		}
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -32,7 +33,11 @@ func decisionsCmd(ctx context.Context, c *core.Core, args []string, out io.Write
 		for _, d := range ds {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.What, d.MadeWords(), d.Lasts(), d.Why)
 		}
-		return tw.Flush()
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, allowanceNote)
+		return nil
 	case len(args) == 2 && args[0] == "remove":
 		d, err := c.RemoveDecision(ctx, args[1])
 		if err != nil {
@@ -82,6 +87,9 @@ func trustCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) e
 	fmt.Fprintf(out, "trusted this certificate only, for %s: %s (see 'convergence decisions list')\n", t, strings.ToLower(d.Words()))
 	return nil
 }
+
+// allowanceNote says what the terminal cannot list: allowances live in the running app.
+const allowanceNote = "(sites let through for a while from the block page live in the running app: its window lists them under Your decisions)"
 
 // durationChoices lists the durations, for usage lines.
 func durationChoices() string {

@@ -31,6 +31,10 @@ const (
 	DecisionCleartext DecisionKind = "cleartext"
 	// DecisionRevoked: a notary the user stopped trusting.
 	DecisionRevoked DecisionKind = "revoked-notary"
+	// DecisionAllowance: a site let through unchecked for a while (the block page's
+	// "allow for 10 minutes", a captive portal's sign-in page). Allowances live in the
+	// running app's memory: only its window lists them, not another process.
+	DecisionAllowance DecisionKind = "allowance"
 )
 
 // Decision is one exception the user made.
@@ -70,6 +74,9 @@ func (d Decision) Lasts() string {
 
 // MadeWords says when the decision was made.
 func (d Decision) MadeWords() string {
+	if d.Made.IsZero() && d.Kind == DecisionAllowance {
+		return "in this run of Convergence"
+	}
 	if d.Made.IsZero() {
 		return "date not recorded"
 	}
@@ -87,6 +94,8 @@ func (d Decision) RemoveWords() string {
 		return "streams that are not TLS to it are refused again"
 	case DecisionRevoked:
 		return "the notary is trusted and asked again"
+	case DecisionAllowance:
+		return "the site is checked again from its next connection"
 	}
 	return ""
 }
@@ -101,8 +110,8 @@ func decisionID(prefix, key string) string {
 }
 
 // Decisions lists the user's decisions in force: certificates trusted anyway (those
-// that ended are left out), the private-address exemption, cleartext tunnels and
-// revoked notaries, newest first (those with no date last).
+// that ended are left out), the private-address exemption, cleartext tunnels, revoked
+// notaries and this process's allowances, newest first (those with no date last).
 func (c *Core) Decisions(ctx context.Context) ([]Decision, error) {
 	pins, err := c.Store.Pins(ctx)
 	if err != nil {
@@ -120,12 +129,27 @@ func (c *Core) Decisions(ctx context.Context) ([]Decision, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decisionsFrom(pins, st, notes, ns, time.Now()), nil
+	return decisionsFrom(pins, st, notes, ns, c.Verifier.Allowances(), time.Now()), nil
 }
 
 // decisionsFrom builds the list from what the store holds, at now. A pure function.
-func decisionsFrom(pins []settings.Pin, st settings.Settings, notes map[[2]string]settings.DecisionNote, ns []settings.Notary, now time.Time) []Decision {
+func decisionsFrom(pins []settings.Pin, st settings.Settings, notes map[[2]string]settings.DecisionNote, ns []settings.Notary,
+	allowed []verifier.Allowance, now time.Time) []Decision {
 	var out []Decision
+	for _, a := range allowed {
+		if !now.Before(a.Until) {
+			continue
+		}
+		why := a.Why
+		if why == "" {
+			why = "you allowed it"
+		}
+		out = append(out, Decision{
+			ID: decisionID("allow", a.String()), Kind: DecisionAllowance,
+			What: fmt.Sprintf("Let %s through unchecked", a), Why: why, Until: a.Until,
+			target: verifier.Target{Host: a.Host, Port: a.Port},
+		})
+	}
 	for _, p := range pins {
 		if !p.Live(now) {
 			continue
@@ -219,6 +243,8 @@ func (c *Core) RemoveDecision(ctx context.Context, id string) (Decision, error) 
 		})
 	case DecisionRevoked:
 		err = c.Unrevoke(ctx, d.entry)
+	case DecisionAllowance:
+		err = c.EndAllowance(d.target.Host, d.target.Port)
 	}
 	if err != nil {
 		return Decision{}, fmt.Errorf("failed to remove decision %q: %w", id, err)

@@ -59,6 +59,9 @@ func TestDecisionsListAndRemove(t *testing.T) {
 	if _, err := c.Revoke(ctx, "Nordic"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := c.Verifier.Allow("portal.example", 0, 10*time.Minute, "captive portal sign-in page"); err != nil {
+		t.Fatal(err)
+	}
 
 	ds, err := c.Decisions(ctx)
 	if err != nil {
@@ -67,12 +70,12 @@ func TestDecisionsListAndRemove(t *testing.T) {
 	kinds := map[DecisionKind]int{}
 	for _, d := range ds {
 		kinds[d.Kind]++
-		if d.Made.Before(before.Add(-time.Second)) || d.Why == "" || d.What == "" || d.ID == "" {
+		if (d.Kind != DecisionAllowance && d.Made.Before(before.Add(-time.Second))) || d.Why == "" || d.What == "" || d.ID == "" {
 			t.Errorf("decision without when, why or what: %+v", d)
 		}
 	}
-	want := map[DecisionKind]int{DecisionCertificate: 2, DecisionPrivate: 1, DecisionCleartext: 1, DecisionRevoked: 1}
-	if len(kinds) != len(want) || kinds[DecisionCertificate] != 2 || kinds[DecisionPrivate] != 1 || kinds[DecisionCleartext] != 1 || kinds[DecisionRevoked] != 1 {
+	want := map[DecisionKind]int{DecisionCertificate: 2, DecisionPrivate: 1, DecisionCleartext: 1, DecisionRevoked: 1, DecisionAllowance: 1}
+	if len(kinds) != len(want) || kinds[DecisionCertificate] != 2 || kinds[DecisionPrivate] != 1 || kinds[DecisionCleartext] != 1 || kinds[DecisionRevoked] != 1 || kinds[DecisionAllowance] != 1 {
 		t.Fatalf("decision kinds %v, want %v", kinds, want)
 	}
 	byWhat := func(sub string) Decision {
@@ -91,6 +94,16 @@ func TestDecisionsListAndRemove(t *testing.T) {
 		t.Errorf("the trust for always lasts %q", got)
 	}
 	tunnel := byWhat("chat.example:5222")
+	portal := byWhat("Let portal.example through unchecked")
+	if portal.Why != "captive portal sign-in page" || !strings.HasPrefix(portal.Lasts(), "until ") || portal.MadeWords() != "in this run of Convergence" {
+		t.Errorf("the allowance: %+v, lasts %q, made %q", portal, portal.Lasts(), portal.MadeWords())
+	}
+	if _, err := c.RemoveDecision(ctx, portal.ID); err != nil {
+		t.Fatal(err)
+	}
+	if c.Verifier.Exempt(verifier.Target{Host: "portal.example", Port: 443}) {
+		t.Error("the portal is still let through after its decision was removed")
+	}
 
 	// Remove each: the verifier and the store stop holding it.
 	if _, err := c.RemoveDecision(ctx, day.ID); err != nil {
