@@ -334,6 +334,7 @@ func (u *UI) Publish(ev verifier.Event) {
 		u.scheduleAlertEndLocked()
 		if u.notifyOn && u.limiter.allow(notifyKey(ev), ev.Time) {
 			n := notificationFor(ev)
+			n.Event = &ev // its actions open this verdict (notifyactions.go)
 			send = &n
 		}
 	}
