@@ -1,12 +1,16 @@
 package ui
 
 import (
+	"bytes"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/convergence-ng/convergence/assets"
 )
 
 // notificationServer plays org.freedesktop.Notifications on the session bus and
@@ -118,6 +122,12 @@ func TestNotificationActionsOpenTheWindow(t *testing.T) {
 	}
 	if strings.Join(call.Actions, "|") != "details|Show details|notaries|Check my notaries" {
 		t.Fatalf("actions %q", call.Actions)
+	}
+	// With the app's icon: a file the server can read, holding the app's PNG.
+	if u, err := url.Parse(call.Icon); err != nil || u.Scheme != "file" {
+		t.Errorf("app_icon %q is not a file:// URI", call.Icon)
+	} else if png, err := os.ReadFile(u.Path); err != nil || !bytes.Equal(png, assets.AppIconPNG.Content()) {
+		t.Errorf("app_icon %q does not hold the app's icon: %v", call.Icon, err)
 	}
 	// The click reaches the UI goroutine through its queue: run what arrives there
 	// until the window shows what the action asks, at most 10 s.

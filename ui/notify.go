@@ -115,6 +115,9 @@ func notificationFor(ev verifier.Event) notification {
 			Body: fmt.Sprintf("Too few of your notaries vouched for its certificate (%d of %d), though none saw another one. ", v.Agreed, v.Asked) +
 				"A very new certificate ends here; try again later, or open Convergence to see each notary's answer."}
 	case verifier.ReasonDisagree, verifier.ReasonImpersonated:
+		if odd, ok := oddOneOut(v); ok && v.Code == verifier.ReasonDisagree {
+			count = oddOneOutWords(v, odd) // oddoneout.go
+		}
 		if v.Allowed() {
 			return notification{
 				Title: "Notaries disagree about " + site,
@@ -165,7 +168,7 @@ func defaultNotifier(a fyne.App) notifier {
 	if err != nil {
 		return fyneNotifier{a}
 	}
-	return &dbusNotifier{conn: conn, appName: "Convergence", icon: a.UniqueID()}
+	return &dbusNotifier{conn: conn, appName: "Convergence", icon: notifyIcon(a.UniqueID())}
 }
 
 // fyneNotifier sends through the fyne app (on Linux fyne also uses D-Bus; in the test

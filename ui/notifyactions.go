@@ -1,10 +1,15 @@
 package ui
 
 import (
+	"bytes"
+	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/convergence-ng/convergence/assets"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
@@ -99,4 +104,21 @@ func (u *UI) handleSignal(d *dbusNotifier, s *dbus.Signal) {
 		return // not ours, or forgotten
 	}
 	u.onUI(func() { u.onAction(key, ev) })
+}
+
+// notifyIcon returns the notification's app_icon: the app's own icon, written once to
+// the user's cache folder, as a file:// URI (the spec accepts one), so that it shows
+// even where no icon theme holds the app's name; else the name, for a theme that does.
+func notifyIcon(name string) string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return name
+	}
+	path := filepath.Join(dir, "convergence", "notification-icon.png")
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, assets.AppIconPNG.Content()) {
+		if os.MkdirAll(filepath.Dir(path), 0o700) != nil || os.WriteFile(path, assets.AppIconPNG.Content(), 0o600) != nil {
+			return name
+		}
+	}
+	return (&url.URL{Scheme: "file", Path: path}).String()
 }
