@@ -124,3 +124,14 @@ func (s *Store) DeletePin(ctx context.Context, host string, port int, fp string)
 	}
 	return nil
 }
+
+// PurgeExpiredPins removes the pins that ended by now (Expires set and not after now)
+// and returns how many: an ended pin is ignored by every check, and kept it would only
+// grow the table.
+func (s *Store) PurgeExpiredPins(ctx context.Context, now time.Time) (int, error) {
+	n, err := s.deleteCount(ctx, "DELETE FROM pins WHERE expires <> 0 AND expires <= ?", nanos(now))
+	if err != nil {
+		return 0, fmt.Errorf("failed to purge ended pins: %w", err)
+	}
+	return n, nil
+}

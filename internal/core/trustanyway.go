@@ -94,5 +94,9 @@ func (c *Core) TrustAnyway(ctx context.Context, v verifier.Verdict, scope TrustS
 	if why == "" {
 		why = "you trusted it anyway"
 	}
+	// Pins that ended are dropped as a new one is made: no check reads them any more.
+	if _, err := c.Store.PurgeExpiredPins(ctx, time.Now()); err != nil {
+		return fmt.Errorf("failed to trust %q: %w", v.Target.String(), err)
+	}
 	return c.Verifier.PinFor(ctx, v.Target, v.FingerprintSHA256, why, terms)
 }
