@@ -81,8 +81,24 @@ func (t *decisionsTab) row(d core.Decision) fyne.CanvasObject {
 	return container.NewVBox(container.NewBorder(nil, nil, nil, container.NewCenter(rm), container.NewVBox(what, info)), widget.NewSeparator())
 }
 
-// remove ends d and shows the list again.
+// remove ends d and shows the list again. Ending most decisions makes Convergence
+// stricter; ending a revocation trusts a notary again, so that one asks first, No by
+// default.
 func (t *decisionsTab) remove(d core.Decision) {
+	if d.Kind == core.DecisionRevoked {
+		t.u.confirm("Trust this notary again?", d.What+".\n\nRemoving this decision trusts the notary again: its answers count from the next site. "+
+			"Do it only if you know why it was revoked and that this is resolved.", true, func(yes bool) {
+			if yes {
+				t.removeNow(d)
+			}
+		})
+		return
+	}
+	t.removeNow(d)
+}
+
+// removeNow ends d and shows the list again.
+func (t *decisionsTab) removeNow(d core.Decision) {
 	t.u.goWork(func(ctx context.Context) error {
 		_, err := t.u.backend.RemoveDecision(ctx, d.ID)
 		return err

@@ -152,9 +152,16 @@ func TestDecisionsCreateListRemove(t *testing.T) {
 	if len(b.Verifier.Allowances()) != 0 {
 		t.Error("the allowance still holds after Remove")
 	}
+	// Ending a revocation trusts the notary again: it asks, and Enter says No.
 	removeDecision(t, u, "Do not trust the notary Alpha")
+	pressKey(t, u, fyne.KeyReturn)
+	if !notary(t, b, "Alpha").Revoked {
+		t.Fatal("Enter on 'Trust this notary again?' trusted it")
+	}
+	removeDecision(t, u, "Do not trust the notary Alpha")
+	tap(t, u, "Yes")
 	if notary(t, b, "Alpha").Revoked {
-		t.Error("Alpha still revoked after Remove")
+		t.Error("Alpha still revoked after Remove and Yes")
 	}
 	if !hasText(u.win, "No decisions: your notaries decide every site.") || len(u.decisions.rows.Objects) != 0 {
 		t.Errorf("after removing every decision: %s", visibleText(u.win))

@@ -71,7 +71,8 @@ commands:
   cleartext list               list the destinations allowed
   decisions list               list your decisions: certificates trusted anyway, sites not
                                checked, cleartext tunnels, revoked notaries; when, why, how long
-  decisions remove ID          end one decision now (the ID from 'decisions list')
+  decisions remove ID [--yes]  end one decision now (the ID from 'decisions list'); ending a
+                               notary's revocation trusts it again, and needs --yes
   decisions trust HOST[:PORT] SHA256 --for once|day|until-change|always
                                trust this certificate only, for HOST, whatever the notaries say
 
@@ -243,6 +244,8 @@ func hint(err error) string {
 		return "add a directory that lists more notaries (directory-urls), or add one with 'convergence notary add FILE|URL'"
 	case errors.Is(err, verifier.ErrBundleSource):
 		return "give the path of a .notary file or an https:// URL"
+	case errors.Is(err, errTrustsAgain):
+		return "do it only if you know why it was revoked and that this is resolved; then run the command again with --yes"
 	case errors.Is(err, core.ErrNoDecision):
 		return "run 'convergence decisions list' for the IDs of your decisions"
 	case errors.Is(err, errStoresLeft):

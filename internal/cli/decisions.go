@@ -38,7 +38,10 @@ func decisionsCmd(ctx context.Context, c *core.Core, args []string, out io.Write
 		}
 		fmt.Fprintln(out, allowanceNote)
 		return nil
-	case len(args) == 2 && args[0] == "remove":
+	case (len(args) == 2 || (len(args) == 3 && args[2] == "--yes")) && args[0] == "remove":
+		if err := confirmRemove(ctx, c, args[1], len(args) == 3); err != nil {
+			return err
+		}
 		d, err := c.RemoveDecision(ctx, args[1])
 		if err != nil {
 			return err
@@ -48,7 +51,27 @@ func decisionsCmd(ctx context.Context, c *core.Core, args []string, out io.Write
 	case len(args) >= 1 && args[0] == "trust":
 		return trustCmd(ctx, c, args[1:], out)
 	}
-	return fmt.Errorf("%w: decisions takes list, remove ID or trust HOST[:PORT] SHA256 --for %s", ErrUsage, durationChoices())
+	return fmt.Errorf("%w: decisions takes list, remove ID [--yes] or trust HOST[:PORT] SHA256 --for %s", ErrUsage, durationChoices())
+}
+
+// errTrustsAgain refuses to end a notary's revocation without --yes: that trusts it again.
+var errTrustsAgain = errors.New("removing this decision trusts the notary again")
+
+// confirmRemove refuses, without yes, to remove a revocation: the window asks first.
+func confirmRemove(ctx context.Context, c *core.Core, id string, yes bool) error {
+	if yes {
+		return nil
+	}
+	ds, err := c.Decisions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if d.ID == strings.TrimSpace(id) && d.Kind == core.DecisionRevoked {
+			return fmt.Errorf("failed to remove decision %q (%s): %w", id, d.What, errTrustsAgain)
+		}
+	}
+	return nil
 }
 
 // trustCmd is 'decisions trust HOST[:PORT] SHA256 --for DURATION': trust a certificate

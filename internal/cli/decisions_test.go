@@ -4,6 +4,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/testnotary"
+	"github.com/convergence-ng/convergence/notary/keys"
 )
 
 // TestDecisionsCommand: the terminal lists the decisions made by its other commands
@@ -46,5 +49,30 @@ func TestDecisionsCommand(t *testing.T) {
 		if code, _, errs := e.run(args...); code != 2 || !strings.Contains(errs, "convergence: error:") {
 			t.Errorf("convergence %s: exit %d, %q; want a usage error", strings.Join(args, " "), code, errs)
 		}
+	}
+}
+
+// TestDecisionsRemoveRevocationNeedsYes: ending a revocation trusts the notary again,
+// so the terminal asks for --yes, as 'notary add' does for a revoked notary.
+func TestDecisionsRemoveRevocationNeedsYes(t *testing.T) {
+	e := cliEnv{t: t, dir: t.TempDir()}
+	e.mustRun("notary", "add", testnotary.Start(t, t.TempDir(), "Nordic", keys.KeyECDSA, 443))
+	e.mustRun("notary", "revoke", "Nordic")
+	id := regexp.MustCompile(`(?m)^(notary-[0-9a-f]{8}) `).FindStringSubmatch(e.mustRun("decisions", "list"))
+	if id == nil {
+		t.Fatal("no revocation listed")
+	}
+	code, _, errs := e.run("decisions", "remove", id[1])
+	if code != 1 || !strings.Contains(errs, "trusts the notary again") || !strings.Contains(errs, "hint:") || !strings.Contains(errs, "--yes") {
+		t.Fatalf("remove without --yes: exit %d, %q", code, errs)
+	}
+	if out := e.mustRun("notary", "list"); !strings.Contains(out, "revoked") {
+		t.Fatalf("the notary was trusted again without --yes:\n%s", out)
+	}
+	if out := e.mustRun("decisions", "remove", id[1], "--yes"); !strings.Contains(out, "trusted and asked again") {
+		t.Errorf("remove --yes: %q", out)
+	}
+	if out := e.mustRun("notary", "list"); strings.Contains(out, "revoked") {
+		t.Errorf("still revoked after remove --yes:\n%s", out)
 	}
 }
