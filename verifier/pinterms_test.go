@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"crypto/x509"
 	"sync"
 	"testing"
 	"time"
@@ -29,9 +30,16 @@ func TestPinTerms(t *testing.T) {
 	if want := "you trust this certificate for this site until " + clock().Add(24*time.Hour).Format("2 Jan 15:04"); vd.Reason != want {
 		t.Errorf("reason %q, want %q", vd.Reason, want)
 	}
+	chain := []*x509.Certificate{e.fake}
+	if !e.v.Recheck(e.ctx, site, chain) {
+		t.Error("a connection kept open under the day pin is not trusted on recheck")
+	}
 	mu.Lock()
 	now = now.Add(24 * time.Hour)
 	mu.Unlock()
+	if e.v.Recheck(e.ctx, site, chain) {
+		t.Error("a connection kept open under a pin that ended is still trusted on recheck")
+	}
 	wantOutcome(t, e.verify(e.fake), OutcomeRejected, SourceNotaries)
 	mu.Lock()
 	now = time.Now() // back to the notaries' time, which checks answers for skew
