@@ -107,6 +107,21 @@ CREATE TRIGGER pins_update_changes AFTER UPDATE ON pins BEGIN UPDATE changes SET
 CREATE TRIGGER pins_delete_changes AFTER DELETE ON pins BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
 CREATE TRIGGER cache_delete_changes AFTER DELETE ON cache BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
 `,
+	// 3: the user's decisions say for how long (issue 15): a pin may end at a time
+	// (expires, Unix ns, 0 never) or when the site shows another certificate
+	// (until_change); decision_notes keeps when and why the user made the exceptions
+	// that live in the settings (a cleartext tunnel, the private-address exemption).
+	`
+ALTER TABLE pins ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pins ADD COLUMN until_change INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE decision_notes (
+	kind    TEXT NOT NULL,
+	key     TEXT NOT NULL,
+	created INTEGER NOT NULL,
+	note    TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (kind, key)
+) STRICT;
+`,
 }
 
 // migrate applies the missing steps, each in its own transaction together with the

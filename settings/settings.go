@@ -313,8 +313,23 @@ func (s *Store) SaveSettings(ctx context.Context, st Settings) error {
 	if err := st.Validate(); err != nil {
 		return fmt.Errorf("failed to save settings: %w", err)
 	}
-	if err := s.write(ctx, func(tx *sql.Tx) error { return writeSettings(ctx, tx, st) }); err != nil {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stored, err := readSettings(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := noteExceptions(ctx, tx, mergeSettings(stored), st, s.now()); err != nil {
+			return err
+		}
+		return writeSettings(ctx, tx, st)
+	})
+	if err != nil {
 		return fmt.Errorf("failed to save settings: %w", err)
 	}
 	return nil
 }
+
+// CheckUpstreamProxy says what is wrong with an upstream proxy URL as a user typed it
+// (empty is none), for the window to say it under the field; nil when Validate would
+// accept it.
+func CheckUpstreamProxy(raw string) error { return validateUpstream(raw) }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // UpdateSettings reads the settings, lets change edit them and stores the result, all
@@ -22,10 +23,15 @@ func (s *Store) UpdateSettings(ctx context.Context, change func(*Settings) error
 			return err
 		}
 		st = mergeSettings(stored)
+		before := st
+		before.CleartextAllow = slices.Clone(st.CleartextAllow)
 		if err := change(&st); err != nil {
 			return err
 		}
 		if err := st.Validate(); err != nil {
+			return err
+		}
+		if err := noteExceptions(ctx, tx, before, st, s.now()); err != nil {
 			return err
 		}
 		return writeSettings(ctx, tx, st)

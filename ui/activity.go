@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -13,7 +12,8 @@ import (
 	"github.com/convergence-ng/convergence/verifier"
 )
 
-// activityTab lists recent verdicts, newest first, in a virtualised list with a filter.
+// activityTab lists recent site visits (a site and its verdict, with how many
+// connections had it: visits.go), newest first, in a virtualised list with a filter.
 type activityTab struct {
 	u       *UI
 	content fyne.CanvasObject
@@ -23,7 +23,8 @@ type activityTab struct {
 	pause   *widget.Button
 	status  *widget.Label
 
-	shown []verifier.Event // newest first, filtered; read and written on the UI goroutine
+	shown    []visit          // newest first, filtered; read and written on the UI goroutine
+	visitIdx map[visitKey]int // groupVisitsInto's map, kept between refreshes; UI goroutine only
 }
 
 func newActivityTab(u *UI) *activityTab {
@@ -48,14 +49,26 @@ func newActivityTab(u *UI) *activityTab {
 			if id >= len(t.shown) {
 				return
 			}
-			ev := t.shown[id]
+			vis := t.shown[id]
+			ev := vis.Event
 			row := o.(*fyne.Container)
 			grid := row.Objects[0].(*fyne.Container)
 			left := row.Objects[1].(*fyne.Container)
 			icon := left.Objects[0].(*widget.Icon)
 			left.Objects[1].(*widget.Label).SetText(ev.Time.Format("15:04:05"))
-			grid.Objects[0].(*widget.Label).SetText(ev.Verdict.Target.String())
-			grid.Objects[1].(*widget.Label).SetText(summary(ev))
+			site, what := grid.Objects[0].(*widget.Label), grid.Objects[1].(*widget.Label)
+			site.SetText(ev.Verdict.Target.String())
+			what.SetText(strings.TrimSuffix(summary(ev), " (cached)") + countWords(vis))
+			// A row that was not let through stands apart: its text in the error colour.
+			imp := widget.MediumImportance
+			if !ev.Verdict.Allowed() && ev.Kind != verifier.EventNotaryUnreachable {
+				imp = widget.DangerImportance
+			}
+			if site.Importance != imp {
+				site.Importance, what.Importance = imp, imp
+				site.Refresh()
+				what.Refresh()
+			}
 			switch {
 			case isAlert(ev):
 				icon.SetResource(theme.WarningIcon())
@@ -68,7 +81,7 @@ func newActivityTab(u *UI) *activityTab {
 	t.list.OnSelected = func(id widget.ListItemID) {
 		t.list.Unselect(id)
 		if id < len(t.shown) {
-			u.showDetails(t.shown[id])
+			u.showDetails(t.shown[id].Event)
 		}
 	}
 	t.empty = widget.NewLabel("No sites checked yet. Point your browser at the proxy (see Setup) and visit an HTTPS site.")
@@ -141,13 +154,14 @@ func matches(ev verifier.Event, filter string) bool {
 func (t *activityTab) refresh() {
 	events := t.u.snapshot()
 	f := strings.ToLower(strings.TrimSpace(t.filter.Text))
-	shown := t.shown[:0]
-	for i := len(events) - 1; i >= 0; i-- {
-		if matches(events[i], f) {
-			shown = append(shown, events[i])
-		}
+	var keep func(*verifier.Event) bool
+	if f != "" {
+		keep = func(ev *verifier.Event) bool { return matches(*ev, f) }
 	}
-	t.shown = shown
+	if t.visitIdx == nil {
+		t.visitIdx = map[visitKey]int{}
+	}
+	t.shown = groupVisitsInto(t.shown, t.visitIdx, events, keep)
 	if len(events) == 0 {
 		t.empty.Show()
 	} else {
@@ -162,27 +176,6 @@ func (t *activityTab) refresh() {
 		t.pause.SetIcon(theme.MediaPauseIcon())
 	}
 	s, _ := t.u.currentTrayState()
-	noun := "sites"
-	if len(events) == 1 {
-		noun = "site"
-	}
-	t.status.SetText(s.Line + fmt.Sprintf(" · %d %s checked", len(events), noun))
+	t.status.SetText(s.Line + " · " + siteCountWords(siteCount(events)))
 	t.list.Refresh()
-}
-
-// ago words how long ago t was, roughly.
-func ago(now, t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h ago", int(d.Hours()))
-	}
-	return t.Format("2 Jan 2006")
 }

@@ -22,6 +22,17 @@ type Backend interface {
 	HistoryBackend
 	DirectoryBackend
 	KeyChangeBackend
+	DecisionsBackend
+}
+
+// DecisionsBackend lists and ends the user's decisions: the exceptions the user made
+// to what the notaries decide (core.Decisions), as the terminal does.
+type DecisionsBackend interface {
+	// Decisions lists the decisions in force, newest first.
+	Decisions(ctx context.Context) ([]core.Decision, error)
+	// RemoveDecision ends the decision with this ID at once; an unknown ID is an
+	// error matching core.ErrNoDecision.
+	RemoveDecision(ctx context.Context, id string) (core.Decision, error)
 }
 
 // HistoryBackend reads the verdicts kept from earlier runs.
@@ -84,9 +95,9 @@ type CacheBackend interface {
 	// hex) if the app still holds it; any error means "not kept" and the details show
 	// the fingerprint alone.
 	Certificate(ctx context.Context, fingerprintSHA256 string) (*x509.Certificate, error)
-	// TrustForSite pins the verdict's certificate for its target: the user trusts it
-	// whatever the notaries say (verifier.Pin).
-	TrustForSite(ctx context.Context, v verifier.Verdict) error
+	// TrustAnyway trusts the verdict's certificate for its target whatever the notaries
+	// say, within scope and for d (core.TrustAnyway); why is kept with the decision.
+	TrustAnyway(ctx context.Context, v verifier.Verdict, scope core.TrustScope, d core.TrustDuration, why string) error
 }
 
 // Status is the state of the proxy and its supports, for the tray and the Setup tab:

@@ -9,7 +9,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -124,9 +123,9 @@ func (t *cacheTab) remove(e settings.CacheEntry) {
 
 // confirmClear asks, then clears the whole cache.
 func (t *cacheTab) confirmClear() {
-	dialog.ShowConfirm("Clear the cache?",
+	t.u.confirm("Clear the cache?",
 		"Every cached verdict will be forgotten; the notaries will be asked again on your next visit to each site. Your trusted certificates (pins) stay.",
-		func(ok bool) {
+		false, func(ok bool) {
 			if !ok {
 				return
 			}
@@ -142,5 +141,5 @@ func (t *cacheTab) confirmClear() {
 				t.count.SetText(fmt.Sprintf("Cleared %d cached verdicts.", n))
 				t.reload()
 			})
-		}, t.u.win)
+		})
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // showDetails opens the details of one verdict: the certificate, each notary's answer,
-// and the actions "trust this certificate for this site" and "forget".
+// and the actions "trust anyway" (showTrustAnyway) and "forget".
 func (u *UI) showDetails(ev verifier.Event) {
 	v := ev.Verdict
 	head := widget.NewLabel(fmt.Sprintf("%s was %s at %s.", v.Target, v.Outcome, ev.Time.Format("2 Jan 15:04:05")))
@@ -56,24 +56,11 @@ func (u *UI) showDetails(ev verifier.Event) {
 	answers.Wrapping = fyne.TextWrapWord
 
 	var d *dialog.CustomDialog
-	trust := widget.NewButton("Trust this certificate for this site", func() {
-		dialog.ShowConfirm("Trust this certificate?",
-			fmt.Sprintf("Convergence will accept this certificate for %s whatever the notaries say, until you forget it.\nDo this only if you know why the notaries disagree.", v.Target),
-			func(ok bool) {
-				if !ok {
-					return
-				}
-				u.withProgress("Trusting the certificate", func(ctx context.Context) error {
-					return u.backend.TrustForSite(ctx, v)
-				}, func(err error) {
-					if err != nil {
-						u.showError("trust the certificate", err)
-						return
-					}
-					d.Hide()
-					u.cache.reload()
-				})
-			}, u.win)
+	trust := widget.NewButton("Trust anyway…", func() {
+		u.showTrustAnyway(v, func() {
+			d.Hide()
+			u.cache.reload()
+		})
 	})
 	if v.FingerprintSHA256 == "" || v.Source == verifier.SourcePin {
 		trust.Disable()
@@ -95,6 +82,7 @@ func (u *UI) showDetails(ev verifier.Event) {
 		widget.NewCard("", "What each notary said", answers),
 		container.NewHBox(trust, forget))
 	d = dialog.NewCustom(v.Target.String(), "Close", container.NewVScroll(body), u.win)
+	u.answerKeys(d, d.Hide, d.Hide)
 	d.Resize(fyne.NewSize(640, 520))
 	d.Show()
 }

@@ -82,6 +82,7 @@ func (u *UI) showError(action string, err error) {
 	fixL := widget.NewLabel(fix)
 	fixL.Wrapping = fyne.TextWrapWord
 	d := dialog.NewCustom("Something went wrong", "Close", container.NewVBox(whatL, fixL), u.win)
+	u.answerKeys(d, d.Hide, d.Hide)
 	d.Resize(fyne.NewSize(460, 200))
 	d.Show()
 }

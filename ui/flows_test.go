@@ -262,8 +262,8 @@ func TestActivityDetailsTrustAndNotify(t *testing.T) {
 			t.Errorf("details lack %q: %s", want, visibleText(u.win))
 		}
 	}
-	tap(t, u, "Trust this certificate for this site")
-	tap(t, u, "Yes")
+	tap(t, u, "Trust anyway…")
+	tap(t, u, "Yes, trust it")
 	pinned, err := b.store.Pinned(ctxT(t), "evil.example", 443, ev.Verdict.FingerprintSHA256)
 	if err != nil || !pinned {
 		t.Fatalf("pin after Trust: %v, %v", pinned, err)

@@ -30,7 +30,8 @@ func TestMain(m *testing.M) {
 	}
 	cmd := exec.Command(os.Args[0], os.Args[1:]...)
 	// LANG: fyne logs an error for the C locale.
-	cmd.Env = append(os.Environ(), childEnv+"=1", "XDG_CONFIG_HOME="+dir, "LANG=en_US.UTF-8", "LC_ALL=en_US.UTF-8")
+	// XDG_CACHE_HOME: the notification icon is written there (notifyIcon).
+	cmd.Env = append(os.Environ(), childEnv+"=1", "XDG_CONFIG_HOME="+dir, "XDG_CACHE_HOME="+dir, "LANG=en_US.UTF-8", "LC_ALL=en_US.UTF-8")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err = cmd.Run()
 	os.RemoveAll(dir)
@@ -222,6 +223,8 @@ func visibleText(w fyne.Window) string {
 				parts = append(parts, "["+x.Text+"]")
 			case *widget.Check:
 				parts = append(parts, "<"+x.Text+">")
+			case *widget.RadioGroup:
+				parts = append(parts, "("+strings.Join(x.Options, " / ")+")")
 			}
 			return false
 		})

@@ -33,6 +33,11 @@ type notariesTab struct {
 	undoGen int               // which revoke the bar belongs to; UI goroutine only
 	known   []settings.Notary // as last loaded; UI goroutine only
 	loaded  bool              // the list was shown once; UI goroutine only
+	// typedURL is what the user typed in the URL dialog for the source being read
+	// (urldialog.go); UI goroutine only.
+	typedURL, typedSrc string
+	// health is each card's health line by notary name (health.go); UI goroutine only.
+	health map[string]*widget.Label
 }
 
 func newNotariesTab(u *UI) *notariesTab {
@@ -74,6 +79,7 @@ func (t *notariesTab) reload() {
 // show rebuilds the cards; it runs on the UI goroutine.
 func (t *notariesTab) show(list []settings.Notary) {
 	t.known = list
+	t.health = map[string]*widget.Label{}
 	n := 0
 	var cards []fyne.CanvasObject
 	for _, nv := range list {
@@ -86,6 +92,7 @@ func (t *notariesTab) show(list []settings.Notary) {
 		cards = append(cards, t.card(nv))
 	}
 	t.rows.Objects = cards
+	t.refreshHealth()
 	t.rows.Refresh()
 	if len(cards) == 0 {
 		t.empty.Show()
@@ -107,26 +114,17 @@ func (t *notariesTab) show(list []settings.Notary) {
 
 // card shows one notary with its toggle and Revoke button.
 func (t *notariesTab) card(nv settings.Notary) fyne.CanvasObject {
-	now := t.u.now()
 	hosts := make([]string, len(nv.Hosts))
 	for i, h := range nv.Hosts {
 		hosts[i] = net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort))
 	}
 	info := []string{"Hosts: " + strings.Join(hosts, ", ")}
-	st := t.u.statsFor(nv.Name)
-	health := "Last answer: " + ago(now, st.lastAnswer)
-	if a := st.availability(); a >= 0 {
-		health += fmt.Sprintf(" · answered %.0f%% of the last %d requests", a*100, len(st.answered))
-	}
-	if l := st.latency(); l > 0 {
-		health += fmt.Sprintf(" · typically %d ms", l.Milliseconds())
-	}
-	info = append(info, health)
 	if !nv.AddedAt.IsZero() {
 		info = append(info, "Added "+nv.AddedAt.Format("2 Jan 2006"))
 	}
 	text := widget.NewLabel(strings.Join(info, "\n"))
 	text.Wrapping = fyne.TextWrapWord
+	health := t.healthLine(nv.Name)
 	name := nv.Name
 	enabled := widget.NewCheck("Ask this notary", nil)
 	enabled.SetChecked(nv.Enabled)
@@ -142,12 +140,9 @@ func (t *notariesTab) card(nv settings.Notary) fyne.CanvasObject {
 		})
 	}
 	revoke := widget.NewButtonWithIcon("Revoke", theme.DeleteIcon(), func() { t.revoke(name) })
-	subtitle := nv.Region
-	if subtitle == "" {
-		subtitle = "Region not given"
-	}
+	subtitle := "Country: " + regionName(nv.Region)
 	return widget.NewCard(nv.Name, subtitle,
-		container.NewBorder(nil, nil, nil, container.NewVBox(enabled, revoke), text))
+		container.NewBorder(nil, nil, nil, container.NewVBox(enabled, revoke), container.NewVBox(health, text)))
 }
 
 // revoke stops trusting the notary at once and offers Undo for a few seconds.
@@ -213,18 +208,6 @@ func (t *notariesTab) chooseFile() {
 	d.Show()
 }
 
-// askURL asks for a bundle's URL.
-func (t *notariesTab) askURL() {
-	e := widget.NewEntry()
-	e.SetPlaceHolder("https://notary.example.org/notary.notary")
-	dialog.ShowForm("Add a notary from a URL", "Next", "Cancel",
-		[]*widget.FormItem{widget.NewFormItem("URL", e)}, func(ok bool) {
-			if ok && strings.TrimSpace(e.Text) != "" {
-				t.importFrom(strings.TrimSpace(e.Text))
-			}
-		}, t.u.win)
-}
-
 // dropped imports .notary files dropped on the window.
 func (t *notariesTab) dropped(_ fyne.Position, uris []fyne.URI) {
 	for _, u := range uris {
@@ -235,7 +218,7 @@ func (t *notariesTab) dropped(_ fyne.Position, uris []fyne.URI) {
 		}
 	}
 	if len(uris) > 0 {
-		dialog.ShowInformation("Not a notary file", "Drop a file whose name ends in .notary to add a notary.", t.u.win)
+		t.u.inform("Not a notary file", "Drop a file whose name ends in .notary to add a notary.")
 	}
 }
 
@@ -249,7 +232,7 @@ func (t *notariesTab) importFrom(src string) {
 		kc          verifier.KeyChange
 		known       bool
 	)
-	t.u.withProgress("Reading the notary", func(ctx context.Context) (err error) {
+	t.u.withCancel("Reading the notary", func(ctx context.Context) (err error) {
 		if raw, b, err = t.u.backend.PreviewBundle(ctx, src); err != nil {
 			return err
 		}
@@ -259,6 +242,9 @@ func (t *notariesTab) importFrom(src string) {
 		kc, known, err = t.u.backend.KeyChange(ctx, b)
 		return err
 	}, func(err error) {
+		if err != nil && t.retryURL(src, err) { // urldialog.go: the URL stays as typed
+			return
+		}
 		if err != nil {
 			t.u.showError("read this notary file", err)
 			return
@@ -296,17 +282,17 @@ func (t *notariesTab) doImport(raw []byte, src string, confirmRevoked bool) {
 	}, func(err error) {
 		switch {
 		case errors.Is(err, verifier.ErrPreviouslyRevoked) && !confirmRevoked:
-			dialog.ShowConfirm("You revoked this notary before",
+			t.u.confirm("You revoked this notary before",
 				"You stopped trusting this notary earlier. Trust it again only if you know why it was revoked and that this is resolved.\n\nTrust it again?",
-				func(ok bool) {
+				true, func(ok bool) {
 					if ok {
 						t.doImport(raw, src, true)
 					}
-				}, t.u.win)
+				})
 		case err != nil:
 			t.u.showError("add the notary", err)
 		default:
-			dialog.ShowInformation("Notary added", nv.Name+" will be asked from now on.", t.u.win)
+			t.u.inform("Notary added", nv.Name+" will be asked from now on.")
 			t.reload()
 			t.u.setup.reload()
 		}
@@ -323,15 +309,7 @@ func bundleText(b protocol.Bundle, src string) string {
 				h.Certificate.PublicKeyAlgorithm, protocol.SHA256Fingerprint(h.Certificate.Raw)))
 		}
 	}
-	region := b.Region
-	if region == "" {
-		region = "not given"
-	}
-	proto := "original Convergence protocol (v1)"
-	if b.SupportsV2() {
-		proto = "protocol v2 (signed answers with time stamps) and v1"
-	}
-	return fmt.Sprintf("Name: %s\nRegion: %s\nHosts: %s\nSpeaks: %s\nKeys:\n  %s\nFrom: %s\n\n"+
+	return fmt.Sprintf("Name: %s\nCountry: %s\nHosts: %s\nAnswers with: %s\nKeys:\n  %s\nFrom: %s\n\n"+
 		"Trust a notary only if you got this file from someone you trust. It will be asked about every site you visit.",
-		b.Name, region, strings.Join(hosts, ", "), proto, strings.Join(keys, "\n  "), src)
+		b.Name, regionName(b.Region), strings.Join(hosts, ", "), speaksWords(b), strings.Join(keys, "\n  "), src)
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -208,18 +209,84 @@ func TestImportFromURLWithUntrustedCertificate(t *testing.T) {
 	u, _ := newTestUI(t, b)
 	selectTab(t, u, "Notaries")
 	tap(t, u, "Add from URL…")
-	e := find(u.win, func(e *widget.Entry) bool { return e.PlaceHolder == "https://notary.example.org/notary.notary" })
-	if e == nil {
-		t.Fatalf("no URL field: %s", visibleText(u.win))
-	}
-	test.Type(e, srv.URL+"/web.notary")
-	tap(t, u, "Next")
+	e := urlField(t, u)
+	typed := srv.URL + "/web.notary"
+	test.Type(e, typed)
+	pressKey(t, u, fyne.KeyReturn) // Enter submits
+	// The dialog comes back with the URL as typed and what went wrong.
 	if !hasText(u.win, "certificate could not be verified") || !hasText(u.win, "add it from the file") {
 		t.Fatalf("untrusted https: %s", visibleText(u.win))
 	}
-	tap(t, u, "Close")
+	if e := urlField(t, u); e.Text != typed {
+		t.Errorf("the URL field after the error holds %q, want %q", e.Text, typed)
+	}
+	tap(t, u, "Cancel")
 	if ns, _ := b.store.Notaries(ctxT(t)); len(ns) != 0 {
 		t.Fatalf("a bundle from an unverified server was stored: %+v", ns)
+	}
+}
+
+// urlField finds the URL dialog's field.
+func urlField(t *testing.T, u *UI) *escEntry {
+	t.Helper()
+	e := find(u.win, func(e *escEntry) bool { return strings.HasPrefix(e.PlaceHolder, "notary.example.org or https://") })
+	if e == nil {
+		t.Fatalf("no URL field: %s", visibleText(u.win))
+	}
+	if w := e.Size().Width; w < urlFieldWidth {
+		t.Errorf("the URL field is %v wide, want at least %d", w, urlFieldWidth)
+	}
+	return e
+}
+
+// TestURLDialogCancelWhileFetching: a bare address is read as the notary's well-known
+// URL; a notary that never answers can be given up on with Cancel, and the dialog comes
+// back with the address as typed. The listener is real and holds the connection open.
+func TestURLDialogCancelWhileFetching(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	accepted := make(chan struct{})
+	go func() { // ends when ln closes
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			held = append(held, c) // never answered
+		}
+	}()
+	defer func() {
+		ln.Close()
+		<-accepted
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	b := newStoreBackend(t)
+	u, _ := newTestUI(t, b)
+	selectTab(t, u, "Notaries")
+	tap(t, u, "Add from URL…")
+	typed := ln.Addr().String() // no https://, no path
+	test.Type(urlField(t, u), typed)
+	test.Tap(button(t, u.win, "Next")) // not waitIdle: the read never ends by itself
+	if !hasText(u.win, "Please wait…") {
+		t.Fatalf("no progress while fetching: %s", visibleText(u.win))
+	}
+	tap(t, u, "Cancel")
+	if e := urlField(t, u); e.Text != typed {
+		t.Errorf("after Cancel the URL field holds %q, want %q", e.Text, typed)
+	}
+	if hasText(u.win, "Please wait…") {
+		t.Error("the progress stayed after Cancel")
+	}
+	pressKey(t, u, fyne.KeyEscape) // Escape closes the dialog
+	if find(u.win, func(e *escEntry) bool { return strings.HasPrefix(e.PlaceHolder, "notary.example.org") }) != nil {
+		t.Error("Escape left the URL dialog open")
 	}
 }
 

@@ -69,6 +69,9 @@ type notification struct {
 	// Calm marks a notification about an outage or a setup step, not a possible
 	// interception: it is sent with normal urgency, not critical.
 	Calm bool
+	// Event, when set, is the verdict the notification is about: it then offers
+	// "Show details" and "Check my notaries" (notifyactions.go).
+	Event *verifier.Event
 }
 
 // outageTitle is the notification's title when the notaries cannot be reached.
@@ -112,6 +115,9 @@ func notificationFor(ev verifier.Event) notification {
 			Body: fmt.Sprintf("Too few of your notaries vouched for its certificate (%d of %d), though none saw another one. ", v.Agreed, v.Asked) +
 				"A very new certificate ends here; try again later, or open Convergence to see each notary's answer."}
 	case verifier.ReasonDisagree, verifier.ReasonImpersonated:
+		if odd, ok := oddOneOut(v); ok && v.Code == verifier.ReasonDisagree {
+			count = oddOneOutWords(v, odd) // oddoneout.go
+		}
 		if v.Allowed() {
 			return notification{
 				Title: "Notaries disagree about " + site,
@@ -162,7 +168,7 @@ func defaultNotifier(a fyne.App) notifier {
 	if err != nil {
 		return fyneNotifier{a}
 	}
-	return dbusNotifier{conn: conn, appName: "Convergence", icon: a.UniqueID()}
+	return &dbusNotifier{conn: conn, appName: "Convergence", icon: notifyIcon(a.UniqueID())}
 }
 
 // fyneNotifier sends through the fyne app (on Linux fyne also uses D-Bus; in the test
@@ -180,9 +186,10 @@ type dbusNotifier struct {
 	conn    *dbus.Conn
 	appName string
 	icon    string
+	sent    actionable // what each notification with actions was about
 }
 
-func (d dbusNotifier) notify(n notification) error {
+func (d *dbusNotifier) notify(n notification) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	urgency := byte(2) // critical: a possible interception
@@ -193,11 +200,19 @@ func (d dbusNotifier) notify(n notification) error {
 		"urgency":  dbus.MakeVariant(urgency),
 		"category": dbus.MakeVariant("network"),
 	}
+	actions := []string{}
+	if n.Event != nil {
+		actions = siteActions
+	}
 	obj := d.conn.Object("org.freedesktop.Notifications", "/org/freedesktop/Notifications")
 	call := obj.CallWithContext(ctx, "org.freedesktop.Notifications.Notify", 0,
-		d.appName, uint32(0), d.icon, n.Title, n.Body, []string{}, hints, int32(-1))
+		d.appName, uint32(0), d.icon, n.Title, n.Body, actions, hints, int32(-1))
 	if call.Err != nil {
 		return fmt.Errorf("failed to send notification: %w", call.Err)
+	}
+	var id uint32
+	if n.Event != nil && call.Store(&id) == nil {
+		d.sent.add(id, *n.Event)
 	}
 	return nil
 }
@@ -205,8 +220,26 @@ func (d dbusNotifier) notify(n notification) error {
 // sendNotifications shows queued notifications one at a time until ctx is done, so
 // that a slow notification server never blocks Publish.
 func (u *UI) sendNotifications(ctx context.Context) {
+	// A click on a notification's action comes back as a signal, handled here too.
+	var clicks <-chan *dbus.Signal
+	d, _ := u.notifier.(*dbusNotifier)
+	if d != nil {
+		ch, stop, err := d.subscribe()
+		if err != nil {
+			fyne.LogError("Convergence could not listen for clicks on its notifications", err)
+		} else {
+			clicks = ch
+			defer stop()
+		}
+	}
 	for {
 		select {
+		case s, ok := <-clicks:
+			if !ok { // the bus connection closed
+				clicks = nil
+				continue
+			}
+			u.handleSignal(d, s)
 		case <-ctx.Done():
 			return
 		case n := <-u.notifyCh:

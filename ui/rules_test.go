@@ -194,35 +194,6 @@ func TestNotificationText(t *testing.T) {
 	}
 }
 
-func TestNotaryStats(t *testing.T) {
-	var s notaryStats
-	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerAgree, Latency: 30 * time.Millisecond}, at)
-	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerUnreachable}, at.Add(time.Minute))
-	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerDisagree, Latency: 50 * time.Millisecond}, at.Add(2*time.Minute))
-	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerNotAsked}, at.Add(3*time.Minute))
-	s.record(verifier.NotaryAnswer{Kind: verifier.AnswerAgree, Latency: 10 * time.Millisecond}, at.Add(4*time.Minute))
-	if a := s.availability(); a != 0.75 {
-		t.Errorf("availability = %v, want 0.75", a)
-	}
-	if l := s.latency(); l != 30*time.Millisecond {
-		t.Errorf("median latency = %v, want 30ms", l)
-	}
-	if !s.lastAnswer.Equal(at.Add(4 * time.Minute)) {
-		t.Errorf("last answer = %v", s.lastAnswer)
-	}
-	for range 3 * statsWindow {
-		s.record(verifier.NotaryAnswer{Kind: verifier.AnswerUnreachable}, at)
-	}
-	if len(s.answered) != statsWindow || s.availability() != 0 {
-		t.Errorf("window: %d answers, availability %v", len(s.answered), s.availability())
-	}
-	var none *notaryStats
-	if none.availability() != -1 || none.latency() != 0 {
-		t.Error("unknown stats must say unknown")
-	}
-}
-
 // TestAnswersTextNamesHostsOnlyWhenKnown: a notary with no host (not waited for, or
 // read back from an old history) shows no empty "()".
 func TestAnswersTextNamesHostsOnlyWhenKnown(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -84,6 +83,8 @@ type settingsTab struct {
 	upstream    *widget.Entry
 	cleartext   *widget.Entry // host:port allowed for tunnels that are not TLS, one per line
 	save        *widget.Button
+	unsaved     *widget.Label     // "Unsaved changes" beside Save (settingscheck.go)
+	shownForm   settings.Settings // what the form showed after the last load; UI goroutine only
 }
 
 func labels[T any](xs []T, f func(T) string) []string {
@@ -137,29 +138,31 @@ func newSettingsTab(u *UI) *settingsTab {
 		return nil
 	}
 	t.upstream = widget.NewEntry()
-	t.upstream.SetPlaceHolder("none (connect directly); e.g. http://proxy.example.org:3128")
+	t.upstream.SetPlaceHolder("none: connect directly")
 	t.cleartext = widget.NewMultiLineEntry()
 	t.cleartext.SetPlaceHolder("none; e.g. chat.example.org:5222")
 	t.cleartext.SetMinRowsVisible(3)
 	t.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), t.saveNow)
 	t.save.Importance = widget.HighImportance
+	t.addChecks()
 
 	form := widget.NewForm(
 		widget.NewFormItem("Trust a site when", container.NewVBox(t.threshold, container.NewHBox(widget.NewLabel("At least"), t.k, widget.NewLabel("notaries agree")), t.explain)),
 		widget.NewFormItem("Notaries asked per site", t.maxNotaries),
-		widget.NewFormItem("Key seen for at least", t.minAge),
+		hinted("Certificate seen for at least", t.minAge, "How long the notaries must have seen the site's certificate: "+
+			"one an attacker made minutes ago is new to them."),
 		widget.NewFormItem("A notary that does not answer", t.unreachable),
 		widget.NewFormItem("When too few notaries answer", t.noAnswer),
-		widget.NewFormItem("Reuse a verdict for", t.cacheTTL),
+		hinted("Remember a site's check for", t.cacheTTL, "The notaries are asked again after this long; Off asks them at every visit."),
 		widget.NewFormItem("Private networks", t.exempt),
 		widget.NewFormItem("Notifications", t.notify),
 		widget.NewFormItem("Start at login", t.autostart),
 		hinted("Proxy port", t.port, atRestart),
-		hinted("Upstream proxy", t.upstream, atRestart),
+		hinted("Upstream proxy", t.upstream, "An http:// proxy your network requires, as http://host:port. "+atRestart),
 		hinted("Cleartext allowed to", t.cleartext, "A connection that does not start with TLS (plain TCP, or STARTTLS as in mail, "+
 			"chat and databases) cannot be checked, so it is refused, except to these host:port, one per line. Each one is shown in Activity."),
 	)
-	t.content = container.NewBorder(nil, container.NewHBox(t.save), nil, nil, container.NewVScroll(form))
+	t.content = container.NewBorder(nil, container.NewHBox(t.save, t.unsaved), nil, nil, container.NewVScroll(form))
 	t.show(t.loaded)
 	return t
 }
@@ -240,6 +243,7 @@ func (t *settingsTab) show(s settings.Settings) {
 	t.u.notifyOn = s.Notifications
 	t.u.mu.Unlock()
 	t.updateExplain()
+	t.markShown()
 }
 
 func boolIndex(b bool) int {
@@ -296,13 +300,14 @@ func (t *settingsTab) updateExplain() {
 		t.k.Disable()
 	}
 	t.explain.SetText(explainThreshold(s.Threshold, s.ThresholdK, s.MaxNotaries))
+	t.changed()
 }
 
 // saveNow applies autostart, then stores the settings the user changed through the
 // backend, and shows the settings as stored (with what another face changed meanwhile).
 func (t *settingsTab) saveNow() {
-	if err := t.port.Validate(); err != nil {
-		t.u.showError("save the settings", fmt.Errorf("%w: proxy port: %v", settings.ErrInvalidSettings, err))
+	if bad := t.fieldProblems(); len(bad) > 0 {
+		t.u.showError("save the settings", fmt.Errorf("%w: %s", settings.ErrInvalidSettings, strings.Join(bad, "; ")))
 		return
 	}
 	s := t.collect()
@@ -323,7 +328,7 @@ func (t *settingsTab) saveNow() {
 			return
 		}
 		t.show(saved)
-		dialog.ShowInformation("Saved", "Your settings are in effect for the next site you visit.", t.u.win)
+		t.u.inform("Saved", "Your settings are in effect for the next site you visit.")
 	})
 }
 

@@ -71,6 +71,8 @@ type UI struct {
 	setup    *setupTab
 	// diversityBoxes show which notaries count as one vote (diversity.go); UI goroutine only.
 	diversityBoxes []*fyne.Container
+	// decisions is "Your decisions" (decisions.go).
+	decisions *decisionsTab
 
 	onUI    func(func()) // runs a function on the UI goroutine (loop.do, or the tests' queue)
 	loop    *trayLoop    // nil in tests
@@ -94,8 +96,7 @@ type UI struct {
 	outage     *outage          // the notaries cannot be reached (nextOutage); nil: they can
 	limiter    rateLimiter
 	notifyOn   bool
-	notaryN    int                     // enabled, unrevoked notaries; -1 until known
-	stats      map[string]*notaryStats // per notary, from the verdicts seen
+	notaryN    int // enabled, unrevoked notaries; -1 until known
 	alertTimer *time.Timer
 
 	refreshPending atomic.Bool // an activity refresh is queued on the UI goroutine
@@ -143,24 +144,30 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 	u.cache = newCacheTab(u)
 	u.settings = newSettingsTab(u)
 	u.setup = newSetupTab(u)
+	u.decisions = newDecisionsTab(u)
 	u.tabItems = [tabCount]*container.TabItem{
-		tabActivity: container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content),
-		tabNotaries: container.NewTabItemWithIcon("Notaries", theme.AccountIcon(), u.notaries.content),
-		tabCache:    container.NewTabItemWithIcon("Cache", theme.StorageIcon(), u.cache.content),
-		tabSettings: container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.content),
-		tabSetup:    container.NewTabItemWithIcon("Setup", theme.InfoIcon(), u.setup.content),
+		tabActivity:  container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content),
+		tabNotaries:  container.NewTabItemWithIcon("Notaries", theme.AccountIcon(), u.notaries.content),
+		tabCache:     container.NewTabItemWithIcon("Cache", theme.StorageIcon(), u.cache.content),
+		tabDecisions: container.NewTabItemWithIcon("Your decisions", theme.ConfirmIcon(), u.decisions.content),
+		tabSettings:  container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), u.settings.content),
+		tabSetup:     container.NewTabItemWithIcon("Setup", theme.InfoIcon(), u.setup.content),
 	}
 	u.tabs = container.NewAppTabs(u.tabItems[:]...)
 	u.tabs.OnSelected = func(t *container.TabItem) {
-		if t == u.tabItems[tabCache] {
+		switch t {
+		case u.tabItems[tabCache]:
 			u.cache.reload()
+		case u.tabItems[tabDecisions]:
+			u.decisions.reload()
 		}
 	}
 	u.win.SetContent(u.tabs)
+	u.addTabKeys() // tabkeys.go
 	u.win.Resize(fyne.NewSize(900, 600))
 	u.win.SetOnDropped(u.notaries.dropped)
 	if opts.Tray {
-		u.win.SetCloseIntercept(u.win.Hide)
+		u.win.SetCloseIntercept(u.hideToTray) // trayhint.go
 	}
 
 	u.work.Add(1)
@@ -222,6 +229,7 @@ func (u *UI) loadHistory() {
 		u.events = append(append(make([]verifier.Event, 0, len(past)+len(live)), past...), live...)
 		u.mu.Unlock()
 		u.activity.refresh()
+		u.notaries.refreshHealth()
 	})
 }
 
@@ -282,6 +290,7 @@ const (
 	tabActivity tab = iota
 	tabNotaries
 	tabCache
+	tabDecisions
 	tabSettings
 	// tabSetup is the first-run guide: the window opens on it while there is no notary
 	// (the Notaries tab's first load chooses it, since only then is the count known).
@@ -298,6 +307,7 @@ func (u *UI) Reload() {
 	u.notaries.reload()
 	u.settings.reload()
 	u.cache.reload()
+	u.decisions.reload()
 	u.setup.reload()
 }
 
@@ -308,6 +318,7 @@ func (u *UI) RefreshStatus() {
 	u.updateTray()
 	u.activity.refresh()
 	u.setup.reload()
+	u.decisions.reload() // an allowance began or ended
 	u.noticeStatus(u.backend.Status())
 }
 
@@ -339,19 +350,16 @@ func (u *UI) Publish(ev verifier.Event) {
 		u.events = append(u.events[:0], u.events[drop:]...)
 	}
 	u.events = append(u.events, ev)
-	u.recordStatsLocked(ev)
 	u.outage = nextOutage(u.outage, ev)
 	if isAlert(ev) {
-		u.alerts = append(u.alerts, ev)
-		if len(u.alerts) > trayAlerts {
-			u.alerts = u.alerts[len(u.alerts)-trayAlerts:]
-		}
+		u.alerts = addAlert(u.alerts, ev, trayAlerts) // without repeats (visits.go)
 		if alarming(ev) {
 			u.lastAlert = ev.Time
 		}
 		u.scheduleAlertEndLocked()
 		if u.notifyOn && u.limiter.allow(notifyKey(ev), ev.Time) {
 			n := notificationFor(ev)
+			n.Event = &ev // its actions open this verdict (notifyactions.go)
 			send = &n
 		}
 	}
@@ -366,6 +374,7 @@ func (u *UI) Publish(ev verifier.Event) {
 		u.onUI(func() {
 			u.refreshPending.Store(false)
 			u.activity.refresh()
+			u.notaries.refreshHealth()
 			u.updateTray()
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/convergence-ng/convergence/notary/protocol"
 	"github.com/convergence-ng/convergence/settings"
@@ -254,13 +255,26 @@ func (v *Verifier) ClearCacheVouchedBy(ctx context.Context, notary string) (int,
 }
 
 // Pin trusts the certificate with SHA-256 fingerprint fp for t whatever the notaries
-// say (a user exception), effective at once.
+// say (a user exception), for good, effective at once.
 func (v *Verifier) Pin(ctx context.Context, t Target, fp, note string) error {
+	return v.PinFor(ctx, t, fp, note, PinTerms{})
+}
+
+// PinTerms say for how long a pin holds; the zero value is for good.
+type PinTerms struct {
+	Until       time.Time // when not zero, the pin ends then
+	UntilChange bool      // the pin ends when the site shows another certificate
+}
+
+// PinFor is Pin with terms: the pin ends at terms.Until, or when the site shows
+// another certificate (terms.UntilChange), whichever comes first.
+func (v *Verifier) PinFor(ctx context.Context, t Target, fp, note string, terms PinTerms) error {
 	host, err := protocol.NormalizeHost(t.Host)
 	if err != nil {
 		return fmt.Errorf("failed to pin %q: %w", t.String(), err)
 	}
-	if err := v.store.AddPin(ctx, host, t.Port, fp, note); err != nil {
+	p := settings.Pin{Host: host, Port: t.Port, FingerprintSHA256: fp, Note: note, Expires: terms.Until, UntilChange: terms.UntilChange}
+	if err := v.store.PutPin(ctx, p); err != nil {
 		return fmt.Errorf("failed to pin %q: %w", t.String(), err)
 	}
 	return v.Reload(ctx)

@@ -17,10 +17,13 @@ import (
 type snapshot struct {
 	settings settings.Settings
 	policy   Policy
-	notaries []notaryInfo     // enabled, not revoked, usable (at least one valid host)
-	revoked  map[string]bool  // names of revoked notaries
-	pins     map[pinKey]bool  // the user's exceptions
-	skipped  map[string]error // enabled notaries that could not be used, and why
+	notaries []notaryInfo            // enabled, not revoked, usable (at least one valid host)
+	revoked  map[string]bool         // names of revoked notaries
+	pins     map[pinKey]settings.Pin // the user's exceptions, expired ones included
+	// untilChange holds the sites with a pin that ends when the site shows another
+	// certificate (settings.Pin.UntilChange).
+	untilChange map[siteKey]bool
+	skipped     map[string]error // enabled notaries that could not be used, and why
 	// subsetKey picks each site's notaries when not all are asked (pickNotaries).
 	subsetKey []byte
 	loaded    time.Time
@@ -49,6 +52,12 @@ func (s *snapshot) groupsFor(asked []notaryInfo) map[string]string {
 // site's own stable subset of them (pickNotaries).
 func (s *snapshot) askedFor(t Target) []notaryInfo {
 	return pickNotaries(s.notaries, s.settings.MaxNotaries, s.subsetKey, t)
+}
+
+// siteKey names one site.
+type siteKey struct {
+	host string
+	port int
 }
 
 // pinKey names one pinned certificate for one site.
@@ -88,13 +97,14 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*snapshot, erro
 		return nil, err
 	}
 	s := &snapshot{
-		settings:  set,
-		policy:    policyFrom(set),
-		revoked:   map[string]bool{},
-		pins:      make(map[pinKey]bool, len(pins)),
-		skipped:   map[string]error{},
-		subsetKey: key,
-		loaded:    now,
+		settings:    set,
+		policy:      policyFrom(set),
+		revoked:     map[string]bool{},
+		pins:        make(map[pinKey]settings.Pin, len(pins)),
+		untilChange: map[siteKey]bool{},
+		skipped:     map[string]error{},
+		subsetKey:   key,
+		loaded:      now,
 	}
 	for _, n := range ns {
 		if n.Revoked {
@@ -112,7 +122,10 @@ func loadSnapshot(ctx context.Context, st Store, now time.Time) (*snapshot, erro
 		s.notaries = append(s.notaries, info)
 	}
 	for _, p := range pins {
-		s.pins[pinKey{p.Host, p.Port, p.FingerprintSHA256}] = true
+		s.pins[pinKey{p.Host, p.Port, p.FingerprintSHA256}] = p
+		if p.UntilChange {
+			s.untilChange[siteKey{p.Host, p.Port}] = true
+		}
 	}
 	return s, nil
 }

@@ -43,8 +43,9 @@ type CacheStore interface {
 // PinStore keeps the user's exceptions: "trust this certificate for this site".
 type PinStore interface {
 	Pins(ctx context.Context) ([]settings.Pin, error)
-	AddPin(ctx context.Context, host string, port int, fp, note string) error
+	PutPin(ctx context.Context, p settings.Pin) error
 	DeletePin(ctx context.Context, host string, port int, fp string) error
+	DeletePinsChangedFrom(ctx context.Context, host string, port int, fp string) (int, error)
 }
 
 // Store is everything the verifier reads and writes; *settings.Store is one.

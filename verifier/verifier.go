@@ -78,6 +78,8 @@ type Verifier struct {
 
 	flights singleflight.Group
 	waiting atomic.Int64 // callers waiting on a flight (tests watch it)
+	// ending holds the sites whose until-change pins are being removed (endChangedPins).
+	ending sync.Map
 
 	log *slog.Logger
 	// cacheFailing is set while the store refuses verdicts (storeVerdict), so that a
@@ -291,12 +293,17 @@ func (v *Verifier) prepareVerify(ctx context.Context, t Target, chain []*x509.Ce
 }
 
 // fromMemory is the part of a check that asks no notary, in Verify's order: the
-// user's pins, exempt destinations, the verdict cache.
+// user's pins (those that ended left out; a site showing another certificate than an
+// until-change pin's ends that pin), exempt destinations, the verdict cache.
 func (v *Verifier) fromMemory(ctx context.Context, base Verdict, snap *snapshot) (Verdict, bool) {
-	t := base.Target
-	if snap.pins[pinKey{t.Host, t.Port, base.FingerprintSHA256}] {
+	t, fp := base.Target, base.FingerprintSHA256
+	pin, pinned := snap.pins[pinKey{t.Host, t.Port, fp}]
+	if !pinned && snap.untilChange[siteKey{t.Host, t.Port}] {
+		v.endChangedPins(t, fp) // the site changed its certificate: those pins end
+	}
+	if pinned && pin.Live(base.Time) {
 		vd := base
-		vd.Outcome, vd.Source, vd.Reason = OutcomeTrusted, SourcePin, "you trust this certificate for this site"
+		vd.Outcome, vd.Source, vd.Reason = OutcomeTrusted, SourcePin, pinReason(pin)
 		return vd, true
 	}
 	if why, ok := exempt(t, exemptionsOf(snap.settings)); ok {

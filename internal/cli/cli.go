@@ -75,13 +75,19 @@ commands:
   cleartext allow HOST:PORT    let streams that are not TLS (plain TCP, STARTTLS) to HOST:PORT pass, unchecked
   cleartext remove HOST:PORT   refuse them again (the default for every destination)
   cleartext list               list the destinations allowed
+  decisions list               list your decisions: certificates trusted anyway, sites not
+                               checked, cleartext tunnels, revoked notaries; when, why, how long
+  decisions remove ID [--yes]  end one decision now (the ID from 'decisions list'); ending a
+                               notary's revocation trusts it again, and needs --yes
+  decisions trust HOST[:PORT] SHA256 --for once|day|until-change|always
+                               trust this certificate only, for HOST, whatever the notaries say
 
 flags:
 `
 
 // takesFlags lists the commands ("group sub") that parse flags of their own; run
 // refuses a flag given to any other command.
-var takesFlags = map[string]bool{"notary add": true, "notary choose": true}
+var takesFlags = map[string]bool{"notary add": true, "notary choose": true, "decisions remove": true, "decisions trust": true}
 
 // ErrUsage marks a mistake in the command line.
 var ErrUsage = errors.New("usage")
@@ -98,7 +104,7 @@ func IsCommand(args []string) bool {
 		return false
 	}
 	switch args[0] {
-	case "check", "notary", "directory", "cache", "ca", "settings", "set", "cleartext", "help":
+	case "check", "notary", "directory", "cache", "ca", "settings", "set", "cleartext", "decisions", "help":
 		return true
 	}
 	return false
@@ -161,6 +167,8 @@ func run(ctx context.Context, args []string, env Env) error {
 		return set(ctx, c, args[1:], env.Stdout)
 	case "cleartext":
 		return cleartextCmd(ctx, c, args[1:], env.Stdout)
+	case "decisions":
+		return decisionsCmd(ctx, c, args[1:], env.Stdout)
 	}
 	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
 }

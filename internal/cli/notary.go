@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/verifier"
@@ -100,8 +101,13 @@ func notaryList(ctx context.Context, c *core.Core, out io.Writer) error {
 		fmt.Fprintln(out, "no notaries yet: add one with 'convergence notary add FILE|URL'")
 		return nil
 	}
+	health, err := c.NotaryHealth(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tREGION\tSTATE\tHOSTS")
+	fmt.Fprintln(tw, "NAME\tREGION\tSTATE\tHOSTS\tHEALTH")
 	for _, n := range ns {
 		state := "enabled"
 		switch {
@@ -114,7 +120,11 @@ func notaryList(ctx context.Context, c *core.Core, out io.Writer) error {
 		for i, h := range n.Hosts {
 			hosts[i] = net.JoinHostPort(h.Host, strconv.Itoa(h.SSLPort))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Name, orDash(n.Region), state, strings.Join(hosts, ","))
+		h, ok := health[n.Name]
+		if !ok {
+			h.Name = n.Name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.Name, orDash(n.Region), state, strings.Join(hosts, ","), h.Words(now))
 	}
 	return tw.Flush()
 }

@@ -96,6 +96,7 @@ func notaryAdd(ctx context.Context, c *core.Core, args []string, out io.Writer) 
 	// With --fingerprint, the URL's server may show that certificate (the notary's own,
 	// self-signed) instead of one a certificate authority signed; the bundle must then
 	// pin it too (below).
+	a.src = verifier.ResolveBundleSource(a.src) // "notary.example.org" is its well-known URL
 	raw, b, err := c.PreviewBundleFrom(ctx, a.src, a.fingerprint)
 	if errors.Is(err, protocol.ErrMalformed) {
 		return withHint(err, "this is not a .notary bundle: get the notary's from its operator (or from https://HOST/.well-known/convergence.notary with --fingerprint), or make one with 'convergence-notary bundle'")

@@ -184,6 +184,10 @@ func Hint(err error) string {
 		return "add a directory that lists more notaries (directory-urls), or add one with 'convergence notary add FILE|URL'"
 	case errors.Is(err, verifier.ErrBundleServerNotPinned):
 		return "the server at this address shows another certificate than the one --fingerprint names: check the fingerprint with the notary's operator (convergence-notary logs it at start as cert_sha256); if they match, someone between you and the notary is answering in its place"
+	case errors.Is(err, errTrustsAgain):
+		return "do it only if you know why it was revoked and that this is resolved; then run the command again with --yes"
+	case errors.Is(err, core.ErrNoDecision):
+		return "run 'convergence decisions list' for the IDs of your decisions"
 	case errors.Is(err, verifier.ErrBundleSource):
 		return "give the path of a .notary file or an https:// URL"
 	case errors.Is(err, errStoresLeft):

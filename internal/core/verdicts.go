@@ -48,12 +48,6 @@ func (c *Core) ForgetSite(ctx context.Context, t verifier.Target, fingerprintSHA
 	return nil
 }
 
-// TrustForSite pins the verdict's certificate for its target: the user trusts it
-// whatever the notaries say.
-func (c *Core) TrustForSite(ctx context.Context, v verifier.Verdict) error {
-	return c.Verifier.Pin(ctx, v.Target, v.FingerprintSHA256, "trusted by the user from the Activity tab")
-}
-
 // Certificate returns a leaf certificate the proxy checked recently, by the lowercase
 // hex SHA-256 of its DER; an error when it is no longer kept.
 func (c *Core) Certificate(_ context.Context, fp string) (*x509.Certificate, error) {
