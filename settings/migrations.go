@@ -122,6 +122,21 @@ CREATE TABLE decision_notes (
 	PRIMARY KEY (kind, key)
 ) STRICT;
 `,
+	// 4: what each desktop's proxy setting was before "Protect this computer" changed
+	// it (one row per mechanism, kept until it is put back), so that a crash does not
+	// lose it (issue 14). Its writes move the change counter: the window shows a
+	// change made on the terminal.
+	`
+CREATE TABLE system_proxy (
+	mechanism TEXT PRIMARY KEY,
+	previous  TEXT NOT NULL, -- the mechanism's own record of what was there (JSON)
+	applied   TEXT NOT NULL, -- what we set it to (the PAC URL or proxy URL)
+	saved_at  INTEGER NOT NULL
+) STRICT;
+CREATE TRIGGER system_proxy_insert_changes AFTER INSERT ON system_proxy BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER system_proxy_update_changes AFTER UPDATE ON system_proxy BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER system_proxy_delete_changes AFTER DELETE ON system_proxy BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+`,
 }
 
 // migrate applies the missing steps, each in its own transaction together with the

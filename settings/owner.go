@@ -30,6 +30,8 @@ const sqliteHeaderLen = 100
 var ourTables = [][]string{
 	1: {"settings", "notaries", "notary_hosts", "cache", "cache_vouchers", "pins", "events"},
 	2: {"install", "changes"},
+	3: {"decision_notes"},
+	4: {"system_proxy"},
 }
 
 // checkOwner tells whether the file at path (already known to start with the SQLite

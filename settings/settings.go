@@ -107,6 +107,14 @@ type Settings struct {
 	UpstreamProxy string `json:"upstream_proxy"`
 	// Paused turns checking off: the proxy passes traffic through unchecked.
 	Paused bool `json:"paused"`
+	// PausedUntil, while Paused, is when the pause ends by itself (the running app
+	// resumes then, and says so); zero pauses until the user resumes. PausedAt says
+	// whether a pause holds at a given time.
+	PausedUntil time.Time `json:"paused_until"`
+	// ProtectSystem is the user's "Protect this computer": the desktop's proxy
+	// settings point at the proxy while the app runs; they are put back at Quit and
+	// pointed at the proxy again at the next start.
+	ProtectSystem bool `json:"protect_system"`
 	// CleartextAllow lists the "host:port" destinations to which the proxy opens a
 	// tunnel that is not TLS (plain TCP, or a protocol that starts TLS later such as
 	// XMPP, PostgreSQL or LDAP with STARTTLS), unchecked; every other such tunnel is
@@ -152,6 +160,12 @@ func Defaults() Settings {
 		ListenAddr:     "127.0.0.1:8118",
 		PortalProbeURL: DefaultPortalProbeURL,
 	}
+}
+
+// PausedAt reports whether protection is paused at now: Paused, and PausedUntil is
+// zero or still to come.
+func (s Settings) PausedAt(now time.Time) bool {
+	return s.Paused && (s.PausedUntil.IsZero() || now.Before(s.PausedUntil))
 }
 
 // ErrInvalidSettings is matched by every error Validate returns.

@@ -1,0 +1,112 @@
+// Package sessionbus starts a private D-Bus session bus for a test, with config and
+// runtime dirs of its own: dconf (GNOME's settings) started on it keeps its database
+// there, never in the user's ~/.config, and two tests never share one.
+package sessionbus
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ErrMissing says dbus-daemon is not installed; callers skip their tests with it.
+var ErrMissing = errors.New("dbus-daemon is not installed (scripts/deps.sh test installs dbus)")
+
+// Bus is a running private session bus.
+type Bus struct {
+	Address    string // for DBUS_SESSION_BUS_ADDRESS
+	ConfigDir  string // XDG_CONFIG_HOME of the bus and its services (dconf's database is under it)
+	RuntimeDir string // XDG_RUNTIME_DIR of the bus and its services
+	cmd        *exec.Cmd
+}
+
+// Start starts dbus-daemon on a socket under dir (a path socket, not an abstract one,
+// so that processes in other network namespaces reach it too) and returns once it
+// accepts clients (at most 20 s). Services it starts (dconf-service) get dir/config as
+// XDG_CONFIG_HOME and dir/run as XDG_RUNTIME_DIR.
+func Start(dir string) (*Bus, error) {
+	bin, err := exec.LookPath("dbus-daemon")
+	if err != nil {
+		return nil, ErrMissing
+	}
+	b := &Bus{ConfigDir: filepath.Join(dir, "config"), RuntimeDir: filepath.Join(dir, "run")}
+	for _, d := range []string{b.ConfigDir, b.RuntimeDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("failed to create %q: %w", d, err)
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	sock := filepath.Join(b.RuntimeDir, "bus")
+	cmd := exec.Command(bin, "--session", "--nofork", "--nopidfile", "--address=unix:path="+sock, "--print-address=3")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Env = append(withoutBus(os.Environ()), "XDG_CONFIG_HOME="+b.ConfigDir, "XDG_RUNTIME_DIR="+b.RuntimeDir)
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("failed to start dbus-daemon: %w", err)
+	}
+	w.Close()
+	line := make(chan string, 1)
+	go func() { // ends when the daemon prints its address or exits (closing the pipe)
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case addr := <-line:
+		if addr == "" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, errors.New("failed to start dbus-daemon: it printed no address")
+		}
+		b.Address, b.cmd = addr, cmd
+		return b, nil
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, errors.New("failed to start dbus-daemon: no address after 20 s")
+	}
+}
+
+// Env is what a client of the bus needs in its environment: the bus, the same config
+// and runtime dirs as its services (dconf's clients read the database file directly),
+// and GSettings' dconf backend.
+func (b *Bus) Env() []string {
+	return []string{"DBUS_SESSION_BUS_ADDRESS=" + b.Address, "XDG_CONFIG_HOME=" + b.ConfigDir,
+		"XDG_RUNTIME_DIR=" + b.RuntimeDir, "GSETTINGS_BACKEND=dconf"}
+}
+
+// Environ is os.Environ with Env in place of the session's own.
+func (b *Bus) Environ() []string {
+	var out []string
+	for _, e := range withoutBus(os.Environ()) {
+		if !strings.HasPrefix(e, "XDG_CONFIG_HOME=") && !strings.HasPrefix(e, "XDG_RUNTIME_DIR=") && !strings.HasPrefix(e, "GSETTINGS_BACKEND=") {
+			out = append(out, e)
+		}
+	}
+	return append(out, b.Env()...)
+}
+
+// Stop ends the bus; the services it started (dconf-service) end with it, as they
+// lose their connection.
+func (b *Bus) Stop() {
+	b.cmd.Process.Kill()
+	b.cmd.Wait()
+}
+
+func withoutBus(env []string) []string {
+	var out []string
+	for _, e := range env {
+		if !strings.HasPrefix(e, "DBUS_SESSION_BUS_ADDRESS=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
