@@ -29,10 +29,8 @@ type envRecord struct {
 	Mode    fs.FileMode `json:"mode,omitempty"`
 }
 
-func (environment) ID() string { return "environment" }
-func (environment) Name() string {
-	return "terminal programs (http_proxy in environment.d, from the next login)"
-}
+func (environment) ID() string   { return "environment" }
+func (environment) Name() string { return "terminal programs" }
 
 func (environment) path() (string, error) {
 	dir, err := os.UserConfigDir()

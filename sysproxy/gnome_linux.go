@@ -32,7 +32,7 @@ type gnomeValue struct {
 }
 
 func (gnome) ID() string   { return "gnome" }
-func (gnome) Name() string { return "GNOME and the desktops and browsers that read its settings" }
+func (gnome) Name() string { return "GNOME" }
 
 func (g gnome) Available(ctx context.Context) error {
 	if _, err := exec.LookPath("gsettings"); err != nil {

@@ -33,7 +33,7 @@ type kdeValue struct {
 }
 
 func (kde) ID() string   { return "kde" }
-func (kde) Name() string { return "KDE Plasma and the browsers that read its settings" }
+func (kde) Name() string { return "KDE" }
 
 // tools returns the kwriteconfig and kreadconfig to use, the newest pair installed.
 func (kde) tools() (write, read string, err error) {

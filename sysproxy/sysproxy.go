@@ -47,7 +47,8 @@ type State struct {
 type Mechanism interface {
 	// ID names the mechanism in the store: "gnome", "kde", "environment".
 	ID() string
-	// Name says in plain words which programs follow it.
+	// Name names, in a word or two, the desktop or programs that follow it: "GNOME",
+	// "KDE", "terminal programs".
 	Name() string
 	// Available returns nil when the mechanism can be used here, else an error that
 	// matches ErrUnavailable and says why.

@@ -10,11 +10,11 @@ import (
 	"net"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/convergence-ng/convergence/localproxy"
 	"github.com/convergence-ng/convergence/settings"
+	"github.com/convergence-ng/convergence/sysproxy"
 	"github.com/convergence-ng/convergence/truststore"
 	"github.com/convergence-ng/convergence/verifier"
 )
@@ -54,12 +54,12 @@ type Core struct {
 	Listen   string // the proxy's loopback address
 
 	log       *slog.Logger
-	paused    atomic.Bool
+	pause     pauseState // the stored pause, applied (pause.go)
 	certs     certMemory
 	trustHome string            // Options.TrustHome
 	trustOnly []truststore.Kind // Options.TrustOnly
 
-	mu        sync.Mutex // protects ca, listeners, changeListeners, statusListeners, closed, proxyErr, caInstalled; orders bg.Add before Close's bg.Wait
+	mu        sync.Mutex // protects ca, listeners, changeListeners, statusListeners, noticeListeners, closed, proxyErr, listening, caInstalled; orders bg.Add before Close's bg.Wait
 	ca        *localproxy.CA
 	listeners []func(verifier.Event)
 	// changeListeners run after a change made to the store elsewhere was applied.
@@ -68,9 +68,16 @@ type Core struct {
 	statusListeners []func()
 	closed          bool
 	proxyErr        string       // why the proxy stopped, in plain words; empty while it serves
+	listening       bool         // Serve listens (or did)
 	caInstalled     bool         // the local CA went into a trust store in this run
 	browser         BrowserCheck // what the proxy saw of the browsers (browsercheck.go)
 	untrustedTold   time.Time    // when the listeners were last told of a refusal (noteCheck)
+	// serving is closed once Serve has listened, or failed to (waitServing).
+	serving chan struct{}
+	// noticeListeners hear what the app says unasked (OnNotice).
+	noticeListeners []func(Notice)
+	// sys serialises the changes to the desktop's proxy settings (sysproxy.go).
+	sys sysProxyState
 
 	portal  portalProbe                                                       // the captive-portal probe (portal.go)
 	dialOut func(ctx context.Context, network, addr string) (net.Conn, error) // how the app reaches the network itself
@@ -100,6 +107,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	}
 	c := &Core{Store: store, Recovery: rec, DataDir: o.DataDir, log: log, trustHome: o.TrustHome, trustOnly: o.TrustOnly}
 	c.closing, c.stopClosing = context.WithCancel(context.Background())
+	c.sys.mechs = sysproxy.Mechanisms()
 	c.history = startHistoryWriter(store, log)
 	store.OnDiskFullChange(c.diskFullChanged)
 	ok := false
@@ -112,7 +120,8 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.paused.Store(st.Paused)
+	c.pause.set(st)
+	c.serving = make(chan struct{})
 	c.Listen = st.ListenAddr
 	if o.Listen != "" {
 		c.Listen = o.Listen
@@ -155,7 +164,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		Addr:          c.Listen,
 		Exempter:      c.Verifier,
 		DialContext:   o.DialSites,
-		Paused:        c.paused.Load,
+		Paused:        c.Paused,
 		UpstreamProxy: upstream,
 		Limits:        localproxy.Limits{IdleTimeout: st.ProxyIdleTimeout}, // 0: the proxy's default
 		Logger:        log,
@@ -271,12 +280,17 @@ func (c *Core) RegenerateCA() (*localproxy.CA, error) {
 	return ca, nil
 }
 
-// Paused reports whether protection is paused (the proxy tunnels everything untouched).
-func (c *Core) Paused() bool { return c.paused.Load() }
+// Paused reports whether protection is paused now (the proxy tunnels everything
+// untouched): a pause whose end has come no longer holds.
+func (c *Core) Paused() bool { return c.pause.at(time.Now()) }
 
-// SetPaused pauses or resumes protection and remembers the choice.
+// SetPaused pauses protection until the user resumes it, or resumes it, and remembers
+// the choice (Pause pauses for a while).
 func (c *Core) SetPaused(ctx context.Context, paused bool) error {
-	_, err := c.UpdateSettings(ctx, func(s *settings.Settings) error { s.Paused = paused; return nil })
+	_, err := c.UpdateSettings(ctx, func(s *settings.Settings) error {
+		s.Paused, s.PausedUntil = paused, time.Time{}
+		return nil
+	})
 	return err
 }
 
@@ -289,7 +303,7 @@ func (c *Core) UpdateSettings(ctx context.Context, change func(*settings.Setting
 	if err != nil {
 		return settings.Settings{}, err
 	}
-	c.paused.Store(s.Paused)
+	c.pause.set(s)
 	return s, c.Verifier.Reload(ctx)
 }
 
@@ -315,8 +329,13 @@ func (c *Core) ListenProxy(ctx context.Context) (net.Listener, error) {
 	if err != nil {
 		err = fmt.Errorf("failed to listen on %q: %w", c.Listen, err)
 		c.keepProxyErr(err)
+		close(c.serving) // it never will: waitServing
 		return nil, err
 	}
+	c.mu.Lock()
+	c.listening = true
+	c.mu.Unlock()
+	close(c.serving) // the proxy listens: waitServing
 	return ln, nil
 }
 
@@ -336,4 +355,17 @@ func (c *Core) keepProxyErr(err error) {
 	c.mu.Lock()
 	c.proxyErr = err.Error()
 	c.mu.Unlock()
+}
+
+// waitServing waits until the proxy listens (true) or failed to (false), or ctx is
+// done (ListenProxy says which).
+func (c *Core) waitServing(ctx context.Context) bool {
+	select {
+	case <-c.serving:
+	case <-ctx.Done():
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.listening && c.proxyErr == ""
 }

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"time"
+
 	"github.com/convergence-ng/convergence/verifier"
 )
 
@@ -13,6 +15,12 @@ type Status struct {
 	// KeyringFallback is set when secrets are kept in a file because no keyring answered.
 	KeyringFallback bool
 	Paused          bool
+	// PausedUntil, while Paused, is when the pause ends by itself; zero: when the
+	// user resumes.
+	PausedUntil time.Time
+	// SystemProxy is set while the desktop's proxy settings point at the proxy
+	// ("Protect this computer"; a previous setting is kept in the store).
+	SystemProxy bool
 	// CAInstalled is set when the local CA went into (or was found in) at least one
 	// trust store in this run; the per-store results (InstallCA) say which.
 	CAInstalled bool
@@ -46,7 +54,9 @@ func (c *Core) status() Status {
 	st := Status{
 		ProxyErr:        c.proxyErr,
 		KeyringFallback: c.Fallback != nil,
-		Paused:          c.paused.Load(),
+		Paused:          c.Paused(),
+		PausedUntil:     c.pause.endsAt(time.Now()),
+		SystemProxy:     c.sys.on.Load(),
 		CAInstalled:     c.caInstalled,
 		DiskFull:        c.Store.DiskFull(),
 		Browser:         c.browser,

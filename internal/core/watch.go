@@ -62,7 +62,7 @@ func (c *Core) applyStore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.paused.Store(st.Paused)
+	c.pause.set(st)
 	if err := c.Verifier.Reload(ctx); err != nil {
 		return err
 	}
