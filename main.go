@@ -115,8 +115,12 @@ func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, er
 	}
 	defer c.Close()
 	warnStartup(c, log)
+	c.OnNotice(func(n core.Notice) { logNotice(log, n) })
 	ln, err := c.ListenProxy(ctx)
 	if err != nil {
+		// Nothing serves here: what a run that did not quit left pointing at this
+		// address is put back, unless another Convergence serves there.
+		c.RunSystemProxy(ctx)
 		return fail(err)
 	}
 	logEvents(c, log)
@@ -124,9 +128,16 @@ func runHeadless(ctx context.Context, open func(context.Context) (*core.Core, er
 	go c.RunBundleRefresh(ctx)
 	// Applies what the terminal changes in the store; ends with ctx, or at c.Close.
 	go c.RunStoreWatch(ctx)
+	// Ends a pause with an end, and says so; ends with ctx, or at c.Close.
+	go c.RunPauseTimer(ctx)
+	// Settles the desktop's proxy settings, the proxy listening; ends then.
+	go c.RunSystemProxy(ctx)
 	addr := ln.Addr().String()
 	log.Info("proxy listening", "addr", addr, "pac", "http://"+addr+"/proxy.pac", "data_dir", c.DataDir)
-	if err := c.ServeOn(ctx, ln); err != nil {
+	err = c.ServeOn(ctx, ln)
+	// SIGTERM is a Quit: the desktop's proxy settings go back as they were.
+	logNotice(log, c.QuitSystemProxy(context.Background()))
+	if err != nil {
 		return fail(err)
 	}
 	log.Info("stopped")
@@ -150,6 +161,11 @@ func logEvents(c *core.Core, log *slog.Logger) {
 				"alert", fmt.Sprintf("someone is impersonating notary %q on this network", ev.Notary))
 		}
 	})
+}
+
+// logNotice writes what the app says unasked as a log line.
+func logNotice(log *slog.Logger, n core.Notice) {
+	log.Info(n.Title, "notice", n.Kind, "detail", n.Body)
 }
 
 // runGUI shows the window and the tray (when a session bus exists) and serves the
@@ -194,6 +210,12 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	if serve == nil {
 		serve = func(ctx context.Context, c *core.Core) error { return c.Serve(ctx) }
 	}
+	// Says a pause ended, or what the start did with the desktop's proxy settings.
+	c.OnNotice(u.Tell)
+	// Ends a pause with an end; ends with proxyCtx, or at c.Close.
+	go c.RunPauseTimer(proxyCtx)
+	// Settles the desktop's proxy settings once the proxy listens; ends then.
+	go c.RunSystemProxy(proxyCtx)
 	served := make(chan struct{})
 	go func() { // ends when proxyCtx is cancelled, after the app quits
 		defer close(served)
@@ -228,6 +250,9 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	if run {
 		a.Run()
 	}
+	// Quit: the desktop's proxy settings go back as they were, while the proxy still
+	// serves, and a notification says protection is off.
+	u.TellNow(c.QuitSystemProxy(context.Background()))
 	close(quit)
 	stopProxy()
 	<-shown

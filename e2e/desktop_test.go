@@ -64,10 +64,10 @@ func TestDesktopSecondStartShowsTheFirst(t *testing.T) {
 	item := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", first.cmd.Process.Pid)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := dbusmenu.WaitFor(ctx, conn, item, func(l []string) bool { return slices.Contains(l, "Pause protection") }); err != nil {
+	if _, err := dbusmenu.WaitFor(ctx, conn, item, func(l []string) bool { return slices.Contains(l, "Pause until I resume") }); err != nil {
 		t.Fatal(err)
 	}
-	if err := dbusmenu.Click(ctx, conn, item, "Pause protection"); err != nil {
+	if err := dbusmenu.Click(ctx, conn, item, "Pause until I resume"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := dbusmenu.WaitFor(ctx, conn, item, func(l []string) bool { return slices.Contains(l, "Resume protection") }); err != nil {

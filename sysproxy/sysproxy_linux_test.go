@@ -25,27 +25,7 @@ func testCtx(t *testing.T) context.Context {
 // privateBus gives the test a session bus of its own with dconf on it, and points this
 // process (and the gsettings it runs) at it. Real dconf, real gsettings: the test
 // skips only when they are not installed.
-func privateBus(t *testing.T) *sessionbus.Bus {
-	t.Helper()
-	for _, bin := range []string{"gsettings", "/usr/libexec/dconf-service"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed (scripts/deps.sh test installs libglib2.0-bin, dconf-service, dconf-gsettings-backend, gsettings-desktop-schemas)", bin)
-		}
-	}
-	b, err := sessionbus.Start(t.TempDir())
-	if errors.Is(err, sessionbus.ErrMissing) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Stop)
-	for _, kv := range b.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	return b
-}
+func privateBus(t *testing.T) *sessionbus.Bus { return sessionbus.ForTest(t) }
 
 func gs(t *testing.T, args ...string) string {
 	t.Helper()

@@ -23,6 +23,7 @@ type Backend interface {
 	DirectoryBackend
 	KeyChangeBackend
 	DecisionsBackend
+	SystemBackend
 }
 
 // DecisionsBackend lists and ends the user's decisions: the exceptions the user made

@@ -166,7 +166,7 @@ func TestPauseAndResume(t *testing.T) {
 		t.Fatal("pause did not reach the store")
 	}
 	st, _ := u.currentTrayState()
-	if st.Mode != modePaused || u.win.Title() != "Convergence: Protection is paused" {
+	if st.Mode != modePaused || u.win.Title() != "Convergence: Protection is paused until you resume it" {
 		t.Fatalf("after pause: mode %v, title %q", st.Mode, u.win.Title())
 	}
 	// The tray menu offers Resume; its action reaches the backend too.

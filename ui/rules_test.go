@@ -68,7 +68,8 @@ func TestComputeTrayState(t *testing.T) {
 		{"notaries not loaded yet", ok, -1, time.Time{}, modeProtecting, "Protecting (proxy on 127.0.0.1:8118)"},
 		{"recent alert", ok, 2, now.Add(-time.Minute), modeAlert, "Notaries disagreed about a site recently"},
 		{"old alert", ok, 2, now.Add(-alertFor), modeProtecting, "Protecting (proxy on 127.0.0.1:8118)"},
-		{"paused beats alert", Status{Paused: true}, 2, now, modePaused, "Protection is paused"},
+		{"paused beats alert", Status{Paused: true}, 2, now, modePaused, "Protection is paused until you resume it"},
+		{"paused for a while", Status{Paused: true, PausedUntil: time.Date(2026, 12, 1, 14, 5, 0, 0, time.Local)}, 2, now, modePaused, "Protection is paused until 14:05"},
 		{"no notaries", ok, 0, now, modeProblem, "Not protecting: no notaries are set up"},
 		{"proxy down beats everything", Status{ProxyErr: "port in use", Paused: true}, 0, now, modeProblem, "Not protecting: the proxy could not start"},
 		{"keyring fallback", Status{KeyringFallback: true}, 1, time.Time{}, modeProblem, "Protecting, but no keyring: the key is kept in a file"},
@@ -100,7 +101,7 @@ func TestTrayMenuFromState(t *testing.T) {
 	s := computeTrayState(Status{}, 1, []verifier.Event{disagreement("evil.example", now)}, now, nil, now)
 	m := u.trayMenu(s, false)
 	labels := menuLabels(m)
-	want := []string{"Notaries disagreed about a site recently", "", "Open Convergence", "Pause protection", "",
+	want := []string{"Notaries disagreed about a site recently", "", "Open Convergence", "Pause for 15 minutes", "Pause for 1 hour", "Pause until I resume", "",
 		"Recent alerts", "evil.example blocked: 1 of 3 agreed (" + now.Format("15:04") + ")", "", "Quit"}
 	if strings.Join(labels, "|") != strings.Join(want, "|") {
 		t.Fatalf("menu = %q\nwant   %q", labels, want)
@@ -109,7 +110,7 @@ func TestTrayMenuFromState(t *testing.T) {
 		t.Error("status line must be disabled and Quit marked IsQuit")
 	}
 	// Clicking an alert opens its details.
-	m.Items[6].Action()
+	m.Items[8].Action()
 	waitIdle(t, u)
 	if !hasText(u.win, "saw a different certificate") || !hasText(u.win, "evil.example:443 was rejected") {
 		t.Fatalf("alert click: %s", visibleText(u.win))

@@ -22,6 +22,7 @@ type setupTab struct {
 	ca       *caSection // step 2 (setupca.go)
 	notMsg   *widget.Label
 	check    *checkSection // 4. check that it works (setupcheck.go)
+	protect  *protectCard  // "Protect this computer" (sysproxy.go)
 	notaries int           // usable notaries; -1 until known (UI goroutine only)
 }
 
@@ -33,7 +34,10 @@ func newSetupTab(u *UI) *setupTab {
 	t.addr = valueLabel()
 	t.pac = valueLabel()
 	t.proxyMsg = wrapLabel("In your browser's or system's network settings, choose a manual proxy for HTTPS with this address, or an automatic configuration (PAC) URL.")
+	t.protect = newProtectCard(u)
 	step1 := widget.NewCard("1. Send your browser through Convergence", "", container.NewVBox(
+		t.protect.content(),
+		widget.NewSeparator(),
 		t.proxyMsg,
 		copyRow(u, "Proxy address", t.addr),
 		copyRow(u, "PAC URL", t.pac),
@@ -90,6 +94,7 @@ func copyRow(u *UI, label string, value *widget.Label) fyne.CanvasObject {
 // reload reads the status (cheap, no I/O by contract) and rewords the guide.
 func (t *setupTab) reload() {
 	st := t.u.backend.Status()
+	t.protect.reload(st)
 	t.addr.SetText(st.ProxyAddr)
 	t.pac.SetText(st.PACURL)
 	switch {
@@ -98,7 +103,7 @@ func (t *setupTab) reload() {
 	case st.Paused:
 		t.proxyMsg.SetText("Protection is paused: the proxy passes sites through unchecked. Resume it from the Activity tab or the tray.")
 	default:
-		t.proxyMsg.SetText("In your browser's or system's network settings, choose a manual proxy for HTTP and HTTPS with this address, or the automatic configuration (PAC) URL.")
+		t.proxyMsg.SetText("Or set it by hand: in your browser's or system's network settings, choose a manual proxy for HTTP and HTTPS with this address, or the automatic configuration (PAC) URL.")
 	}
 	t.check.show(st)
 	t.updateBanner(st)

@@ -83,7 +83,7 @@ func computeTrayState(st Status, notaries int, alerts []verifier.Event, lastAler
 	case st.DiskFull:
 		s.Mode, s.Line = modeProblem, diskFullLine
 	case st.Paused:
-		s.Mode, s.Line = modePaused, "Protection is paused"
+		s.Mode, s.Line = modePaused, pausedLine(st)
 	case out != nil && now.Sub(out.Last) < alertFor:
 		s.Mode, s.Line = modeOffline, outageLine(out, st)
 	case !lastAlert.IsZero() && now.Sub(lastAlert) < alertFor:
@@ -143,7 +143,10 @@ func (u *UI) trayMenu(s trayState, paused bool) *fyne.Menu {
 	if paused {
 		items = append(items, fyne.NewMenuItem("Resume protection", func() { u.setPaused(false) }))
 	} else {
-		items = append(items, fyne.NewMenuItem("Pause protection", func() { u.setPaused(true) }))
+		for _, c := range pauseChoices {
+			d := c.d
+			items = append(items, fyne.NewMenuItem(c.label, func() { u.pause(d) }))
+		}
 	}
 	if len(s.Alerts) > 0 {
 		items = append(items, fyne.NewMenuItemSeparator())

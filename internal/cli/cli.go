@@ -81,6 +81,14 @@ commands:
                                notary's revocation trusts it again, and needs --yes
   decisions trust HOST[:PORT] SHA256 --for once|day|until-change|always
                                trust this certificate only, for HOST, whatever the notaries say
+  system-proxy enable|disable|status
+                               point the desktop's proxy settings (GNOME, KDE, terminal
+                               programs) at Convergence, put back what was there, or show
+                               for each whether it points at Convergence
+  pause 15m|1h|DURATION|forever
+                               let sites pass unchecked for a while (the running app
+                               resumes at the end and says so), or until 'resume'
+  resume                       check sites again
 
 flags:
 `
@@ -104,7 +112,7 @@ func IsCommand(args []string) bool {
 		return false
 	}
 	switch args[0] {
-	case "check", "notary", "directory", "cache", "ca", "settings", "set", "cleartext", "decisions", "help":
+	case "check", "notary", "directory", "cache", "ca", "settings", "set", "cleartext", "decisions", "system-proxy", "pause", "resume", "help":
 		return true
 	}
 	return false
@@ -169,6 +177,12 @@ func run(ctx context.Context, args []string, env Env) error {
 		return cleartextCmd(ctx, c, args[1:], env.Stdout)
 	case "decisions":
 		return decisionsCmd(ctx, c, args[1:], env.Stdout)
+	case "system-proxy":
+		return systemProxyCmd(ctx, c, args[1:], env.Stdout, env.Stderr)
+	case "pause":
+		return pauseCmd(ctx, c, args[1:], env.Stdout)
+	case "resume":
+		return resumeCmd(ctx, c, args[1:], env.Stdout)
 	}
 	return fmt.Errorf("%w: unknown command %q", ErrUsage, args[0])
 }

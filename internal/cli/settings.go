@@ -87,9 +87,14 @@ var settingKeys = []setting{
 	{"notifications", "on | off: desktop notifications when notaries disagree or reject",
 		func(s settings.Settings) string { return onOff(s.Notifications) },
 		boolSetter(func(s *settings.Settings, b bool) { s.Notifications = b })},
-	{"paused", "on | off: pass traffic through unchecked",
-		func(s settings.Settings) string { return onOff(s.Paused) },
-		boolSetter(func(s *settings.Settings, b bool) { s.Paused = b })},
+	{"paused", "on | off: pass traffic through unchecked ('convergence pause 15m' pauses for a while)",
+		func(s settings.Settings) string {
+			if s.PausedAt(time.Now()) && !s.PausedUntil.IsZero() {
+				return "on until " + s.PausedUntil.Local().Format("15:04:05")
+			}
+			return onOff(s.PausedAt(time.Now()))
+		},
+		boolSetter(func(s *settings.Settings, b bool) { s.Paused, s.PausedUntil = b, time.Time{} })},
 	{"listen", "the proxy's loopback address, e.g. 127.0.0.1:8118 (takes effect at restart)",
 		func(s settings.Settings) string { return s.ListenAddr },
 		func(s *settings.Settings, v string) error { s.ListenAddr = v; return nil }},

@@ -196,6 +196,8 @@ func Hint(err error) string {
 		return "the CA was never made or its file was removed: remove entries named \"Convergence Local CA ...\" in your browser's certificate settings"
 	case errors.Is(err, localproxy.ErrCAIncomplete), errors.Is(err, localproxy.ErrCAMismatch):
 		return "if the CA key is in a locked keyring, unlock it and try again; if an earlier version of Convergence used this data dir at another path, open it once there with this version (the key is found there and then follows the dir); otherwise make a new CA with 'convergence ca regenerate' and trust it again in your browsers"
+	case errors.Is(err, core.ErrNoDesktop):
+		return systemProxyHint(err)
 	case errors.Is(err, syscall.EADDRINUSE):
 		return "another program (or another Convergence) listens there: stop it, or choose another address with --listen 127.0.0.1:PORT or 'convergence set listen 127.0.0.1:PORT'"
 	case errors.As(err, new(*net.DNSError)):

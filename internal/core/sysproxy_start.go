@@ -138,8 +138,8 @@ func (c *Core) startSystemProxyLocked(ctx context.Context, serving bool) (Notice
 func leftoverNotice(resumed, restored []string, proxyErr string) Notice {
 	const title = "Convergence was stopped without quitting"
 	if len(restored) == 0 {
-		return Notice{Kind: NoticeSystemProxyResumed, Title: title,
-			Body: "It protects this computer again: " + join(resumed) + " still point at it, as when it stopped."}
+		return Notice{Kind: NoticeSystemProxyResumed, Title: "Convergence protects this computer again",
+			Body: "It did not quit last time, so the proxy settings of " + join(resumed) + " still pointed at it: it checks their sites again. Quit puts them back."}
 	}
 	why := "they pointed at a proxy address it no longer uses"
 	if proxyErr != "" {

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -20,23 +19,7 @@ import (
 // points this process at them. GNOME's proxy starts as a user's: a manual proxy.
 func desktopSession(t *testing.T) *sessionbus.Bus {
 	t.Helper()
-	for _, bin := range []string{"gsettings", "/usr/libexec/dconf-service"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed (scripts/deps.sh test installs libglib2.0-bin, dconf-service, dconf-gsettings-backend, gsettings-desktop-schemas)", bin)
-		}
-	}
-	b, err := sessionbus.Start(t.TempDir())
-	if errors.Is(err, sessionbus.ErrMissing) {
-		t.Skip(err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Stop)
-	for _, kv := range b.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	b := sessionbus.ForTest(t)
 	gsettings(t, "set", "org.gnome.system.proxy", "mode", "'manual'")
 	gsettings(t, "set", "org.gnome.system.proxy.http", "host", "'corp-proxy.example'")
 	gsettings(t, "set", "org.gnome.system.proxy.http", "port", "3128")

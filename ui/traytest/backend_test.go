@@ -3,6 +3,7 @@ package traytest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
@@ -12,10 +13,12 @@ import (
 
 // trayBackend is the real application (core.Core) on a data dir of the test's own,
 // with the CA's key in memory (the session's keyring is not the tray's concern). It
-// passes on every SetPaused call, so the test sees the click reach the application.
+// passes on every SetPaused and Pause call, so the test sees the click reach the
+// application.
 type trayBackend struct {
 	*core.Core
-	pauses chan bool // every SetPaused call
+	pauses    chan bool          // every SetPaused call, and true for every Pause call
+	durations chan time.Duration // every Pause call's duration
 }
 
 // openBackend opens the application on dir with one notary, so that it protects; its
@@ -39,7 +42,7 @@ func openBackend(dir string) (*trayBackend, error) {
 		c.Close()
 		return nil, fmt.Errorf("failed to add a notary: %w", err)
 	}
-	return &trayBackend{Core: c, pauses: make(chan bool, 8)}, nil
+	return &trayBackend{Core: c, pauses: make(chan bool, 8), durations: make(chan time.Duration, 8)}, nil
 }
 
 func (b *trayBackend) SetPaused(ctx context.Context, p bool) error {
@@ -47,5 +50,14 @@ func (b *trayBackend) SetPaused(ctx context.Context, p bool) error {
 		return err
 	}
 	b.pauses <- p
+	return nil
+}
+
+func (b *trayBackend) Pause(ctx context.Context, d time.Duration) error {
+	if err := b.Core.Pause(ctx, d); err != nil {
+		return err
+	}
+	b.durations <- d
+	b.pauses <- true
 	return nil
 }

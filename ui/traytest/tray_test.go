@@ -252,21 +252,21 @@ func itemName(t *testing.T) string {
 func TestTrayMenuOnDBus(t *testing.T) {
 	conn, item := trayConn(t)
 
-	menu := waitFor(t, conn, item, func(l []string) bool { return slices.Contains(l, "Pause protection") })
-	for _, want := range []string{"Protecting (proxy on 127.0.0.1:8118)", "Open Convergence", "Pause protection", "Quit"} {
+	menu := waitFor(t, conn, item, func(l []string) bool { return slices.Contains(l, "Pause for 15 minutes") })
+	for _, want := range []string{"Protecting (proxy on 127.0.0.1:8118)", "Open Convergence", "Pause for 15 minutes", "Pause for 1 hour", "Pause until I resume", "Quit"} {
 		if !slices.Contains(dbusmenu.Labels(menu), want) {
 			t.Errorf("tray menu lacks %q: %q", want, dbusmenu.Labels(menu))
 		}
 	}
 	before := iconPixmap(t, conn, item)
 
-	// Click "Pause protection" as a shell does: the backend is paused, the menu and
+	// Click "Pause for 15 minutes" as a shell does: the backend is paused, the menu and
 	// the icon are rebuilt from the new state. A shell re-reads the layout when it
 	// changes; so does this test, if a rebuild raced with its click.
 	clicked := false
 	for attempt := 0; attempt < 5 && !clicked; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := dbusmenu.Click(ctx, conn, item, "Pause protection")
+		err := dbusmenu.Click(ctx, conn, item, "Pause for 15 minutes")
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -283,8 +283,12 @@ func TestTrayMenuOnDBus(t *testing.T) {
 	if !clicked {
 		t.Fatal("clicking Pause did not reach the backend in 5 tries")
 	}
+	if d := <-backend.durations; d != 15*time.Minute {
+		t.Fatalf("Pause for 15 minutes paused for %s", d)
+	}
+	until := backend.Status().PausedUntil
 	waitFor(t, conn, item, func(l []string) bool {
-		return slices.Contains(l, "Resume protection") && slices.Contains(l, "Protection is paused")
+		return slices.Contains(l, "Resume protection") && slices.Contains(l, "Protection is paused until "+until.Local().Format("15:04"))
 	})
 	if after := iconPixmap(t, conn, item); after == before {
 		t.Error("the tray icon did not change when protection was paused")

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -109,4 +110,30 @@ func withoutBus(env []string) []string {
 		}
 	}
 	return out
+}
+
+// ForTest starts a private bus for t in a temporary dir and points this process at it
+// (t.Setenv: the test must not be parallel), stopping it at the test's end. It skips
+// t when dbus-daemon, gsettings or dconf's service is not installed, naming the
+// packages.
+func ForTest(t testing.TB) *Bus {
+	t.Helper()
+	for _, bin := range []string{"gsettings", "/usr/libexec/dconf-service"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed (scripts/deps.sh test installs libglib2.0-bin, dconf-service, dconf-gsettings-backend, gsettings-desktop-schemas)", bin)
+		}
+	}
+	b, err := Start(t.TempDir())
+	if errors.Is(err, ErrMissing) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Stop)
+	for _, kv := range b.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return b
 }
