@@ -26,10 +26,31 @@ type Bus struct {
 	cmd        *exec.Cmd
 }
 
+// dconfService is the D-Bus service file of dconf (Debian's dconf-service).
+const dconfService = "/usr/share/dbus-1/services/ca.desrt.dconf.service"
+
+// busConfig is a session bus that can start dconf and nothing else: no keyring (a
+// test's app keeps its key in a file, as in the other end-to-end tests, instead of
+// meeting a locked gnome-keyring), no portal, no systemd.
+const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <keep_umask/>
+  <listen>unix:path=%s</listen>
+  <servicedir>%s</servicedir>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`
+
 // Start starts dbus-daemon on a socket under dir (a path socket, not an abstract one,
 // so that processes in other network namespaces reach it too) and returns once it
-// accepts clients (at most 20 s). Services it starts (dconf-service) get dir/config as
-// XDG_CONFIG_HOME and dir/run as XDG_RUNTIME_DIR.
+// accepts clients (at most 20 s). It can start dconf's service, with dir/config as
+// XDG_CONFIG_HOME and dir/run as XDG_RUNTIME_DIR, and no other.
 func Start(dir string) (*Bus, error) {
 	bin, err := exec.LookPath("dbus-daemon")
 	if err != nil {
@@ -41,13 +62,26 @@ func Start(dir string) (*Bus, error) {
 			return nil, fmt.Errorf("failed to create %q: %w", d, err)
 		}
 	}
+	services := filepath.Join(dir, "services")
+	if err := os.MkdirAll(services, 0o700); err != nil {
+		return nil, fmt.Errorf("failed to create %q: %w", services, err)
+	}
+	if svc, err := os.ReadFile(dconfService); err == nil {
+		if err := os.WriteFile(filepath.Join(services, filepath.Base(dconfService)), svc, 0o600); err != nil {
+			return nil, fmt.Errorf("failed to copy %q: %w", dconfService, err)
+		}
+	}
+	sock := filepath.Join(b.RuntimeDir, "bus")
+	conf := filepath.Join(dir, "bus.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, busConfig, sock, services), 0o600); err != nil {
+		return nil, fmt.Errorf("failed to write %q: %w", conf, err)
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	sock := filepath.Join(b.RuntimeDir, "bus")
-	cmd := exec.Command(bin, "--session", "--nofork", "--nopidfile", "--address=unix:path="+sock, "--print-address=3")
+	cmd := exec.Command(bin, "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=3")
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Env = append(withoutBus(os.Environ()), "XDG_CONFIG_HOME="+b.ConfigDir, "XDG_RUNTIME_DIR="+b.RuntimeDir)
 	if err := cmd.Start(); err != nil {
