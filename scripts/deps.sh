@@ -8,11 +8,14 @@ build=(gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxra
        libxinerama-dev libxi-dev libxxf86vm-dev)
 # certutil (libnss3-tools) puts the local CA in browsers' databases; pkexec asks for the
 # administrator password to put it in the system store (ca-certificates).
-run=(dbus dbus-x11 gnome-keyring libgl1-mesa-dri libnss3-tools pkexec ca-certificates)
+# GNOME's proxy settings (gsettings, dconf and the schemas), for "Protect this computer".
+gsettings=(libglib2.0-bin dconf-service dconf-gsettings-backend gsettings-desktop-schemas)
+run=(dbus dbus-x11 gnome-keyring libgl1-mesa-dri libnss3-tools pkexec ca-certificates "${gsettings[@]}")
 # e2fsprogs: chattr, which makes a trust store unwritable for root in the truststore tests.
 # postgresql: the notary's store tests and fleet tests start a real server of their own
 # (internal/testsupport/testpg); the package's own cluster service is not used.
-test=(xvfb xauth x11-utils curl iproute2 openssl e2fsprogs postgresql)
+# libkf5config-bin: KDE's kwriteconfig5, which the KDE proxy test runs on a temp kioslaverc.
+test=(xvfb xauth x11-utils curl iproute2 openssl e2fsprogs postgresql libkf5config-bin)
 # Optional: tests that need these skip, with a message, when they are absent
 # (Ubuntu ships Chromium only as a snap).
 optional=(chromium)
