@@ -121,7 +121,7 @@ func (e environment) Current(_ context.Context, t Target) (State, error) {
 	case err != nil:
 		return State{}, fmt.Errorf("failed to read %q: %w", p, err)
 	case bytes.Equal(b, envContent(t)):
-		return State{PointsAt: true, Describe: "http_proxy=" + t.ProxyURL() + " in " + p}, nil
+		return State{PointsAt: true, Describe: "http_proxy=" + t.ProxyURL() + " for programs started after your next login, in " + p}, nil
 	case strings.Contains(string(b), "Written by Convergence"):
 		return State{Describe: "Convergence's file with another address, in " + p}, nil
 	}

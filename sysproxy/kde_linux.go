@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -30,6 +32,22 @@ var kdeKeys = []string{"Proxy Config Script", "ProxyType"}
 type kdeValue struct {
 	Value  string `json:"value"`
 	Absent bool   `json:"absent"`
+}
+
+// kdeRecord is the setting as it was: its keys, and whether kioslaverc existed (a file
+// kwriteconfig made, left empty by the deletes, is removed again).
+type kdeRecord struct {
+	Keys       map[string]kdeValue `json:"keys"`
+	FileExists bool                `json:"file_exists"`
+}
+
+// path is the kioslaverc that kwriteconfig writes (QStandardPaths' config location).
+func (kde) path() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("KDE settings: %w: %v", ErrUnavailable, err)
+	}
+	return filepath.Join(dir, kdeFile), nil
 }
 
 func (kde) ID() string   { return "kde" }
@@ -74,13 +92,20 @@ func (k kde) read(ctx context.Context, key string) (kdeValue, error) {
 }
 
 func (k kde) Read(ctx context.Context) ([]byte, error) {
-	rec := map[string]kdeValue{}
+	p, err := k.path()
+	if err != nil {
+		return nil, err
+	}
+	rec := kdeRecord{Keys: map[string]kdeValue{}}
+	if _, err := os.Stat(p); err == nil {
+		rec.FileExists = true
+	}
 	for _, key := range kdeKeys {
 		v, err := k.read(ctx, key)
 		if err != nil {
 			return nil, err
 		}
-		rec[key] = v
+		rec.Keys[key] = v
 	}
 	return json.Marshal(rec)
 }
@@ -122,14 +147,21 @@ func (k kde) Apply(ctx context.Context, t Target) error {
 }
 
 func (k kde) Restore(ctx context.Context, previous []byte) error {
-	var rec map[string]kdeValue
+	var rec kdeRecord
 	if err := json.Unmarshal(previous, &rec); err != nil {
 		return fmt.Errorf("failed to read the saved KDE proxy setting: %w", err)
 	}
 	var errs []error
 	for _, key := range kdeKeys {
-		if v, ok := rec[key]; ok {
+		if v, ok := rec.Keys[key]; ok {
 			errs = append(errs, k.write(ctx, key, v))
+		}
+	}
+	if p, err := k.path(); err == nil && !rec.FileExists {
+		if b, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(b)) == "" {
+			if err := os.Remove(p); err != nil {
+				errs = append(errs, fmt.Errorf("failed to remove %q: %w", p, err))
+			}
 		}
 	}
 	k.tellKIO(ctx)

@@ -172,6 +172,30 @@ func TestKDEApplyAndRestoreExactly(t *testing.T) {
 	}
 }
 
+// TestKDEWithNoFileBefore: where there was no kioslaverc, none is left.
+func TestKDEWithNoFileBefore(t *testing.T) {
+	k := kde{}
+	if _, _, err := k.tools(); err != nil {
+		t.Skip(err)
+	}
+	ctx := testCtx(t)
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	prev, err := k.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Apply(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Restore(ctx, prev); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(cfg, "kioslaverc")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Restore, kioslaverc is %q (%v); there was none before", b, err)
+	}
+}
+
 func TestKDEUnavailableWithoutKwriteconfig(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	if err := (kde{}).Available(testCtx(t)); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "kwriteconfig") {

@@ -66,7 +66,7 @@ func (r *rateLimiter) allow(site string, now time.Time) bool {
 type notification struct {
 	Title string
 	Body  string
-	// Calm marks a notification about an outage or a setup step, not a possible
+	// Calm marks a notification about an outage, a setup step or a reminder, not a possible
 	// interception: it is sent with normal urgency, not critical.
 	Calm bool
 	// Event, when set, is the verdict the notification is about: it then offers

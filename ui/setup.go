@@ -101,7 +101,7 @@ func (t *setupTab) reload() {
 	case st.ProxyErr != "":
 		t.proxyMsg.SetText("The proxy is not running: " + st.ProxyErr + ". Change the proxy port in Settings if another program uses it, then restart Convergence.")
 	case st.Paused:
-		t.proxyMsg.SetText("Protection is paused: the proxy passes sites through unchecked. Resume it from the Activity tab or the tray.")
+		t.proxyMsg.SetText("Protection is paused: the proxy passes sites through unchecked. Resume it above, from the Activity tab or from the tray.")
 	default:
 		t.proxyMsg.SetText("Or set it by hand: in your browser's or system's network settings, choose a manual proxy for HTTP and HTTPS with this address, or the automatic configuration (PAC) URL.")
 	}

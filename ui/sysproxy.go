@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -36,7 +37,7 @@ type SystemBackend interface {
 // Safe from any goroutine; it never blocks.
 func (u *UI) Tell(n Notice) {
 	select {
-	case u.notifyCh <- notification{Title: n.Title, Body: n.Body}:
+	case u.notifyCh <- notification{Title: n.Title, Body: n.Body, Calm: true}:
 	default: // the sender is stuck on D-Bus
 	}
 	u.onUI(u.RefreshStatus)
@@ -45,7 +46,7 @@ func (u *UI) Tell(n Notice) {
 // TellNow shows a notice at once, on the calling goroutine, for the moment the app
 // quits, when the sender goroutine may be gone: at most the notifier's D-Bus timeout.
 func (u *UI) TellNow(n Notice) {
-	if err := u.notifier.notify(notification{Title: n.Title, Body: n.Body}); err != nil {
+	if err := u.notifier.notify(notification{Title: n.Title, Body: n.Body, Calm: true}); err != nil {
 		fyne.LogError("Convergence could not show a notification", err)
 	}
 }
@@ -173,19 +174,20 @@ func (p *protectCard) toggle() {
 func (p *protectCard) showResults(rs []SystemProxyResult, disabled bool) {
 	var rows []fyne.CanvasObject
 	for _, r := range rs {
+		name := capitalize(r.Desktop)
 		switch {
 		case !r.Available:
-			rows = append(rows, resultRow(theme.InfoIcon(), r.Desktop+": not on this computer ("+r.Describe+")."))
+			rows = append(rows, resultRow(theme.InfoIcon(), name+": not on this computer ("+r.Describe+")."))
 		case r.Err != "":
-			rows = append(rows, resultRow(theme.ErrorIcon(), r.Desktop+": not changed: "+r.Err+"."))
+			rows = append(rows, resultRow(theme.ErrorIcon(), name+": not changed: "+r.Err+"."))
 		case disabled && r.Changed:
-			rows = append(rows, resultRow(theme.ConfirmIcon(), r.Desktop+": put back as it was ("+r.Describe+")."))
+			rows = append(rows, resultRow(theme.ConfirmIcon(), name+": put back as it was ("+r.Describe+")."))
 		case disabled:
-			rows = append(rows, resultRow(theme.InfoIcon(), r.Desktop+": "+r.Describe+"."))
+			rows = append(rows, resultRow(theme.InfoIcon(), name+": "+r.Describe+"."))
 		case r.PointsAtUs && r.Changed:
-			rows = append(rows, resultRow(theme.ConfirmIcon(), r.Desktop+": now points at Convergence."))
+			rows = append(rows, resultRow(theme.ConfirmIcon(), name+": set to use Convergence ("+r.Describe+")."))
 		case r.PointsAtUs:
-			rows = append(rows, resultRow(theme.ConfirmIcon(), r.Desktop+": already points at Convergence."))
+			rows = append(rows, resultRow(theme.ConfirmIcon(), name+": already uses Convergence ("+r.Describe+")."))
 		}
 	}
 	if disabled && len(rs) == 0 {
@@ -193,4 +195,12 @@ func (p *protectCard) showResults(rs []SystemProxyResult, disabled bool) {
 	}
 	p.results.Objects = rows
 	p.results.Refresh()
+}
+
+// capitalize upper-cases the first letter of s, for the start of a line.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

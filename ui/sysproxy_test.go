@@ -36,7 +36,7 @@ func TestSetupProtectThisComputer(t *testing.T) {
 	if m, url := gsettingsGet(t, "mode"), gsettingsGet(t, "autoconfig-url"); m != "'auto'" || url != "'http://127.0.0.1:8118/proxy.pac'" {
 		t.Fatalf("after the tap: mode %s, autoconfig-url %s", m, url)
 	}
-	for _, want := range []string{"GNOME: now points at Convergence.", "terminal programs: now points at Convergence.",
+	for _, want := range []string{"GNOME: set to use Convergence (automatic, from http://127.0.0.1:8118/proxy.pac).", "Terminal programs: set to use Convergence (http_proxy=http://127.0.0.1:8118",
 		"This computer's proxy settings point at Convergence"} {
 		if !hasText(u.win, want) {
 			t.Errorf("the Setup tab does not say %q:\n%s", want, visibleText(u.win))
