@@ -73,7 +73,8 @@ type Core struct {
 	browser         BrowserCheck // what the proxy saw of the browsers (browsercheck.go)
 	untrustedTold   time.Time    // when the listeners were last told of a refusal (noteCheck)
 	// serving is closed once Serve has listened, or failed to (waitServing).
-	serving chan struct{}
+	serving     chan struct{}
+	servingOnce sync.Once
 	// noticeListeners hear what the app says unasked (OnNotice).
 	noticeListeners []func(Notice)
 	// sys serialises the changes to the desktop's proxy settings (sysproxy.go).
@@ -121,6 +122,9 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		return nil, err
 	}
 	c.pause.set(st)
+	if _, err := c.savedSystemProxy(ctx); err != nil {
+		return nil, err
+	}
 	c.serving = make(chan struct{})
 	c.Listen = st.ListenAddr
 	if o.Listen != "" {
@@ -329,13 +333,13 @@ func (c *Core) ListenProxy(ctx context.Context) (net.Listener, error) {
 	if err != nil {
 		err = fmt.Errorf("failed to listen on %q: %w", c.Listen, err)
 		c.keepProxyErr(err)
-		close(c.serving) // it never will: waitServing
+		c.servingOnce.Do(func() { close(c.serving) }) // it never will: waitServing
 		return nil, err
 	}
 	c.mu.Lock()
 	c.listening = true
 	c.mu.Unlock()
-	close(c.serving) // the proxy listens: waitServing
+	c.servingOnce.Do(func() { close(c.serving) }) // the proxy listens: waitServing
 	return ln, nil
 }
 

@@ -286,3 +286,32 @@ func TestDecideLeftover(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemProxyEnabledOnTheTerminalShowsInTheRunningApp: 'system-proxy enable' in
+// another process reaches the running app's Status (the Setup tab's button), through
+// the store's change counter.
+func TestSystemProxyEnabledOnTheTerminalShowsInTheRunningApp(t *testing.T) {
+	desktopSession(t)
+	ctx := sysCtx(t)
+	dir := t.TempDir()
+	app := openSysCore(t, dir, "127.0.0.1:8118")
+	defer app.Close()
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); app.runWatch(wctx, 20*time.Millisecond) }() // ends at stop
+	defer func() { stop(); <-done }()
+	if app.Status().SystemProxy {
+		t.Fatal("SystemProxy is on before anything was enabled")
+	}
+	term := openSysCore(t, dir, "127.0.0.1:8118")
+	if _, err := term.EnableSystemProxy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	term.Close()
+	for i := 0; !app.Status().SystemProxy; i++ {
+		if i == 500 {
+			t.Fatal("the running app's Status did not show the terminal's enable within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -56,13 +56,17 @@ func (c *Core) runWatch(ctx context.Context, interval time.Duration) {
 
 // applyStore re-reads what the running parts hold in memory: the verifier's settings,
 // notaries and pins (purging cached verdicts a change no longer allows, and dropping
-// the memory cache, which a removal elsewhere may have outdated) and the pause.
+// the memory cache, which a removal elsewhere may have outdated), the pause, and whether
+// the desktop's proxy settings point at the proxy (Status.SystemProxy).
 func (c *Core) applyStore(ctx context.Context) error {
 	st, err := c.Store.Settings(ctx)
 	if err != nil {
 		return err
 	}
 	c.pause.set(st)
+	if _, err := c.savedSystemProxy(ctx); err != nil { // Status.SystemProxy, set by the terminal
+		return err
+	}
 	if err := c.Verifier.Reload(ctx); err != nil {
 		return err
 	}
