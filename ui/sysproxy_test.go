@@ -74,3 +74,30 @@ func TestSetupPauseFor15Minutes(t *testing.T) {
 		t.Error("Resume did not reach the store")
 	}
 }
+
+// TestQuitNoticeOverDBus: the notice at Quit goes out at once (TellNow, the sender
+// goroutine may be gone) over D-Bus, at normal urgency: it is news, not an alarm.
+func TestQuitNoticeOverDBus(t *testing.T) {
+	srv := ownNotifications(t)
+	b := newStoreBackend(t)
+	u := newTestUIWith(t, b, defaultNotifier)
+	u.TellNow(Notice{Kind: "quit", Title: "Convergence has quit: protection is off", Body: "quit-notice-check"})
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case c := <-srv.calls:
+			if c.Body != "quit-notice-check" {
+				continue // another package's app on the same bus
+			}
+			if c.Summary != "Convergence has quit: protection is off" {
+				t.Errorf("summary = %q", c.Summary)
+			}
+			if u, ok := c.Hints["urgency"].Value().(byte); !ok || u != 1 {
+				t.Errorf("urgency hint = %v, want normal (1)", c.Hints["urgency"])
+			}
+			return
+		case <-deadline:
+			t.Fatal("no Notify call for the quit notice within 10 s")
+		}
+	}
+}
