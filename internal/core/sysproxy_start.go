@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
 
 	"github.com/convergence-ng/convergence/sysproxy"
 )
@@ -25,21 +29,44 @@ const (
 	leftoverForget  leftoverAction = iota // the user changed it since: it is theirs now
 	leftoverResume                        // keep it: this run's proxy serves where it points
 	leftoverRestore                       // put back what was there before
+	leftoverKeep                          // another Convergence serves there: its to put back
 )
 
-// decideLeftover decides what to do with a leftover setting: still holds is whether the
-// desktop still points where the earlier run set it, sameAddr whether that is this
-// run's proxy address, serving whether this run's proxy listens. Pointing at a proxy
-// that is not there would leave every site unreachable, so that is put back.
-func decideLeftover(stillHolds, sameAddr, serving bool) leftoverAction {
+// decideLeftover decides what to do with a setting an earlier run made: stillHolds is
+// whether the desktop still points where that run set it, sameAddr whether that is this
+// run's proxy address, serving whether this run's proxy listens, answered whether a
+// Convergence proxy answers there all the same (another run on this data dir, started
+// headless beside this one: this run's port is taken by it). Pointing at a proxy that
+// is not there would leave every site unreachable, so that is put back.
+func decideLeftover(stillHolds, sameAddr, serving, answered bool) leftoverAction {
 	switch {
 	case !stillHolds:
 		return leftoverForget
 	case sameAddr && serving:
 		return leftoverResume
+	case answered && !serving:
+		return leftoverKeep
 	default:
 		return leftoverRestore
 	}
+}
+
+// pacAnswers reports whether a Convergence proxy serves its PAC file at addr: the file
+// names addr as the proxy.
+func pacAnswers(ctx context.Context, addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, sysproxy.TargetFor(addr).PACURL(), nil)
+	if err != nil {
+		return false
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return err == nil && resp.StatusCode == http.StatusOK && strings.Contains(string(body), "PROXY "+addr)
 }
 
 // RunSystemProxy is the start's part of "Protect this computer", in the process that
@@ -110,9 +137,13 @@ func (c *Core) startSystemProxyLocked(ctx context.Context, serving bool) (Notice
 			errs = append(errs, err)
 			continue
 		}
-		switch decideLeftover(now.PointsAt, row.Applied == c.Listen, serving) {
+		answered := !serving && now.PointsAt && pacAnswers(ctx, row.Applied)
+		switch decideLeftover(now.PointsAt, row.Applied == c.Listen, serving, answered) {
 		case leftoverResume:
 			resumed = append(resumed, m.Name())
+			continue
+		case leftoverKeep:
+			c.log.Info("another Convergence serves where the desktop's proxy settings point; they are left to it", "desktop", m.Name(), "addr", row.Applied)
 			continue
 		case leftoverRestore:
 			if err := m.Restore(ctx, row.Previous); err != nil {
@@ -154,14 +185,25 @@ func leftoverNotice(resumed, restored []string, proxyErr string) Notice {
 // changed them, at Quit (a headless run's SIGTERM is a Quit), and says so. The user's
 // choice stays: the next start points them at the proxy again. Nothing changes them
 // after it in this run.
+//
+// A run whose proxy never listened changes nothing: the settings it would put back
+// may be another run's (a second headless start on the same data dir, whose port was
+// taken by the first), and the start put back what pointed at no proxy.
 func (c *Core) QuitSystemProxy(ctx context.Context) Notice {
 	c.sys.mu.Lock()
 	defer c.sys.mu.Unlock()
 	c.sys.quit = true
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
 	defer cancel()
-	rs, err := c.restoreLocked(ctx)
 	const title = "Convergence has quit: protection is off"
+	c.mu.Lock()
+	listened := c.listening
+	c.mu.Unlock()
+	if !listened {
+		return Notice{Kind: NoticeQuit, Title: title,
+			Body: "Its proxy was not running, so it changed none of your proxy settings."}
+	}
+	rs, err := c.restoreLocked(ctx)
 	if err != nil {
 		return Notice{Kind: NoticeQuit, Title: "Convergence could not put back your proxy settings",
 			Body: err.Error() + ". Until it runs again, sites may not load: open your desktop's network settings and choose no proxy (or the one you had)."}

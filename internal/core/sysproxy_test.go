@@ -271,19 +271,50 @@ func TestSystemProxyAfterACrash(t *testing.T) {
 
 func TestDecideLeftover(t *testing.T) {
 	for _, c := range []struct {
-		stillHolds, sameAddr, serving bool
-		want                          leftoverAction
+		stillHolds, sameAddr, serving, answered bool
+		want                                    leftoverAction
 	}{
-		{false, true, true, leftoverForget},
-		{false, false, false, leftoverForget},
-		{true, true, true, leftoverResume},
-		{true, true, false, leftoverRestore},
-		{true, false, true, leftoverRestore},
-		{true, false, false, leftoverRestore},
+		{false, true, true, false, leftoverForget},
+		{false, false, false, true, leftoverForget},
+		{true, true, true, false, leftoverResume},
+		{true, true, false, false, leftoverRestore},
+		{true, false, true, false, leftoverRestore},
+		{true, false, false, false, leftoverRestore},
+		{true, true, false, true, leftoverKeep},
+		{true, false, false, true, leftoverKeep},
+		{true, false, true, true, leftoverRestore}, // this run serves elsewhere: the old address is not its
 	} {
-		if got := decideLeftover(c.stillHolds, c.sameAddr, c.serving); got != c.want {
-			t.Errorf("decideLeftover(%v, %v, %v) = %v, want %v", c.stillHolds, c.sameAddr, c.serving, got, c.want)
+		if got := decideLeftover(c.stillHolds, c.sameAddr, c.serving, c.answered); got != c.want {
+			t.Errorf("decideLeftover(%v, %v, %v, %v) = %v, want %v", c.stillHolds, c.sameAddr, c.serving, c.answered, got, c.want)
 		}
+	}
+}
+
+// TestSystemProxySecondRunOnATakenPortLeavesTheFirstsSettings: a second headless start
+// on the data dir of a running, protecting app cannot listen (the first has the port);
+// it must neither restore the first's settings at start nor at its Quit.
+func TestSystemProxySecondRunOnATakenPortLeavesTheFirstsSettings(t *testing.T) {
+	desktopSession(t)
+	ctx := sysCtx(t)
+	dir, addr := t.TempDir(), freeAddr(t)
+	first := openSysCore(t, dir, addr)
+	serve(t, first)
+	if _, err := first.EnableSystemProxy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second := openSysCore(t, dir, addr)
+	notices, _ := serve(t, second)
+	second.QuitSystemProxy(ctx)
+	if m, u := mode(t), pacURL(t); m != "'auto'" || u != "'http://"+addr+"/proxy.pac'" {
+		t.Errorf("after a second run on a taken port: mode %s, url %s; the first's setting was undone", m, u)
+	}
+	select {
+	case n := <-notices:
+		t.Errorf("the second run said %+v", n)
+	default:
+	}
+	if n := first.QuitSystemProxy(ctx); !strings.Contains(n.Body, "GNOME") || mode(t) != "'manual'" {
+		t.Errorf("the first's Quit: %+v, mode %s", n, mode(t))
 	}
 }
 
