@@ -250,6 +250,7 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	if run {
 		a.Run()
 	}
+	u.Ended()
 	// Quit: the desktop's proxy settings go back as they were, while the proxy still
 	// serves, and a notification says protection is off.
 	u.TellNow(c.QuitSystemProxy(context.Background()))

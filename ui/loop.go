@@ -17,6 +17,7 @@ type trayLoop struct {
 	mu      sync.Mutex // protects the fields below
 	fyne    bool       // work goes to fyne.Do: Fyne's loop runs, or is about to
 	quit    bool       // Quit was asked before Fyne's loop ran
+	ended   bool       // the app's loop has ended: work is dropped (Ended)
 	pending []func()
 	wake    chan struct{} // holds a token when pending has work or quit is set
 }
@@ -29,6 +30,10 @@ func newTrayLoop(inTray bool) *trayLoop {
 // do runs f on the UI goroutine: later, by RunInTray or by Fyne's loop. It never blocks.
 func (l *trayLoop) do(f func()) {
 	l.mu.Lock()
+	if l.ended {
+		l.mu.Unlock()
+		return
+	}
 	if l.fyne {
 		l.mu.Unlock()
 		fyne.Do(f)

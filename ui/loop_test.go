@@ -68,3 +68,18 @@ func TestTrayLoopNotInTray(t *testing.T) {
 		t.Fatal("a loop for an app that starts with its window keeps work")
 	}
 }
+
+// TestWorkAfterTheLoopEndedIsDropped: once the app's loop has ended (UI.Ended), work
+// handed to the loop is dropped, not given to Fyne, which would run it on a window
+// system it has shut down (the store change Quit makes crashed the app so, seen in
+// e2e TestDesktopSystemProxyNotifications).
+func TestWorkAfterTheLoopEndedIsDropped(t *testing.T) {
+	l := newTrayLoop(false) // Fyne's loop ran: work goes to fyne.Do
+	u := &UI{loop: l}
+	u.Ended()
+	ran := false
+	l.do(func() { ran = true })
+	if ran || len(l.pending) != 0 {
+		t.Fatalf("work after the loop ended ran (%v) or was kept (%d)", ran, len(l.pending))
+	}
+}

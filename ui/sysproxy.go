@@ -43,6 +43,20 @@ func (u *UI) Tell(n Notice) {
 	u.onUI(u.RefreshStatus)
 }
 
+// Ended says the app's loop has ended (Fyne's Run returned, or RunInTray returned
+// false): work handed to Do from now on is dropped. Fyne would run it at once on the
+// caller's goroutine, on a window system it has shut down, and crash (it did, when the
+// store change Quit makes reached the window after the loop). Call it first thing after
+// the loop.
+func (u *UI) Ended() {
+	if u.loop == nil {
+		return
+	}
+	u.loop.mu.Lock()
+	u.loop.ended = true
+	u.loop.mu.Unlock()
+}
+
 // TellNow shows a notice at once, on the calling goroutine, for the moment the app
 // quits, when the sender goroutine may be gone: at most the notifier's D-Bus timeout.
 func (u *UI) TellNow(n Notice) {
