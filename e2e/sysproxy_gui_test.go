@@ -14,24 +14,15 @@ import (
 	"github.com/convergence-ng/convergence/internal/testsupport/xvfb"
 )
 
-// notifications plays org.freedesktop.Notifications, passing each Notify call on.
-type notifications struct{ calls chan [2]string }
-
-// Notify implements org.freedesktop.Notifications.Notify.
-func (n *notifications) Notify(app string, replaces uint32, icon, summary, body string,
-	actions []string, hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
-	n.calls <- [2]string{summary, body}
-	return 1, nil
-}
-
 // waitNotify waits (at most 30 s) for a notification whose title contains title.
-func waitNotify(t *testing.T, n *notifications, title string) [2]string {
+// (notifications, the test's notification server, is outage_test.go's.)
+func waitNotify(t *testing.T, n *notifications, title string) notifyCall {
 	t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
 		select {
 		case c := <-n.calls:
-			if strings.Contains(c[0], title) {
+			if strings.Contains(c.Summary, title) {
 				return c
 			}
 		case <-deadline:
@@ -60,7 +51,7 @@ func TestDesktopSystemProxyNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	srv := &notifications{calls: make(chan [2]string, 16)}
+	srv := &notifications{calls: make(chan notifyCall, 16)}
 	if err := conn.Export(srv, "/org/freedesktop/Notifications", "org.freedesktop.Notifications"); err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +78,8 @@ func TestDesktopSystemProxyNotifications(t *testing.T) {
 		}
 	}()
 	n := waitNotify(t, srv, "protection is off")
-	if !strings.Contains(n[1], "GNOME") {
-		t.Errorf("the Quit notification does not name GNOME: %q", n[1])
+	if !strings.Contains(n.Body, "GNOME") {
+		t.Errorf("the Quit notification does not name GNOME: %q", n.Body)
 	}
 	if after := proxySettings(t, bus); after != before {
 		t.Fatalf("after Quit:\n%s\nwant, as before:\n%s", after, before)
@@ -102,8 +93,8 @@ func TestDesktopSystemProxyNotifications(t *testing.T) {
 	app = startApp(t, env, filepath.Join(tmp, "third.log"), "--data-dir", data, "--listen", addr)
 	waitPAC(t, addr, app)
 	n = waitNotify(t, srv, "protects this computer again")
-	if !strings.Contains(n[1], "GNOME") {
-		t.Errorf("the resume notification does not name GNOME: %q", n[1])
+	if !strings.Contains(n.Body, "GNOME") {
+		t.Errorf("the resume notification does not name GNOME: %q", n.Body)
 	}
 	if m, u := gnomeMode(t, bus); m != "'auto'" || u != "'http://"+addr+"/proxy.pac'" {
 		t.Errorf("after the resume: mode %s, url %s", m, u)
