@@ -228,7 +228,7 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	go func() { // quits the app on SIGINT/SIGTERM; ends then or when the app quits
 		select {
 		case <-ctx.Done():
-			u.Do(u.Quit)
+			u.QuitFromSignal()
 		case <-quit:
 		}
 	}()

@@ -30,10 +30,23 @@ func newTrayLoop(inTray bool) *trayLoop {
 // do runs f on the UI goroutine: later, by RunInTray or by Fyne's loop. It never blocks.
 func (l *trayLoop) do(f func()) {
 	l.mu.Lock()
-	if l.ended {
-		l.mu.Unlock()
-		return
+	ended := l.ended
+	l.mu.Unlock()
+	if !ended {
+		l.dispatch(f)
 	}
+}
+
+// end makes do drop all later work (UI.Ended).
+func (l *trayLoop) end() {
+	l.mu.Lock()
+	l.ended = true
+	l.mu.Unlock()
+}
+
+// dispatch is do without the check for the end: for the Quit that a signal asks for.
+func (l *trayLoop) dispatch(f func()) {
+	l.mu.Lock()
 	if l.fyne {
 		l.mu.Unlock()
 		fyne.Do(f)

@@ -49,12 +49,22 @@ func (u *UI) Tell(n Notice) {
 // store change Quit makes reached the window after the loop). Call it first thing after
 // the loop.
 func (u *UI) Ended() {
+	if u.loop != nil {
+		u.loop.end()
+	}
+}
+
+// QuitFromSignal quits on SIGINT or SIGTERM; safe from any goroutine. UI work stops
+// being taken at once: Fyne also stops its loop on SIGTERM, by itself, and work handed
+// to Fyne after that runs on the caller's goroutine on a window system that is gone
+// (a reload finishing then crashed the app in e2e TestDesktopSystemProxyNotifications).
+func (u *UI) QuitFromSignal() {
 	if u.loop == nil {
+		u.onUI(u.Quit)
 		return
 	}
-	u.loop.mu.Lock()
-	u.loop.ended = true
-	u.loop.mu.Unlock()
+	u.loop.end()
+	u.loop.dispatch(u.Quit)
 }
 
 // TellNow shows a notice at once, on the calling goroutine, for the moment the app

@@ -260,6 +260,7 @@ func (u *UI) Show() {
 // hideWindows; it panicked the tray test when its config dir was removed). Quitting
 // twice (Fyne also stops its loop on SIGTERM) is harmless.
 func (u *UI) Quit() {
+	u.Ended() // no UI work after this: Fyne's loop ends next
 	if u.loop != nil && u.loop.inTray() {
 		u.loop.stop() // Fyne's loop never ran: RunInTray returns false
 		return
