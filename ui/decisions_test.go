@@ -89,7 +89,7 @@ func TestDecisionsCreateListRemove(t *testing.T) {
 	dur.SetSelected("For 1 day")
 	tap(t, u, "Yes, trust it")
 	pins, err := b.store.Pins(ctxT(t))
-	if err != nil || len(pins) != 1 || pins[0].Expires.Sub(time.Now()) < 23*time.Hour || pins[0].UntilChange {
+	if err != nil || len(pins) != 1 || time.Until(pins[0].Expires) < 23*time.Hour || pins[0].UntilChange {
 		t.Fatalf("pins after trusting for a day: %+v, %v", pins, err)
 	}
 	if hasText(u.win, "What each notary said") {

@@ -85,8 +85,7 @@ func (t *notariesTab) retryURL(src string, err error) bool {
 func (u *UI) withCancel(title string, work func(ctx context.Context) error, after func(err error)) {
 	bar := widget.NewProgressBarInfinite()
 	ctx, cancel := context.WithCancel(u.ctx)
-	var d *dialog.CustomDialog
-	d = dialog.NewCustomWithoutButtons(title, container.NewVBox(widget.NewLabel("Please wait…"), bar), u.win)
+	d := dialog.NewCustomWithoutButtons(title, container.NewVBox(widget.NewLabel("Please wait…"), bar), u.win)
 	d.SetButtons([]fyne.CanvasObject{widget.NewButton("Cancel", func() { cancel(); d.Hide() })})
 	u.answerKeys(d, nil, func() { cancel(); d.Hide() })
 	d.Show()
