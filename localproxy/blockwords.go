@@ -16,20 +16,20 @@ func blockWords(code verifier.ReasonCode, v verifier.Verdict) (headline, explain
 	switch code {
 	case verifier.ReasonUnreachable:
 		return "Convergence can't reach your notaries, so this site is blocked",
-			fmt.Sprintf("Your notaries could not be reached (%d of %d answered), so nobody could confirm this site's certificate. "+
-				"This is usually a network problem, not an attack: the network may be down, or want you to sign in first.", v.Reached(), v.Asked)
+			fmt.Sprintf("Your notaries could not be reached (%s), so nobody could confirm this site's certificate. "+
+				"This is usually a network problem, not an attack: the network may be down, or want you to sign in first.", verifier.CountWords(v))
 	case verifier.ReasonDisagree:
 		return "Someone may be intercepting your connection to this site",
-			fmt.Sprintf("Your notaries see a different certificate for this site than the one your connection was given (%d of %d saw the same). "+
-				"Someone between you and the site may be presenting a false certificate.", v.Agreed, v.Asked)
+			fmt.Sprintf("Your notaries see a different certificate for this site than the one your connection was given (%s). "+
+				"Someone between you and the site may be presenting a false certificate.", verifier.CountWords(v))
 	case verifier.ReasonImpersonated:
 		return "Someone may be intercepting: a notary is being impersonated",
 			"An answer in the name of one of your notaries failed authentication: someone on this network is pretending to be that notary, " +
 				"and may be intercepting your connections."
 	case verifier.ReasonBelowThreshold:
 		return "Too few notaries vouched for this site",
-			fmt.Sprintf("The notaries that answered did not speak against this site, but too few vouched for its certificate to meet your rule (%d of %d). "+
-				"A site with a very new certificate, or one the notaries cannot see, ends here.", v.Agreed, v.Asked)
+			fmt.Sprintf("The notaries that answered did not speak against this site, but too few vouched for its certificate to meet your rule (%s). "+
+				"A site with a very new certificate, or one the notaries cannot see, ends here.", verifier.CountWords(v))
 	case verifier.ReasonRefusedTunnel:
 		return "Convergence refused this connection",
 			"This connection was refused before any check: it is not something Convergence lets through (see Details)."

@@ -114,18 +114,18 @@ func summary(ev verifier.Event) string {
 	case v.Source == verifier.SourceCleartext:
 		return "refused: not TLS, so it cannot be checked"
 	case ev.Kind == verifier.EventDisagree:
-		return fmt.Sprintf("%s: notaries disagree, %d of %d agreed", v.Outcome, v.Agreed, v.Asked)
+		return fmt.Sprintf("%s: notaries disagree, %s", v.Outcome, verifier.CountWords(v))
 	case v.Code == verifier.ReasonUnreachable && v.Allowed():
-		return fmt.Sprintf("let through unverified: notaries unreachable, %d of %d answered (not an attack: check the network)", v.Reached(), v.Asked)
+		return fmt.Sprintf("let through unverified: notaries unreachable, %s (not an attack: check the network)", verifier.CountWords(v))
 	case v.Code == verifier.ReasonUnreachable:
-		return fmt.Sprintf("blocked: notaries unreachable, %d of %d answered (not an attack: check the network)", v.Reached(), v.Asked)
+		return fmt.Sprintf("blocked: notaries unreachable, %s (not an attack: check the network)", verifier.CountWords(v))
 	case v.Code.Attack() && !v.Allowed():
-		return fmt.Sprintf("blocked: possible interception (%s), %d of %d agreed", v.Code, v.Agreed, v.Asked)
+		return fmt.Sprintf("blocked: possible interception (%s), %s", v.Code, verifier.CountWords(v))
 	}
 	if v.Undecided {
-		return fmt.Sprintf("%s: too few notaries reached, %d of %d agreed", v.Outcome, v.Agreed, v.Asked)
+		return fmt.Sprintf("%s: too few notaries reached, %s", v.Outcome, verifier.CountWords(v))
 	}
-	s := fmt.Sprintf("%s: %d of %d notaries agreed", v.Outcome, v.Agreed, v.Asked)
+	s := fmt.Sprintf("%s: %s", v.Outcome, verifier.CountWords(v))
 	if v.Source == verifier.SourceCache {
 		s += " (cached)"
 	}

@@ -31,7 +31,7 @@ func (u *UI) showDetails(ev verifier.Event) {
 		lines = append(lines, "Warning: "+v.Warning)
 	}
 	if v.Asked > 0 {
-		lines = append(lines, fmt.Sprintf("%d of %d notaries saw the same certificate as you.", v.Agreed, v.Asked))
+		lines = append(lines, "Notaries: "+verifier.CountWords(v)+".")
 	}
 	why := widget.NewLabel(strings.Join(lines, "\n"))
 	why.Wrapping = fyne.TextWrapWord

@@ -83,7 +83,7 @@ const outageTitle = "Convergence can't reach your notaries, so sites are blocked
 func notificationFor(ev verifier.Event) notification {
 	v := ev.Verdict
 	site := v.Target.Host
-	count := fmt.Sprintf("%d of %d notaries saw the same certificate as you.", v.Agreed, v.Asked)
+	count := "Notaries: " + verifier.CountWords(v) + "."
 	if v.Asked == 0 {
 		count = "No notary could vouch for its certificate."
 	}
@@ -104,7 +104,7 @@ func notificationFor(ev verifier.Event) notification {
 					"Avoid entering passwords there; check your network connection."}
 		}
 		return notification{Calm: true, Title: outageTitle,
-			Body: fmt.Sprintf("%d of %d notaries answered while checking %s. This is usually a network problem, not an attack: ", v.Reached(), v.Asked, site) +
+			Body: fmt.Sprintf("While checking %s: %s. This is usually a network problem, not an attack: ", site, verifier.CountWords(v)) +
 				"check your connection, or sign in to the network if it asks. The block page offers ways out."}
 	case verifier.ReasonBelowThreshold:
 		if unverified {
@@ -112,7 +112,7 @@ func notificationFor(ev verifier.Event) notification {
 				Body: "Too few notaries vouched for its certificate, and your settings let it through (" + v.Warning + "). Avoid entering passwords there."}
 		}
 		return notification{Calm: true, Title: "Convergence blocked " + site,
-			Body: fmt.Sprintf("Too few of your notaries vouched for its certificate (%d of %d), though none saw another one. ", v.Agreed, v.Asked) +
+			Body: fmt.Sprintf("Too few of your notaries vouched for its certificate (%s), though none saw another one. ", verifier.CountWords(v)) +
 				"A very new certificate ends here; try again later, or open Convergence to see each notary's answer."}
 	case verifier.ReasonDisagree, verifier.ReasonImpersonated:
 		if odd, ok := oddOneOut(v); ok && v.Code == verifier.ReasonDisagree {

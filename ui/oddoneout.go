@@ -22,8 +22,9 @@ func oddOneOut(v verifier.Verdict) (name string, ok bool) {
 	return name, name != "" && v.Agreed >= 2
 }
 
-// oddOneOutWords says the split with the odd one named: "3 of 4 notaries agree with
-// you; Nordic Notary sees another certificate: its network may be attacked."
+// oddOneOutWords says the split in the counting words (verifier.CountWords) with the
+// odd one named: "Notaries: 3 of 4 agreed, 1 saw another certificate. Nordic Notary is
+// the one: its network may be attacked."
 func oddOneOutWords(v verifier.Verdict, name string) string {
-	return fmt.Sprintf("%d of %d notaries agree with you; %s sees another certificate: its network may be attacked.", v.Agreed, v.Asked, name)
+	return fmt.Sprintf("Notaries: %s. %s is the one: its network may be attacked.", verifier.CountWords(v), name)
 }

@@ -129,9 +129,9 @@ func alertLabel(ev verifier.Event) string {
 		if v.Allowed() {
 			verb = "unverified"
 		}
-		return fmt.Sprintf("%s %s: notaries unreachable, %d of %d answered (%s)", v.Target.Host, verb, v.Reached(), v.Asked, ev.Time.Format("15:04"))
+		return fmt.Sprintf("%s %s: notaries unreachable, %s (%s)", v.Target.Host, verb, verifier.CountWords(v), ev.Time.Format("15:04"))
 	}
-	return fmt.Sprintf("%s %s: %d of %d agreed (%s)", v.Target.Host, verb, v.Agreed, v.Asked, ev.Time.Format("15:04"))
+	return fmt.Sprintf("%s %s: %s (%s)", v.Target.Host, verb, verifier.CountWords(v), ev.Time.Format("15:04"))
 }
 
 // trayMenu builds the whole tray menu from one state.

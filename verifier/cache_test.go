@@ -195,7 +195,7 @@ func TestCachedVerdictSaysItsRecount(t *testing.T) {
 	target := Target{Host: "shop.test", Port: 443}
 	e := cached{vouchers: []string{"a"}, answers: []NotaryAnswer{{Notary: "a", Kind: AnswerAgree}}}
 	vd := cachedVerdict(Verdict{Target: target}, e, s.recount(target, e.vouchers))
-	want := "checked before: 1 of 2 notaries vouched (the rule needs at least one)"
+	want := "checked before: 1 of 2 agreed, 1 not needed (the rule needs at least one)"
 	if vd.Reason != want || vd.Agreed != 1 || vd.Asked != 2 || vd.Outcome != OutcomeTrusted || vd.Source != SourceCache {
 		t.Errorf("cached verdict = %s, %q, %d of %d; want trusted from the cache, %q, 1 of 2", vd.Outcome, vd.Reason, vd.Agreed, vd.Asked, want)
 	}

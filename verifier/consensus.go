@@ -59,6 +59,7 @@ type tally struct {
 	unauthentic int // failed authentication: counts against
 	unreachable int // no answer, a broken answer, busy (429/503): counts against when the policy says so
 	silent      int // no opinion, or not waited for: never counts against
+	notNeeded   int // of silent: not waited for (only words it: countsOfTally)
 }
 
 func (t tally) asked() int {
@@ -80,7 +81,10 @@ func classOf(a NotaryAnswer, p Policy, now time.Time) tally {
 	case AnswerUnreachable, AnswerInvalid:
 		return tally{unreachable: 1}
 	}
-	return tally{silent: 1} // no opinion, not asked (not waited for)
+	if a.Kind == AnswerNotAsked {
+		return tally{silent: 1, notNeeded: 1}
+	}
+	return tally{silent: 1} // no opinion
 }
 
 // classify returns the tally of answers under p at time now.
@@ -94,6 +98,7 @@ func classify(answers []NotaryAnswer, p Policy, now time.Time) tally {
 		t.unauthentic += c.unauthentic
 		t.unreachable += c.unreachable
 		t.silent += c.silent
+		t.notNeeded += c.notNeeded
 	}
 	return t
 }
@@ -134,10 +139,11 @@ func decideCounts(t tally, p Policy) Decision {
 		missing = t.silent
 	}
 	rule := p.Threshold.Describe(p.K, asked)
+	said := countsOfTally(t).words() // CountWords's words (countwords.go)
 	switch {
 	case asked > 0 && d.Agreed >= d.Needed:
 		d.Outcome = OutcomeTrusted
-		d.Reason = fmt.Sprintf("%d of %d notaries vouched (the rule needs %s)", d.Agreed, asked, rule)
+		d.Reason = fmt.Sprintf("%s (the rule needs %s)", said, rule)
 		return d
 	case asked == 0:
 		d.Undecided = true
@@ -147,20 +153,16 @@ func decideCounts(t tally, p Policy) Decision {
 		d.Reason = fmt.Sprintf("undecided: the rule needs %s, but only %d notaries are asked", rule, asked)
 	case d.Agreed+missing >= d.Needed:
 		d.Undecided = true
-		if d.Agreed+d.Against == 0 {
-			d.Reason = fmt.Sprintf("undecided: no notary answered (%d of %d could not be reached)", d.Failed, asked)
-		} else {
-			d.Reason = fmt.Sprintf("undecided: %d of %d notaries vouched and %d could not be reached (the rule needs %s)", d.Agreed, asked, d.Failed, rule)
-		}
+		d.Reason = fmt.Sprintf("undecided: %s (the rule needs %s)", said, rule)
 	default:
 		d.Outcome = OutcomeRejected
-		d.Reason = fmt.Sprintf("only %d of %d notaries vouched (the rule needs %s)", d.Agreed, asked, rule)
+		d.Reason = fmt.Sprintf("only %s (the rule needs %s)", said, rule)
 		if t.young > 0 {
-			d.Reason += fmt.Sprintf("; %d had seen it for less than %s", t.young, p.MinAgreeAge)
+			d.Reason += fmt.Sprintf("; an agreement counts once the notary has seen the certificate for at least %s, and the ones too recent had seen it for less than that", p.MinAgreeAge)
 		}
 	}
 	if t.unauthentic > 0 {
-		d.Reason += fmt.Sprintf("; %d answers failed authentication: someone may be impersonating those notaries on this network", t.unauthentic)
+		d.Reason += "; someone may be impersonating the notaries whose answers failed authentication on this network"
 	}
 	// The no-answer setting lets through a site too few notaries could speak about, not
 	// one that a notary spoke against: a disagreement or an impostor's answer is
@@ -192,6 +194,7 @@ func Settled(answers []NotaryAnswer, pending int, p Policy, now time.Time) (Deci
 		t.against += a
 		t.unreachable += f
 		t.silent += s
+		t.notNeeded += s // counted as not waited for
 		return t
 	}
 	cur := decideTally(at(0, 0, 0, pending), p)

@@ -213,7 +213,8 @@ func Hint(err error) string {
 }
 
 // VerdictLine words a verdict in one line: the outcome, then its reason, which carries
-// the counts (verifier.Decide's, for a cached verdict recounted now).
+// the counts in the words of every surface (verifier.Decide's reason says
+// verifier.CountWords; a cached verdict's is recounted now).
 func VerdictLine(vd verifier.Verdict) string {
 	return strings.ToUpper(vd.Outcome.String()) + ": " + vd.Reason
 }
