@@ -50,9 +50,8 @@ type blockPage struct {
 	Reason      string // the verdict's line, or the error: behind Details
 	Fingerprint string
 	Answers     []blockAnswer
-	Agreed      int
-	Asked       int
-	Reached     int
+	Asked       int    // notaries asked: the counts are shown when there were some
+	Counts      string // verifier.CountWords: the counts in the words of every surface
 	CheckURL    string // where the buttons post
 	AllowToken  string // set when "allow this site for 10 minutes" is offered
 	Portal      *Portal
@@ -82,7 +81,7 @@ func (p *Proxy) newBlockPage(ctx context.Context, st *interception) blockPage {
 	code := blockCode(st)
 	page := blockPage{
 		Site: v.Target.String(), Code: code, Attack: code.Attack(), Fingerprint: v.FingerprintSHA256,
-		Agreed: v.Agreed, Asked: v.Asked, Reached: v.Reached(), Reason: v.Reason, CheckURL: CheckURL,
+		Asked: v.Asked, Counts: verifier.CountWords(v), Reason: v.Reason, CheckURL: CheckURL,
 		AllowMins: int(AllowFor / time.Minute),
 	}
 	page.Headline, page.Explain = blockWords(code, v)
@@ -158,6 +157,9 @@ func (p *Proxy) serveBlock(tc interface {
 		fmt.Fprintf(&body, "%s\n", oneLine(page.Explain))
 		if page.Portal != nil {
 			fmt.Fprintf(&body, "captive portal: sign in at %s\n", page.Portal.SignInURL)
+		}
+		if page.Asked > 0 {
+			fmt.Fprintf(&body, "notaries: %s\n", page.Counts)
 		}
 		fmt.Fprintf(&body, "detail: %s\n", oneLine(page.Reason))
 		for _, a := range page.Answers {

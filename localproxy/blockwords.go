@@ -24,8 +24,8 @@ func blockWords(code verifier.ReasonCode, v verifier.Verdict) (headline, explain
 				"Someone between you and the site may be presenting a false certificate.", verifier.CountWords(v))
 	case verifier.ReasonImpersonated:
 		return "Someone may be intercepting: a notary is being impersonated",
-			"An answer in the name of one of your notaries failed authentication: someone on this network is pretending to be that notary, " +
-				"and may be intercepting your connections."
+			fmt.Sprintf("An answer in the name of one of your notaries failed authentication (%s): someone on this network is pretending to be that notary, "+
+				"and may be intercepting your connections.", verifier.CountWords(v))
 	case verifier.ReasonBelowThreshold:
 		return "Too few notaries vouched for this site",
 			fmt.Sprintf("The notaries that answered did not speak against this site, but too few vouched for its certificate to meet your rule (%s). "+

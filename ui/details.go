@@ -23,17 +23,7 @@ func (u *UI) showDetails(ev verifier.Event) {
 	head := widget.NewLabel(fmt.Sprintf("%s was %s at %s.", v.Target, v.Outcome, ev.Time.Format("2 Jan 15:04:05")))
 	head.TextStyle.Bold = true
 	head.Wrapping = fyne.TextWrapWord
-	lines := []string{}
-	if v.Reason != "" {
-		lines = append(lines, "Why: "+sentence(v.Reason))
-	}
-	if v.Warning != "" {
-		lines = append(lines, "Warning: "+v.Warning)
-	}
-	if v.Asked > 0 {
-		lines = append(lines, "Notaries: "+verifier.CountWords(v)+".")
-	}
-	why := widget.NewLabel(strings.Join(lines, "\n"))
+	why := widget.NewLabel(whyText(v))
 	why.Wrapping = fyne.TextWrapWord
 
 	cert := widget.NewLabel("SHA-256 " + v.FingerprintSHA256 + "\nLooking for the certificate…")
@@ -85,6 +75,22 @@ func (u *UI) showDetails(ev verifier.Event) {
 	u.answerKeys(d, d.Hide, d.Hide)
 	d.Resize(fyne.NewSize(640, 520))
 	d.Show()
+}
+
+// whyText words why the verdict went as it did: its reason, its warning, and the
+// notaries' counts in the words of every surface (verifier.CountWords).
+func whyText(v verifier.Verdict) string {
+	lines := []string{}
+	if v.Reason != "" {
+		lines = append(lines, "Why: "+sentence(v.Reason))
+	}
+	if v.Warning != "" {
+		lines = append(lines, "Warning: "+v.Warning)
+	}
+	if v.Asked > 0 {
+		lines = append(lines, "Notaries: "+verifier.CountWords(v)+".")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // certText describes a certificate: subject, issuer, validity and fingerprints.

@@ -46,6 +46,7 @@ var table = []rule{
 	{pkgs: []string{"internal/testsupport/seedhistory"}, may: []string{"internal/core", "settings", "verifier"}},
 	{pkgs: []string{"internal/testsupport/testnotary"}, may: []string{"notary/..."}},
 	{pkgs: []string{"internal/testsupport/loadrig"}, may: []string{"localproxy", "notary/...", "settings", "verifier"}},
+	{pkgs: []string{"internal/testsupport/countcases"}, may: []string{"settings", "verifier"}},
 	{pkgs: []string{"internal/testsupport/testpg"}, none: true},
 	{pkgs: []string{"internal/testsupport/testtarget"}, may: []string{"internal/testsupport/testcerts"}},
 	{pkgs: []string{"internal/testsupport/testcerts", "internal/testsupport/xvfb", "internal/testsupport/dbusmenu", "internal/testsupport/sessionbus"}, none: true},
