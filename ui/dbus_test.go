@@ -84,7 +84,7 @@ func TestDisagreementSendsDBusNotification(t *testing.T) {
 				continue
 			}
 			if c.App != "Convergence" || c.Summary != "Convergence blocked dbus-check.example" ||
-				!strings.Contains(c.Body, "1 of 3 notaries saw the same certificate as you.") {
+				!strings.Contains(c.Body, "Notaries: 1 of 3 agreed, 1 saw another certificate, 1 did not answer.") {
 				t.Fatalf("Notify call: %+v", c)
 			}
 			if u, ok := c.Hints["urgency"].Value().(byte); !ok || u != 2 {

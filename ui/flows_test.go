@@ -232,7 +232,7 @@ func TestActivityDetailsTrustAndNotify(t *testing.T) {
 
 	select {
 	case n := <-rec.ch:
-		if n.Title != "Convergence blocked evil.example" || !strings.Contains(n.Body, "1 of 3 notaries") {
+		if n.Title != "Convergence blocked evil.example" || !strings.Contains(n.Body, "1 of 3 agreed, 1 saw another certificate, 1 did not answer") {
 			t.Fatalf("notification = %+v", n)
 		}
 	case <-time.After(10 * time.Second):
@@ -257,7 +257,7 @@ func TestActivityDetailsTrustAndNotify(t *testing.T) {
 	u.activity.list.Select(1)
 	waitIdle(t, u)
 	for _, want := range []string{"Subject: CN=evil.example", "Beta (beta.example.org:443): saw a different certificate",
-		"Gamma (gamma.example.org:443): did not answer — timeout", "1 of 3 notaries saw the same certificate as you."} {
+		"Gamma (gamma.example.org:443): did not answer — timeout", "Notaries: 1 of 3 agreed, 1 saw another certificate, 1 did not answer."} {
 		if !hasText(u.win, want) {
 			t.Errorf("details lack %q: %s", want, visibleText(u.win))
 		}

@@ -28,7 +28,7 @@ func TestNotificationNamesTheOddOneOut(t *testing.T) {
 		return verifier.Event{Kind: kind, Verdict: verifier.Verdict{Target: verifier.Target{Host: "shop.example", Port: 443},
 			Outcome: outcome, Source: verifier.SourceNotaries, Code: verifier.ReasonDisagree, Agreed: agreed, Asked: len(as), Answers: as}}
 	}
-	odd := "3 of 4 notaries agree with you; Nordic Notary sees another certificate: its network may be attacked."
+	odd := "Notaries: 3 of 4 agreed, 1 saw another certificate. Nordic Notary is the one: its network may be attacked."
 	for _, tc := range []struct {
 		name string
 		ev   verifier.Event

@@ -102,7 +102,7 @@ func TestTrayMenuFromState(t *testing.T) {
 	m := u.trayMenu(s, false)
 	labels := menuLabels(m)
 	want := []string{"Notaries disagreed about a site recently", "", "Open Convergence", "Pause for 15 minutes", "Pause for 1 hour", "Pause until I resume", "",
-		"Recent alerts", "evil.example blocked: 1 of 3 agreed (" + now.Format("15:04") + ")", "", "Quit"}
+		"Recent alerts", "evil.example blocked: 1 of 3 agreed, 1 saw another certificate, 1 did not answer (" + now.Format("15:04") + ")", "", "Quit"}
 	if strings.Join(labels, "|") != strings.Join(want, "|") {
 		t.Fatalf("menu = %q\nwant   %q", labels, want)
 	}
@@ -140,7 +140,7 @@ func TestExplainErrors(t *testing.T) {
 func TestNotificationText(t *testing.T) {
 	ev := disagreement("evil.example", time.Now())
 	n := notificationFor(ev)
-	if n.Title != "Convergence blocked evil.example" || !strings.Contains(n.Body, "1 of 3 notaries saw the same certificate") {
+	if n.Title != "Convergence blocked evil.example" || !strings.Contains(n.Body, "Notaries: 1 of 3 agreed, 1 saw another certificate, 1 did not answer.") {
 		t.Fatalf("rejected: %+v", n)
 	}
 	ev.Verdict.Outcome = verifier.OutcomeTrusted
@@ -174,11 +174,11 @@ func TestNotificationText(t *testing.T) {
 		Target: verifier.Target{Host: "bank.example", Port: 443}, Outcome: verifier.OutcomeRejected,
 		Source: verifier.SourceNotaries, Agreed: 1, Asked: 3, Undecided: true, Code: verifier.ReasonUnreachable,
 		Answers: []verifier.NotaryAnswer{{Kind: verifier.AnswerAgree}, {Kind: verifier.AnswerUnreachable}, {Kind: verifier.AnswerUnreachable}}}}
-	if n := notificationFor(undecided); n.Title != outageTitle || !strings.Contains(n.Body, "1 of 3 notaries answered") ||
+	if n := notificationFor(undecided); n.Title != outageTitle || !strings.Contains(n.Body, "1 of 3 agreed, 2 did not answer") ||
 		strings.Contains(n.Body, "intercept") || !n.Calm {
 		t.Errorf("undecided: %+v", n)
 	}
-	if s := summary(undecided); !strings.Contains(s, "notaries unreachable, 1 of 3 answered") {
+	if s := summary(undecided); !strings.Contains(s, "notaries unreachable, 1 of 3 agreed, 2 did not answer") {
 		t.Errorf("undecided Activity row %q", s)
 	}
 

@@ -98,8 +98,8 @@ func TestActivityPerSiteVisit(t *testing.T) {
 	if len(u.activity.shown) != 2 {
 		t.Fatalf("activity rows %d, want 2 (one per site and verdict)", len(u.activity.shown))
 	}
-	for _, want := range []string{"2 sites checked, 1 blocked", "trusted: 3 of 3 notaries agreed · 40 connections since",
-		"rejected: notaries disagree, 1 of 3 agreed · 3 connections since"} {
+	for _, want := range []string{"2 sites checked, 1 blocked", "trusted: 3 of 3 agreed · 40 connections since",
+		"rejected: notaries disagree, 1 of 3 agreed, 1 saw another certificate, 1 did not answer · 3 connections since"} {
 		if !hasText(u.win, want) {
 			t.Errorf("Activity lacks %q: %s", want, visibleText(u.win))
 		}
