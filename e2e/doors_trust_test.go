@@ -67,8 +67,8 @@ func TestScenario12_QuorumOfOne_CountedAgainstTheNotariesAsked(t *testing.T) {
 	if v["agreed"] != "0" && v["agreed"] != "1" {
 		t.Errorf("agreed = %q; only N1 can have vouched", v["agreed"])
 	}
-	if !strings.Contains(v["reason"], "could not be reached") {
-		t.Errorf("reason %q; want it to say notaries could not be reached", v["reason"])
+	if !strings.Contains(v["reason"], "did not answer") && !strings.Contains(v["reason"], "0 of 3 answered") {
+		t.Errorf("reason %q; want it to say notaries did not answer", v["reason"])
 	}
 	if n := len(w.app.lines("notary failed", shop+":443")); n < 1 {
 		t.Errorf("%d notary-failed events; want N2 or N3 reported", n)

@@ -226,7 +226,7 @@ func TestScenario16_EveryNotaryStopped_SaysUnreachableNotIntercepting(t *testing
 	}
 
 	n := d.notification(t, "reach your notaries")
-	if n.Summary != "Convergence can't reach your notaries, so sites are blocked" || !strings.Contains(n.Body, "0 of 3 notaries answered") ||
+	if n.Summary != "Convergence can't reach your notaries, so sites are blocked" || !strings.Contains(n.Body, "0 of 3 answered") ||
 		strings.Contains(strings.ToLower(n.Summary+n.Body), "intercept") {
 		t.Errorf("notification %+v", n)
 	}

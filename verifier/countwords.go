@@ -20,13 +20,16 @@ func (c counts) asked() int {
 }
 
 // words says the counts: the agreements out of the notaries asked, then every other
-// class that is not empty, in a fixed order; "0 of 3 answered" when none answered.
+// class that is not empty, in a fixed order; "0 of 3 answered" when none answered
+// (some failed, the others were not waited for).
 func (c counts) words() string {
 	asked := c.asked()
 	if asked == 0 {
 		return "no notary asked"
 	}
-	if c.unreachable == asked {
+	if c.unreachable > 0 && c.unreachable+c.notNeeded == asked {
+		// None answered: the ones not waited for had not answered either, when the
+		// verdict was settled (Settled) by the others' silence.
 		return fmt.Sprintf("0 of %d answered", asked)
 	}
 	parts := []string{fmt.Sprintf("%d of %d agreed", c.vouch, asked)}

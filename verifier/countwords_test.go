@@ -32,3 +32,13 @@ func TestCountWordsEdges(t *testing.T) {
 		t.Errorf("grouped: %q", got)
 	}
 }
+
+// TestCountWordsNoneAnswered: a verdict settled by two failures before the third
+// notary answered says none answered, as one with all three failed does.
+func TestCountWordsNoneAnswered(t *testing.T) {
+	v := verifier.Verdict{Source: verifier.SourceNotaries, Asked: 3, Answers: []verifier.NotaryAnswer{
+		{Notary: "a", Kind: verifier.AnswerUnreachable}, {Notary: "b", Kind: verifier.AnswerInvalid}, {Notary: "c", Kind: verifier.AnswerNotAsked}}}
+	if got := verifier.CountWords(v); got != "0 of 3 answered" {
+		t.Errorf("CountWords = %q, want %q", got, "0 of 3 answered")
+	}
+}
