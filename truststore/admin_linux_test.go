@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/convergence-ng/convergence/internal/testsupport/testcerts"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/unwritable"
 )
 
 // standInPkexec puts a pkexec on PATH that records its arguments (one per line) in the
@@ -229,7 +231,7 @@ func TestUnwritableSystemStore(t *testing.T) {
 	if err := s.runUpdate(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	makeUnwritable(t, s.dir)
+	unwritable.Dir(t, s.dir)
 	c := newTestCA(t)
 	writeCAFileT(t, c)
 	r := install(ctxT(t), s, c.ca, c.file)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/unwritable"
 )
 
 // newNSSDB makes a real, empty NSS database at home/rel with certutil, as a browser
@@ -113,42 +115,12 @@ func TestNSSCreateCommand(t *testing.T) {
 	}
 }
 
-// makeUnwritable makes the files of dir, and dir, unchangeable, also for root (the
-// tests run as root, who ignores modes: the immutable attribute stops root too), and
-// undoes it at the test's end.
-func makeUnwritable(t *testing.T, dir string) {
-	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(dir, "*"))
-	paths = append(paths, dir)
-	if os.Geteuid() != 0 {
-		for _, p := range paths {
-			if err := os.Chmod(p, 0o500); err != nil {
-				t.Fatal(err)
-			}
-		}
-		t.Cleanup(func() {
-			for _, p := range paths {
-				_ = os.Chmod(p, 0o700)
-			}
-		})
-		return
-	}
-	if out, err := exec.Command("chattr", append([]string{"+i"}, paths...)...).CombinedOutput(); err != nil {
-		t.Skipf("chattr +i (needed to make a store unwritable for root): %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("chattr", append([]string{"-i"}, paths...)...).CombinedOutput(); err != nil {
-			t.Errorf("chattr -i: %v %s", err, out)
-		}
-	})
-}
-
 // TestNeverDoneForUnwritableStore: a Firefox profile whose database cannot be written
 // is reported not done, with its error and the command, while the other store is done;
 // certutil confirms what each result says.
 func TestNeverDoneForUnwritableStore(t *testing.T) {
 	home, dbs := nssHome(t) // Chromium's, then a Firefox profile
-	makeUnwritable(t, strings.TrimPrefix(dbs[1], "sql:"))
+	unwritable.Dir(t, strings.TrimPrefix(dbs[1], "sql:"))
 	c := newTestCA(t)
 	res, err := Install(ctxT(t), c.opts(home))
 	if err != nil || len(res) != 2 {

@@ -16,6 +16,8 @@ import (
 	"github.com/convergence-ng/convergence/internal/core"
 	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/truststore"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/unwritable"
 )
 
 // TestSetupCAOneStoreFails: the real application installs with real certutil into a
@@ -35,7 +37,7 @@ func TestSetupCAOneStoreFails(t *testing.T) {
 	if out, err := exec.Command("certutil", "-N", "-d", "sql:"+profile, "--empty-password").CombinedOutput(); err != nil {
 		t.Fatalf("certutil -N: %v %s", err, out)
 	}
-	lockDir(t, profile)
+	unwritable.Dir(t, profile)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := core.Open(ctx, core.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:8118", Secrets: settings.NewMemorySecrets(),
@@ -130,33 +132,4 @@ func isBeside(u *UI, b *widget.Button, l *widget.Label) bool {
 	}
 	bp, lp := u.app.Driver().AbsolutePositionForObject(b), u.app.Driver().AbsolutePositionForObject(l)
 	return bp.Y <= lp.Y+l.Size().Height && lp.Y <= bp.Y+b.Size().Height
-}
-
-// lockDir makes dir and its files unchangeable until the test ends: immutable for
-// root, read-only for anyone else.
-func lockDir(t *testing.T, dir string) {
-	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(dir, "*"))
-	paths = append(paths, dir)
-	if os.Geteuid() != 0 {
-		for _, p := range paths {
-			if err := os.Chmod(p, 0o500); err != nil {
-				t.Fatal(err)
-			}
-		}
-		t.Cleanup(func() {
-			for _, p := range paths {
-				_ = os.Chmod(p, 0o700)
-			}
-		})
-		return
-	}
-	if out, err := exec.Command("chattr", append([]string{"+i"}, paths...)...).CombinedOutput(); err != nil {
-		t.Skipf("chattr +i: %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("chattr", append([]string{"-i"}, paths...)...).CombinedOutput(); err != nil {
-			t.Errorf("chattr -i: %v %s", err, out)
-		}
-	})
 }

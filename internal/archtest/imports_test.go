@@ -49,7 +49,7 @@ var table = []rule{
 	{pkgs: []string{"internal/testsupport/countcases"}, may: []string{"settings", "verifier"}},
 	{pkgs: []string{"internal/testsupport/testpg"}, none: true},
 	{pkgs: []string{"internal/testsupport/testtarget"}, may: []string{"internal/testsupport/testcerts"}},
-	{pkgs: []string{"internal/testsupport/testcerts", "internal/testsupport/xvfb", "internal/testsupport/dbusmenu", "internal/testsupport/sessionbus"}, none: true},
+	{pkgs: []string{"internal/testsupport/testcerts", "internal/testsupport/xvfb", "internal/testsupport/dbusmenu", "internal/testsupport/sessionbus", "internal/testsupport/unwritable"}, none: true},
 	{pkgs: []string{"internal/loadtest", "internal/archtest", "ui/traytest", "e2e"}, none: true},
 	{pkgs: []string{"e2e/internal/labpeer"}, may: []string{"notary/protocol"}},
 }

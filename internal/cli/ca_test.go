@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/convergence-ng/convergence/internal/testsupport/unwritable"
 )
 
 // nssNicknames lists the nicknames in the NSS database at dir, with the real certutil.
@@ -94,7 +96,7 @@ func TestCAInstallOneStoreFails(t *testing.T) {
 	if out, err := exec.Command("certutil", "-N", "-d", "sql:"+profile, "--empty-password").CombinedOutput(); err != nil {
 		t.Fatalf("certutil -N: %v %s", err, out)
 	}
-	lock(t, profile)
+	unwritable.Dir(t, profile)
 	code, out, errs := e.run("ca", "install")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	chromium := filepath.Join(e.home(), ".pki", "nssdb")
@@ -111,33 +113,4 @@ func TestCAInstallOneStoreFails(t *testing.T) {
 	if !strings.Contains(nssNicknames(t, chromium), "Convergence Local CA ") || strings.Contains(nssNicknames(t, profile), "Convergence") {
 		t.Errorf("certutil disagrees:\n%s\n%s", nssNicknames(t, chromium), nssNicknames(t, profile))
 	}
-}
-
-// lock makes dir and its files unchangeable until the test ends: immutable for root,
-// read-only for anyone else.
-func lock(t *testing.T, dir string) {
-	t.Helper()
-	paths, _ := filepath.Glob(filepath.Join(dir, "*"))
-	paths = append(paths, dir)
-	if os.Geteuid() != 0 {
-		for _, p := range paths {
-			if err := os.Chmod(p, 0o500); err != nil {
-				t.Fatal(err)
-			}
-		}
-		t.Cleanup(func() {
-			for _, p := range paths {
-				_ = os.Chmod(p, 0o700)
-			}
-		})
-		return
-	}
-	if out, err := exec.Command("chattr", append([]string{"+i"}, paths...)...).CombinedOutput(); err != nil {
-		t.Skipf("chattr +i: %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("chattr", append([]string{"-i"}, paths...)...).CombinedOutput(); err != nil {
-			t.Errorf("chattr -i: %v %s", err, out)
-		}
-	})
 }
