@@ -20,8 +20,9 @@ func pinReason(p settings.Pin) string {
 
 // endChangedPins removes, in the background, the pins for t that were to hold until
 // the site changed its certificate: it shows fp now, another one. The verdict's path
-// does not wait for the disk (the check goes on as if there were no pin); the removal
-// ends with the verifier (Close waits for it), and one runs per site at a time.
+// does not wait for the disk (the check goes on as if there were no pin); Close waits
+// for the removal and does not cancel it (a pin the site's change ended must not
+// outlive a quit), which the 10-second bound keeps short; one runs per site at a time.
 func (v *Verifier) endChangedPins(t Target, fp string) {
 	key := siteKey{t.Host, t.Port}
 	if _, busy := v.ending.LoadOrStore(key, true); busy {
@@ -31,10 +32,10 @@ func (v *Verifier) endChangedPins(t Target, fp string) {
 		v.ending.Delete(key)
 		return
 	}
-	go func() { // ends when the removal and the reload end, or at Close (v.ctx)
+	go func() { // ends when the removal and the reload end, within 10 seconds
 		defer v.wg.Done()
 		defer v.ending.Delete(key)
-		ctx, cancel := context.WithTimeout(v.ctx, 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(v.ctx), 10*time.Second)
 		defer cancel()
 		n, err := v.store.DeletePinsChangedFrom(ctx, t.Host, t.Port, fp)
 		if err != nil {
