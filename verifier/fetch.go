@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,11 @@ var ErrUntrustedBundleURL = errors.New("its server's certificate is not signed b
 // signed.
 var ErrBundleServerNotPinned = errors.New("its server's certificate is not the one the fingerprint names, and no certificate authority this machine trusts signed it")
 
+// ErrBundleServerNotNotary means, on a refresh, that a notary's bundle URL's server
+// showed neither a certificate the notary's stored bundle pins nor one a trusted
+// certificate authority signed: someone else may be answering at that address.
+var ErrBundleServerNotNotary = errors.New("its server's certificate is neither one the notary's bundle pins nor signed by a certificate authority this machine trusts")
+
 // plainCause is an error that reads as its sentinel, in plain words, and still
 // matches its cause (a *tls.CertificateVerificationError, which the window explains).
 type plainCause struct{ sentinel, cause error }
@@ -44,10 +50,16 @@ func (e plainCause) Unwrap() []error { return []error{e.sentinel, e.cause} }
 
 // readBundle reads at most protocol.MaxBundleSize bytes from a file or an https URL.
 // The URL's server is trusted when the system roots (or roots, when not nil) vouch for
-// its certificate, or, when serverFP (a canonical SHA-256 fingerprint) is not empty,
-// when its certificate is exactly that one: the notary's own, which the operator
-// published. The bundle is what later pins the notary.
-func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.CertPool, serverFP string) ([]byte, error) {
+// its certificate, or when its certificate is exactly one of serverFPs (canonical
+// SHA-256 fingerprints): the notary's own, which the operator published, or, on a
+// refresh, one the stored bundle already pins. The bundle is what later pins the notary.
+func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.CertPool, serverFPs ...string) ([]byte, error) {
+	return readBundlePinned(ctx, source, dial, roots, serverFPs, ErrBundleServerNotPinned)
+}
+
+// readBundlePinned is readBundle whose error, when the server shows none of serverFPs
+// and no authority vouches for it, matches notPinned.
+func readBundlePinned(ctx context.Context, source string, dial DialFunc, roots *x509.CertPool, serverFPs []string, notPinned error) ([]byte, error) {
 	limit := int64(protocol.MaxBundleSize)
 	lower := strings.ToLower(source)
 	switch {
@@ -56,11 +68,11 @@ func readBundle(ctx context.Context, source string, dial DialFunc, roots *x509.C
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("failed to read bundle %q: %w", source, ErrBundleSource)
 		}
-		data, err := fetchBundle(ctx, u, dial, roots, serverFP, limit)
+		data, err := fetchBundle(ctx, u, dial, roots, serverFPs, limit)
 		var unknown x509.UnknownAuthorityError
 		switch {
-		case errors.As(err, &unknown) && serverFP != "":
-			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, plainCause{ErrBundleServerNotPinned, err})
+		case errors.As(err, &unknown) && len(serverFPs) > 0:
+			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, plainCause{notPinned, err})
 		case errors.As(err, &unknown):
 			return nil, fmt.Errorf("failed to fetch bundle %q: %w", source, plainCause{ErrUntrustedBundleURL, err})
 		}
@@ -99,7 +111,7 @@ func originOf(source string) string {
 	return "file:" + source
 }
 
-func fetchBundle(ctx context.Context, u *url.URL, dial DialFunc, roots *x509.CertPool, serverFP string, limit int64) ([]byte, error) {
+func fetchBundle(ctx context.Context, u *url.URL, dial DialFunc, roots *x509.CertPool, serverFPs []string, limit int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, BundleFetchTimeout)
 	defer cancel()
 	if dial == nil {
@@ -112,8 +124,8 @@ func fetchBundle(ctx context.Context, u *url.URL, dial DialFunc, roots *x509.Cer
 		DisableCompression:  true,
 	}
 	switch {
-	case serverFP != "":
-		tr.TLSClientConfig = pinnedOrCA(roots, serverFP)
+	case len(serverFPs) > 0:
+		tr.TLSClientConfig = pinnedOrCA(roots, serverFPs)
 	case roots != nil:
 		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	}
@@ -149,12 +161,12 @@ func fetchBundle(ctx context.Context, u *url.URL, dial DialFunc, roots *x509.Cer
 	return data, nil
 }
 
-// pinnedOrCA is the TLS of a bundle fetch given the fingerprint of the server's
-// certificate: the server is trusted when its certificate has exactly that SHA-256
-// (whoever signed it, even itself), or else when roots (nil: the system's) vouch for it
-// and its name, as without a fingerprint. Go's own verification is replaced by this
-// one (InsecureSkipVerify with VerifyConnection), never skipped.
-func pinnedOrCA(roots *x509.CertPool, serverFP string) *tls.Config {
+// pinnedOrCA is the TLS of a bundle fetch given fingerprints of the server's
+// certificate: the server is trusted when its certificate has exactly one of those
+// SHA-256s (whoever signed it, even itself), or else when roots (nil: the system's)
+// vouch for it and its name, as without a fingerprint. Go's own verification is
+// replaced by this one (InsecureSkipVerify with VerifyConnection), never skipped.
+func pinnedOrCA(roots *x509.CertPool, serverFPs []string) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		InsecureSkipVerify: true, // VerifyConnection below does the verification
@@ -163,7 +175,7 @@ func pinnedOrCA(roots *x509.CertPool, serverFP string) *tls.Config {
 				return errors.New("the server sent no certificate")
 			}
 			leaf := cs.PeerCertificates[0]
-			if protocol.SHA256Fingerprint(leaf.Raw) == serverFP {
+			if slices.Contains(serverFPs, protocol.SHA256Fingerprint(leaf.Raw)) {
 				return nil
 			}
 			inter := x509.NewCertPool()

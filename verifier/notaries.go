@@ -23,7 +23,7 @@ type ImportOptions struct {
 // ImportBundle reads a .notary bundle (v0, v1, with or without our v2 extras) from a
 // file path or an https:// URL and trusts it as ImportBundleBytes does.
 func (v *Verifier) ImportBundle(ctx context.Context, source string, opts ImportOptions) (settings.Notary, error) {
-	raw, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots, "")
+	raw, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots)
 	if err != nil {
 		return settings.Notary{}, err
 	}

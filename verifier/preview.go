@@ -23,7 +23,11 @@ func (v *Verifier) ReadBundle(ctx context.Context, source string) ([]byte, proto
 // only where the bytes came from: the caller checks that the bundle pins what the user
 // expects. An empty serverFP is ReadBundle.
 func (v *Verifier) ReadBundleFrom(ctx context.Context, source, serverFP string) ([]byte, protocol.Bundle, error) {
-	raw, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots, serverFP)
+	var fps []string
+	if serverFP != "" {
+		fps = []string{serverFP}
+	}
+	raw, err := readBundle(ctx, source, v.cfg.Dial, v.cfg.bundleRoots, fps...)
 	if err != nil {
 		return nil, protocol.Bundle{}, err
 	}

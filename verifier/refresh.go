@@ -126,7 +126,8 @@ func (v *Verifier) RefreshBundles(ctx context.Context) (RefreshReport, error) {
 	g.SetLimit(refreshParallel)
 	for i, n := range todo {
 		g.Go(func() error {
-			raws[i], errs[i] = readBundle(ctx, n.BundleLocation, v.cfg.Dial, v.cfg.bundleRoots, "")
+			raws[i], errs[i] = readBundlePinned(ctx, n.BundleLocation, v.cfg.Dial, v.cfg.bundleRoots,
+				pinnedFingerprints(n), ErrBundleServerNotNotary)
 			return nil
 		})
 	}
@@ -175,6 +176,21 @@ func (v *Verifier) refreshOne(ctx context.Context, n settings.Notary, raw []byte
 	}
 	res.Status = RefreshUpdated
 	return nil
+}
+
+// pinnedFingerprints returns the SHA-256 fingerprints of the certificates n's stored
+// bundle pins for its hosts. A refresh trusts a bundle URL's server that shows one of
+// them, as it trusts one a certificate authority vouches for: convergence-notary
+// serves its own bundle over its own self-signed certificate, which the stored bundle
+// already trusts to speak for the notary (a first import needs the fingerprint given).
+func pinnedFingerprints(n settings.Notary) []string {
+	var fps []string
+	for _, h := range n.Hosts {
+		if block, _ := pem.Decode([]byte(h.CertificatePEM)); block != nil {
+			fps = append(fps, protocol.SHA256Fingerprint(block.Bytes))
+		}
+	}
+	return fps
 }
 
 // keysOf returns what decides whom the stored notary's answers come from: each host's

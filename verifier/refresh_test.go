@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -309,5 +310,69 @@ func TestRefreshNetworkFailure(t *testing.T) {
 	}
 	if res := resultFor(t, report, "up"); res.Status != RefreshUpdated {
 		t.Errorf("up: %+v, want updated", res)
+	}
+}
+
+// TestRefreshFromTheNotarysOwnCertificate: a notary that serves its bundle over its own
+// self-signed certificate (as convergence-notary does) is refreshed, because the stored
+// bundle pins that certificate; the same URL showing another self-signed certificate is
+// refused with the fingerprint error, and the notary keeps what it had.
+func TestRefreshFromTheNotarysOwnCertificate(t *testing.T) {
+	e := newEnv(t, nil)
+	site := startBundleSite(t) // its roots do not vouch for the server below
+	e.start(Config{bundleRoots: site.roots})
+	own := startNotary(t, "own", modeHonest, e.real, e.real.NotBefore)
+	otherKey, otherCert := newKeyCert(t, "impostor")
+	var body, shown atomic.Value
+	shown.Store(&tls.Certificate{Certificate: [][]byte{own.cert.Raw}, PrivateKey: own.key, Leaf: own.cert})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write(body.Load().([]byte))
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	// GetConfigForClient, not GetCertificate: StartTLS adds httptest's own certificate,
+	// which site.roots trusts, and Go prefers it to GetCertificate when there is no SNI.
+	srv.TLS = &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		return &tls.Config{Certificates: []tls.Certificate{*shown.Load().(*tls.Certificate)}}, nil
+	}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	loc := srv.URL + "/own.notary"
+	if _, err := e.v.ImportBundleBytes(e.ctx, publishedBundle(t, own, "own", loc, ""), loc, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	region := func() string {
+		t.Helper()
+		n, err := e.store.Notary(e.ctx, "own")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Region
+	}
+
+	body.Store(publishedBundle(t, own, "own", loc, "NL"))
+	report, err := e.v.RefreshBundles(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := resultFor(t, report, "own"); res.Status != RefreshUpdated {
+		t.Fatalf("a bundle served over the notary's own pinned certificate: %+v, want updated", res)
+	}
+	if got := region(); got != "NL" {
+		t.Errorf("region after the refresh %q, want NL", got)
+	}
+
+	// Another self-signed certificate on the same URL: refused, nothing changed.
+	shown.Store(&tls.Certificate{Certificate: [][]byte{otherCert.Raw}, PrivateKey: otherKey, Leaf: otherCert})
+	srv.CloseClientConnections()
+	body.Store(publishedBundle(t, own, "own", loc, "XX"))
+	report, err = e.v.RefreshBundles(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := resultFor(t, report, "own"); res.Status != RefreshFailed || !errors.Is(res.Err, ErrBundleServerNotNotary) {
+		t.Errorf("a bundle served over a certificate the notary does not pin: %+v, want the fingerprint error", res)
+	}
+	if got := region(); got != "NL" {
+		t.Errorf("region after the refused refresh %q, want NL kept", got)
 	}
 }
