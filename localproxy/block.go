@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -57,12 +58,16 @@ type blockPage struct {
 	Portal      *Portal
 	PortalToken string
 	AllowMins   int
+	PassToken   string // set when "check it without interception" is offered
+	PassCommand string // the same, from the terminal
 }
 
 // blockCode is the reason the block page gives: the verdict's code, or the proxy's
 // own when no verdict could be reached.
 func blockCode(st *interception) verifier.ReasonCode {
 	switch {
+	case errors.Is(st.failure, errClientCertAsked):
+		return verifier.ReasonClientCert
 	case st.failure != nil && st.verdict.FingerprintSHA256 == "":
 		return verifier.ReasonSiteUnreachable
 	case st.verdict.Code != verifier.ReasonNone:
@@ -100,6 +105,13 @@ func (p *Proxy) newBlockPage(ctx context.Context, st *interception) blockPage {
 	now := time.Now()
 	if allowable(code) && p.cfg.Pages.Allow != nil && v.Target.Host != "" {
 		page.AllowToken = p.wayOuts.add(wayOut{action: "allow", target: v.Target}, now)
+	}
+	if code == verifier.ReasonClientCert && st.connect.Host != "" {
+		page.Site = st.connect.String()
+		page.PassCommand = "convergence decisions passthrough " + st.connect.String()
+		if p.cfg.Pages.Passthrough != nil {
+			page.PassToken = p.wayOuts.add(wayOut{action: "passthrough", target: st.connect}, now)
+		}
 	}
 	if code == verifier.ReasonUnreachable && p.cfg.Pages.Portal != nil && p.cfg.Pages.Allow != nil {
 		pctx, cancel := context.WithTimeout(ctx, portalAskTimeout)
@@ -160,6 +172,9 @@ func (p *Proxy) serveBlock(tc interface {
 		}
 		if page.Asked > 0 {
 			fmt.Fprintf(&body, "notaries: %s\n", page.Counts)
+		}
+		if page.PassCommand != "" {
+			fmt.Fprintf(&body, "to check it without interception: %s\n", page.PassCommand)
 		}
 		fmt.Fprintf(&body, "detail: %s\n", oneLine(page.Reason))
 		for _, a := range page.Answers {

@@ -33,6 +33,11 @@ func blockWords(code verifier.ReasonCode, v verifier.Verdict) (headline, explain
 	case verifier.ReasonRefusedTunnel:
 		return "Convergence refused this connection",
 			"This connection was refused before any check: it is not something Convergence lets through (see Details)."
+	case verifier.ReasonClientCert:
+		return "This site asks for a client certificate",
+			"This site asks your browser for a client certificate (a smart card or company certificate). " +
+				"Convergence cannot check such a site while reading the connection. " +
+				"It can check it without interception: Convergence then checks the site's certificate with the notaries itself, and passes your browser's own connection through untouched."
 	case verifier.ReasonSiteUnreachable:
 		return "Convergence could not reach this site",
 			"The site did not answer, so there was no certificate to check. It may be down, or the network may be."

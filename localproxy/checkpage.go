@@ -107,7 +107,7 @@ func (p *Proxy) answerCheck(w http.ResponseWriter, r *http.Request, scheme strin
 			"Protected": protected, "Paused": p.paused(), "CA": p.ca.Load().Certificate().Subject.CommonName,
 			"URL": CheckURL,
 		})
-	case r.Method == http.MethodPost && scheme == "https" && (r.URL.Path == "/allow" || r.URL.Path == "/portal"):
+	case r.Method == http.MethodPost && scheme == "https" && (r.URL.Path == "/allow" || r.URL.Path == "/portal" || r.URL.Path == "/passthrough"):
 		p.takeWayOut(w, r)
 	default:
 		http.NotFound(w, r)
@@ -123,7 +123,7 @@ func (p *Proxy) takeWayOut(w http.ResponseWriter, r *http.Request) {
 	}
 	action := strings.TrimPrefix(r.URL.Path, "/")
 	wo, ok := p.wayOuts.take(r.PostForm.Get("token"), action, time.Now())
-	if !ok || p.cfg.Pages.Allow == nil {
+	if !ok || (action == "passthrough" && p.cfg.Pages.Passthrough == nil) || (action != "passthrough" && p.cfg.Pages.Allow == nil) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)
 		fmt.Fprintln(w, "This button has expired or was not made by Convergence. Load the site again to get a fresh block page.")
@@ -134,6 +134,9 @@ func (p *Proxy) takeWayOut(w http.ResponseWriter, r *http.Request) {
 	switch action {
 	case "allow":
 		err = p.cfg.Pages.Allow(wo.target.Host, wo.target.Port, AllowFor, "you allowed it from the block page")
+		next = (&url.URL{Scheme: "https", Host: siteAuthority(wo.target), Path: "/"}).String()
+	case "passthrough":
+		err = p.cfg.Pages.Passthrough(wo.target.Host, wo.target.Port, "the site asks for a client certificate; you chose it from the block page")
 		next = (&url.URL{Scheme: "https", Host: siteAuthority(wo.target), Path: "/"}).String()
 	case "portal":
 		err = p.cfg.Pages.Allow(wo.portal.Host, 0, AllowFor, "captive portal sign-in page, passed unchecked")

@@ -111,6 +111,12 @@ type Config struct {
 	// Source verifier.SourceCleartext through OnVerdict. It must be cheap (no I/O)
 	// and safe for concurrent use.
 	CleartextAllowed func(host string, port int) bool
+	// Passthrough, when set and true for host (normalised) and port, has the proxy
+	// verify without reading: it checks the site's certificate with a handshake of
+	// its own, then relays the client's TLS untouched (passthrough.go). The user's
+	// decision, for that exact host:port. It must be cheap (no I/O) and safe for
+	// concurrent use.
+	Passthrough func(host string, port int) bool
 	// UpstreamProxy, when set, is an http:// proxy through which every site is reached
 	// (CONNECT for tunnels and intercepted HTTPS, absolute-form requests for plain HTTP).
 	UpstreamProxy *url.URL

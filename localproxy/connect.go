@@ -78,6 +78,10 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 		p.tunnel(client, upstream)
 		return
 	}
+	if p.passthrough(target) {
+		p.servePassthrough(connCtx, client, target)
+		return
+	}
 	allowed := p.cleartextAllowed(target)
 	// The site is dialled while the client's handshake goes on (predial): at once when
 	// a cleartext stream may go there anyway, else at the first byte of a TLS
@@ -111,9 +115,10 @@ func (p *Proxy) serveConnect(ctx context.Context, w http.ResponseWriter, r *http
 type interception struct {
 	upstream *tls.Conn
 	verdict  verifier.Verdict
-	failure  error      // set when no verdict could be reached (site down, Checker error)
-	early    *predial   // the TCP connection to the site, dialled at CONNECT
-	entry    *poolEntry // the pool the connection's requests ride, if any (pool.go)
+	failure  error           // set when no verdict could be reached (site down, Checker error)
+	early    *predial        // the TCP connection to the site, dialled at CONNECT
+	entry    *poolEntry      // the pool the connection's requests ride, if any (pool.go)
+	connect  verifier.Target // the CONNECT host:port: what a decision for the site covers
 }
 
 // intercept runs the client's handshake. Inside it, once the ClientHello is known, it
@@ -122,7 +127,7 @@ type interception struct {
 // protocol. A rejected or failed site gets the block page instead.
 func (p *Proxy) intercept(ctx context.Context, client *bufferedConn, target verifier.Target, connectAddr string, early *predial) {
 	ca := p.ca.Load()
-	st := &interception{early: early}
+	st := &interception{early: early, connect: target}
 	defer func() { closeTLS(st.upstream) }()
 	cfg := &tls.Config{
 		MinVersion:       tls.VersionTLS12,

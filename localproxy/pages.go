@@ -55,11 +55,15 @@ type Pages struct {
 	// Portal reports the captive portal in front of the network, if one is there; the
 	// block page asks it when the notaries were unreachable.
 	Portal func(ctx context.Context) (Portal, bool)
+	// Passthrough makes the user's decision to verify host:port without reading
+	// (Config.Passthrough): the block page's "check it without interception" for a
+	// site that asks for a client certificate.
+	Passthrough func(host string, port int, why string) error
 }
 
 // wayOut is what a block page's button may do once, with its token.
 type wayOut struct {
-	action  string // "allow" or "portal"
+	action  string // "allow", "portal" or "passthrough"
 	target  verifier.Target
 	portal  Portal
 	expires time.Time

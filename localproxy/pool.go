@@ -247,9 +247,10 @@ func (u *upstreamPool) sweep(ctx context.Context) {
 // sweepEvery is how often Serve rechecks every pool.
 const sweepEvery = time.Second
 
-// runSweeps rechecks every pool every sweepEvery until ctx is done.
+// runSweeps rechecks every pool, and every connection relayed under verify without
+// reading, every sweepEvery until ctx is done.
 func (u *upstreamPool) runSweeps(ctx context.Context) {
-	if u.rechecker == nil {
+	if u.rechecker == nil && u.p.cfg.Passthrough == nil {
 		return
 	}
 	t := time.NewTicker(sweepEvery)
@@ -259,7 +260,10 @@ func (u *upstreamPool) runSweeps(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			u.sweep(ctx)
+			if u.rechecker != nil {
+				u.sweep(ctx)
+			}
+			u.p.sweepPassTunnels(ctx) // passthrough.go
 		}
 	}
 }

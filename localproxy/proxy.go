@@ -17,18 +17,19 @@ import (
 
 // Proxy is the loopback HTTP proxy. Build it with New; it is safe for concurrent use.
 type Proxy struct {
-	cfg      Config
-	limits   Limits
-	log      *slog.Logger
-	ca       atomic.Pointer[CA]
-	dialer   func(ctx context.Context, network, addr string) (net.Conn, error)
-	plain    *httputil.ReverseProxy
-	plainTr  *http.Transport
-	self     sync.Map          // listener addresses of running Serve calls (string → struct{}), to refuse loops
-	wayOuts  wayOuts           // the block pages' buttons (pages.go)
-	tickets  *ticketKeys       // client-facing session tickets (resume.go)
-	sessions *upstreamSessions // sessions toward sites whose certificate was trusted (resume.go)
-	pool     *upstreamPool     // verified connections to sites, reused (pool.go)
+	cfg         Config
+	limits      Limits
+	log         *slog.Logger
+	ca          atomic.Pointer[CA]
+	dialer      func(ctx context.Context, network, addr string) (net.Conn, error)
+	plain       *httputil.ReverseProxy
+	plainTr     *http.Transport
+	self        sync.Map          // listener addresses of running Serve calls (string → struct{}), to refuse loops
+	wayOuts     wayOuts           // the block pages' buttons (pages.go)
+	tickets     *ticketKeys       // client-facing session tickets (resume.go)
+	sessions    *upstreamSessions // sessions toward sites whose certificate was trusted (resume.go)
+	pool        *upstreamPool     // verified connections to sites, reused (pool.go)
+	passTunnels passTunnels       // connections relayed under verify without reading (passthrough.go)
 }
 
 // errLoop means a dial ended at one of the proxy's own listeners.

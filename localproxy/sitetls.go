@@ -24,7 +24,15 @@ func (p *Proxy) dialTLS(ctx context.Context, early *predial, addr, sni string, a
 		return nil, fmt.Errorf("failed to reach %q: %w", addr, err)
 	}
 	raw = &notifyConn{Conn: raw} // a pool learns so when it is closed (pool.go)
+	asked := false               // the site sent a CertificateRequest
 	cfg := &tls.Config{
+		// An interception has no client certificate to give: the app's stays with the
+		// app. The request is noted and answered with none; the block page then
+		// offers verify without reading (passthrough.go).
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			asked = true
+			return &tls.Certificate{}, nil
+		},
 		ServerName:         sni,
 		NextProtos:         alpn,
 		MinVersion:         tls.VersionTLS12,
@@ -37,7 +45,14 @@ func (p *Proxy) dialTLS(ctx context.Context, early *predial, addr, sni string, a
 		}
 	}
 	tc := tls.Client(raw, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	err = tc.HandshakeContext(ctx)
+	if asked {
+		// Even when the site lets the handshake finish (TLS 1.3, or a certificate it
+		// only asks for), the app would be served as someone without its certificate.
+		raw.Close()
+		return nil, fmt.Errorf("failed to intercept %q: %w", addr, errClientCertAsked)
+	}
+	if err != nil {
 		raw.Close()
 		return nil, fmt.Errorf("failed TLS handshake with %q: %w", addr, err)
 	}

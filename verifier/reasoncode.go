@@ -35,6 +35,10 @@ const (
 	// ReasonCheckFailed: the check itself failed (the verifier stopped, the store
 	// failed); the proxy's own rejection.
 	ReasonCheckFailed ReasonCode = "check-failed"
+	// ReasonClientCert: the site asks for a client certificate, which an interception
+	// cannot give (the proxy's block page only; the user may choose verify without
+	// reading for the site).
+	ReasonClientCert ReasonCode = "client-certificate"
 )
 
 // Attack reports whether the code is evidence that someone may be intercepting: a
