@@ -327,3 +327,32 @@ func TestServerCertWatchRefusesJunk(t *testing.T) {
 		t.Error("a Certificate before ServerHello was let through")
 	}
 }
+
+// TestVerifyWithoutReadingClosedWhenTheVerdictIsWithdrawn: a relayed connection is
+// rechecked like a pooled one: when its certificate's verdict is withdrawn (a pin
+// removed, a notary revoked), the sweep closes it.
+func TestVerifyWithoutReadingClosedWhenTheVerdictIsWithdrawn(t *testing.T) {
+	siteCA := testcerts.NewCA(t, "site CA")
+	leaf := siteCA.Issue(t, testcerts.Options{}, "pinned.test")
+	var d decided
+	w := &withdrawable{}
+	r := startProxy(t, func(c *Config) { c.Passthrough = d.has; c.Checker = w })
+	s := newMTLSSite(t, nil, 0, leaf)
+	d.add("pinned.test", s.Listener.Addr().(*net.TCPAddr).Port, "")
+
+	conn := connectThrough(t, r, fmt.Sprintf("pinned.test:%d", s.Listener.Addr().(*net.TCPAddr).Port))
+	tc := tls.Client(conn, &tls.Config{ServerName: "pinned.test", RootCAs: siteCA.Pool(), NextProtos: []string{"http/1.1"}})
+	fmt.Fprintf(tc, "GET / HTTP/1.1\r\nHost: pinned.test\r\n\r\n")
+	br := bufio.NewReader(tc)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("relayed request: %v %v", resp, err)
+	} else {
+		io.Copy(io.Discard, resp.Body)
+	}
+	w.withdrawn.Store(true)
+	tc.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound, far above the 1 s sweep
+	_, err := br.ReadByte()
+	if ne, ok := err.(net.Error); err == nil || ok && ne.Timeout() {
+		t.Fatalf("the relayed connection stayed open after its verdict was withdrawn: %v", err)
+	}
+}

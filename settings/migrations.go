@@ -137,6 +137,22 @@ CREATE TRIGGER system_proxy_insert_changes AFTER INSERT ON system_proxy BEGIN UP
 CREATE TRIGGER system_proxy_update_changes AFTER UPDATE ON system_proxy BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
 CREATE TRIGGER system_proxy_delete_changes AFTER DELETE ON system_proxy BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
 `,
+	// 5: the sites the user chose to verify without reading (issue 17 item 4): the
+	// proxy checks the certificate with a handshake of its own and relays the app's
+	// TLS untouched, for that exact host:port. Its writes move the change counter: the
+	// running proxy learns of a decision made or removed on the terminal.
+	`
+CREATE TABLE passthrough_sites (
+	host    TEXT NOT NULL,
+	port    INTEGER NOT NULL,
+	created INTEGER NOT NULL,
+	note    TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (host, port)
+) STRICT;
+CREATE TRIGGER passthrough_sites_insert_changes AFTER INSERT ON passthrough_sites BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER passthrough_sites_update_changes AFTER UPDATE ON passthrough_sites BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER passthrough_sites_delete_changes AFTER DELETE ON passthrough_sites BEGIN UPDATE changes SET n = n + 1 WHERE id = 1; END;
+`,
 }
 
 // migrate applies the missing steps, each in its own transaction together with the

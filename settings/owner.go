@@ -32,6 +32,7 @@ var ourTables = [][]string{
 	2: {"install", "changes"},
 	3: {"decision_notes"},
 	4: {"system_proxy"},
+	5: {"passthrough_sites"},
 }
 
 // checkOwner tells whether the file at path (already known to start with the SQLite

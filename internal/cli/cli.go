@@ -81,6 +81,9 @@ commands:
                                notary's revocation trusts it again, and needs --yes
   decisions trust HOST[:PORT] SHA256 --for once|day|until-change|always
                                trust this certificate only, for HOST, whatever the notaries say
+  decisions passthrough HOST[:PORT]
+                               verify HOST:PORT without reading: for a site that asks for a client
+                               certificate, or an app that pins its own (see README: its cost)
   system-proxy enable|disable|status
                                point the desktop's proxy settings (GNOME, KDE, terminal
                                programs) at Convergence, put back what was there, or show

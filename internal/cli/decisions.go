@@ -50,8 +50,10 @@ func decisionsCmd(ctx context.Context, c *core.Core, args []string, out io.Write
 		return nil
 	case len(args) >= 1 && args[0] == "trust":
 		return trustCmd(ctx, c, args[1:], out)
+	case len(args) == 2 && args[0] == "passthrough":
+		return passthroughCmd(ctx, c, args[1], out)
 	}
-	return fmt.Errorf("%w: decisions takes list, remove ID [--yes] or trust HOST[:PORT] SHA256 --for %s", ErrUsage, durationChoices())
+	return fmt.Errorf("%w: decisions takes list, remove ID [--yes], trust HOST[:PORT] SHA256 --for %s or passthrough HOST[:PORT]", ErrUsage, durationChoices())
 }
 
 // errTrustsAgain refuses to end a notary's revocation without --yes: that trusts it again.
@@ -108,6 +110,24 @@ func trustCmd(ctx context.Context, c *core.Core, args []string, out io.Writer) e
 		return err
 	}
 	fmt.Fprintf(out, "trusted this certificate only, for %s: %s (see 'convergence decisions list')\n", t, strings.ToLower(d.Words()))
+	return nil
+}
+
+// passthroughCmd is 'decisions passthrough HOST[:PORT]': verify that host:port (443
+// when no port is given, as 'decisions trust') without reading the connection.
+func passthroughCmd(ctx context.Context, c *core.Core, arg string, out io.Writer) error {
+	t, err := parseTarget(arg)
+	if err != nil {
+		return err
+	}
+	if t.Host, err = protocol.NormalizeHost(t.Host); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if err := c.VerifyWithoutReading(ctx, t.Host, t.Port, "you chose it, from the terminal"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "verifying %s without reading: the notaries check the certificate Convergence sees, and your app's connection passes untouched (see 'convergence decisions list')\n", t)
+	fmt.Fprintf(out, "cost: %s\n", core.PassthroughCost)
 	return nil
 }
 

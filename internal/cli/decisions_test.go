@@ -76,3 +76,36 @@ func TestDecisionsRemoveRevocationNeedsYes(t *testing.T) {
 		t.Errorf("still revoked after remove --yes:\n%s", out)
 	}
 }
+
+// TestDecisionsPassthrough: 'decisions passthrough HOST:PORT' makes a decision the
+// list shows with its cost, for that exact host:port; remove ends it.
+func TestDecisionsPassthrough(t *testing.T) {
+	e := cliEnv{t: t, dir: t.TempDir()}
+	if out := e.mustRun("decisions", "passthrough", "Bank.Example:8443"); !strings.Contains(out, "verifying bank.example:8443 without reading") || !strings.Contains(out, "TLS 1.3") {
+		t.Errorf("decisions passthrough: %q", out)
+	}
+	out := e.mustRun("decisions", "list")
+	for _, want := range []string{"Verify bank.example:8443 without reading",
+		"With TLS 1.3 Convergence checks the certificate it sees itself, not the one your app receives; an attacker who can tell the two connections apart could show them different certificates.",
+		"you chose it, from the terminal"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("decisions list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "bank.example:443 ") {
+		t.Errorf("a decision for :8443 shows up for :443:\n%s", out)
+	}
+	id := regexp.MustCompile(`(?m)^(pass-[0-9a-f]{8}) `).FindStringSubmatch(out)
+	if id == nil {
+		t.Fatalf("no passthrough ID in:\n%s", out)
+	}
+	if out := e.mustRun("decisions", "remove", id[1]); !strings.Contains(out, "intercepted and checked again") {
+		t.Errorf("decisions remove: %q", out)
+	}
+	if out := e.mustRun("decisions", "list"); strings.Contains(out, "without reading") {
+		t.Errorf("still listed after remove:\n%s", out)
+	}
+	if code, _, errs := e.run("decisions", "passthrough", "bank.example:0"); code != 2 || !strings.Contains(errs, "convergence: error:") {
+		t.Errorf("bad port: exit %d, %q; want a usage error", code, errs)
+	}
+}

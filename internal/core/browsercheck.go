@@ -85,7 +85,7 @@ func (c *Core) allow(host string, port int, d time.Duration, why string) error {
 
 // pages are the proxy's hooks for the pages it serves itself.
 func (c *Core) pages() localproxy.Pages {
-	return localproxy.Pages{OnCheck: c.noteCheck, Allow: c.allow, Portal: c.portalFor}
+	return localproxy.Pages{OnCheck: c.noteCheck, Allow: c.allow, Portal: c.portalFor, Passthrough: c.passthroughFromPage}
 }
 
 // notePortalAfter probes for a captive portal after a verdict that found the notaries

@@ -53,11 +53,12 @@ type Core struct {
 	DataDir  string
 	Listen   string // the proxy's loopback address
 
-	log       *slog.Logger
-	pause     pauseState // the stored pause, applied (pause.go)
-	certs     certMemory
-	trustHome string            // Options.TrustHome
-	trustOnly []truststore.Kind // Options.TrustOnly
+	log         *slog.Logger
+	pause       pauseState // the stored pause, applied (pause.go)
+	certs       certMemory
+	passthrough passthroughSet    // the sites verified without reading (passthrough.go)
+	trustHome   string            // Options.TrustHome
+	trustOnly   []truststore.Kind // Options.TrustOnly
 
 	mu        sync.Mutex // protects ca, listeners, changeListeners, statusListeners, noticeListeners, closed, proxyErr, listening, caInstalled; orders bg.Add before Close's bg.Wait
 	ca        *localproxy.CA
@@ -125,6 +126,9 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 	if _, err := c.savedSystemProxy(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.loadPassthrough(ctx); err != nil {
+		return nil, err
+	}
 	c.serving = make(chan struct{})
 	c.Listen = st.ListenAddr
 	if o.Listen != "" {
@@ -178,6 +182,7 @@ func Open(ctx context.Context, o Options) (*Core, error) {
 		// rejections it makes when no check could be made) become events like the
 		// verifier's; the others the verifier has published already.
 		CleartextAllowed: c.Verifier.CleartextAllowed,
+		Passthrough:      c.passthrough.has,
 		OnVerdict: func(v verifier.Verdict) {
 			if v.Source != verifier.SourceCleartext && v.Source != verifier.SourceProxy {
 				return // the verifier's own, which it has published

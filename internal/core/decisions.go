@@ -35,6 +35,8 @@ const (
 	// "allow for 10 minutes", a captive portal's sign-in page). Allowances live in the
 	// running app's memory: only its window lists them, not another process.
 	DecisionAllowance DecisionKind = "allowance"
+	// DecisionPassthrough: a host:port verified without reading (passthrough.go).
+	DecisionPassthrough DecisionKind = "verify-without-reading"
 )
 
 // Decision is one exception the user made.
@@ -96,6 +98,8 @@ func (d Decision) RemoveWords() string {
 		return "the notary is trusted and asked again"
 	case DecisionAllowance:
 		return "the site is checked again from its next connection"
+	case DecisionPassthrough:
+		return "its connections are intercepted and checked again; open ones are closed"
 	}
 	return ""
 }
@@ -129,13 +133,17 @@ func (c *Core) Decisions(ctx context.Context) ([]Decision, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decisionsFrom(pins, st, notes, ns, c.Verifier.Allowances(), time.Now()), nil
+	ps, err := c.Store.PassthroughSites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return decisionsFrom(pins, st, notes, ns, c.Verifier.Allowances(), ps, time.Now()), nil
 }
 
 // decisionsFrom builds the list from what the store holds, at now. A pure function.
 func decisionsFrom(pins []settings.Pin, st settings.Settings, notes map[[2]string]settings.DecisionNote, ns []settings.Notary,
-	allowed []verifier.Allowance, now time.Time) []Decision {
-	var out []Decision
+	allowed []verifier.Allowance, passthrough []settings.PassthroughSite, now time.Time) []Decision {
+	out := passthroughDecisions(passthrough)
 	for _, a := range allowed {
 		if !now.Before(a.Until) {
 			continue
@@ -245,6 +253,8 @@ func (c *Core) RemoveDecision(ctx context.Context, id string) (Decision, error) 
 		err = c.Unrevoke(ctx, d.entry)
 	case DecisionAllowance:
 		err = c.EndAllowance(d.target.Host, d.target.Port)
+	case DecisionPassthrough:
+		err = c.endPassthrough(ctx, d.entry)
 	}
 	if err != nil {
 		return Decision{}, fmt.Errorf("failed to remove decision %q: %w", id, err)

@@ -25,6 +25,12 @@ import (
 // reach a site by a name no resolver knows, and (not knowing the address) checks the
 // site as it would one on the Internet, where on loopback it would exempt it.
 func startLoopbackUpstream(t *testing.T) string {
+	return startUpstreamTo(t, func(port string) string { return port })
+}
+
+// startUpstreamTo is startLoopbackUpstream that sends a CONNECT for a port to the
+// loopback port portFor gives: an attacker on the path, when it is another site.
+func startUpstreamTo(t *testing.T, portFor func(string) string) string {
 	t.Helper()
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, port, err := net.SplitHostPort(r.Host)
@@ -32,7 +38,7 @@ func startLoopbackUpstream(t *testing.T) string {
 			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
 			return
 		}
-		site, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", port))
+		site, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", portFor(port)))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return

@@ -64,6 +64,9 @@ func (c *Core) applyStore(ctx context.Context) error {
 		return err
 	}
 	c.pause.set(st)
+	if err := c.loadPassthrough(ctx); err != nil {
+		return err
+	}
 	if _, err := c.savedSystemProxy(ctx); err != nil { // Status.SystemProxy, set by the terminal
 		return err
 	}
