@@ -22,15 +22,15 @@ import (
 	"github.com/convergence-ng/convergence/verifier"
 )
 
-// mtlsSite is a real TLS 1.3 site (certificate for example.com) that requires a
-// client certificate issued by clientCA; with own, it shows that certificate instead
-// of httptest's.
-func mtlsSite(t *testing.T, clientCA *testcerts.Cert, own *testcerts.Cert) *httptest.Server {
+// mtlsSite is a real TLS site speaking only version (certificate for example.com)
+// that requires a client certificate issued by clientCA; with own, it shows that
+// certificate instead of httptest's.
+func mtlsSite(t *testing.T, clientCA *testcerts.Cert, own *testcerts.Cert, version uint16) *httptest.Server {
 	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello "+r.TLS.PeerCertificates[0].Subject.CommonName)
 	}))
 	s.Config.ErrorLog = log.New(io.Discard, "", 0)
-	s.TLS = &tls.Config{MinVersion: tls.VersionTLS13, ClientAuth: tls.RequireAnyClientCert,
+	s.TLS = &tls.Config{MinVersion: version, MaxVersion: version, ClientAuth: tls.RequireAnyClientCert,
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			c, err := x509.ParseCertificate(raw[0])
 			if err == nil {
@@ -49,12 +49,20 @@ func mtlsSite(t *testing.T, clientCA *testcerts.Cert, own *testcerts.Cert) *http
 // TestVerifyWithoutReadingWithRealNotaries: the app's own proxy, verifier and store,
 // a real notary. A site that requires a client certificate, decided for verify
 // without reading: an app's mutual TLS goes through when the notary sees the same
-// certificate, and is cut when someone on the path shows the proxy another one.
+// certificate, and is cut when someone on the path shows the proxy another one; with
+// TLS 1.2 (where such a site aborts the notary's handshake after showing its
+// certificate) and 1.3.
 func TestVerifyWithoutReadingWithRealNotaries(t *testing.T) {
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		t.Run(tls.VersionName(version), func(t *testing.T) { verifyWithoutReadingWithRealNotaries(t, version) })
+	}
+}
+
+func verifyWithoutReadingWithRealNotaries(t *testing.T, version uint16) {
 	clientCA := testcerts.NewCA(t, "company CA")
 	alice := clientCA.Issue(t, testcerts.Options{CommonName: "alice"}, "alice")
-	real := mtlsSite(t, clientCA, nil)
-	impostor := mtlsSite(t, clientCA, testcerts.SelfSigned(t, "example.com")) // another certificate for example.com
+	real := mtlsSite(t, clientCA, nil, version)
+	impostor := mtlsSite(t, clientCA, testcerts.SelfSigned(t, "example.com"), version) // another certificate for example.com
 	realPort := strconv.Itoa(real.Listener.Addr().(*net.TCPAddr).Port)
 	impostorPort := strconv.Itoa(impostor.Listener.Addr().(*net.TCPAddr).Port)
 

@@ -216,17 +216,43 @@ func (p *Prober) handshake(ctx context.Context, ap netip.AddrPort, sni string) (
 	defer conn.Close()
 	hctx, cancel := context.WithTimeout(ctx, p.cfg.HandshakeTimeout)
 	defer cancel()
+	// seen is the chain the site presented, kept as it arrives: a TLS 1.2 site that
+	// requires a client certificate aborts the handshake after presenting its own, and
+	// that certificate is still what the site shows (the proxy's mode that does not
+	// read such a site's connections relies on notaries seeing it; in TLS 1.3 the
+	// handshake completes before the site refuses).
+	var seen []*x509.Certificate
+	askedForCert := false
 	tc := tls.Client(conn, &tls.Config{
 		ServerName: sni,
 		// The notary records whatever certificate the site presents; trust is judged by
 		// the checks afterwards, not by the handshake.
 		InsecureSkipVerify: true,
 		MinVersion:         tls.VersionTLS10,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			seen = seen[:0]
+			for _, der := range raw {
+				c, err := x509.ParseCertificate(der)
+				if err != nil {
+					return fmt.Errorf("the site's certificate cannot be read: %w", err)
+				}
+				seen = append(seen, c)
+			}
+			return nil
+		},
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			askedForCert = true
+			return &tls.Certificate{}, nil // the notary has none to give
+		},
 	})
-	if err := tc.HandshakeContext(hctx); err != nil {
+	err = tc.HandshakeContext(hctx)
+	if err != nil && !(askedForCert && len(seen) > 0) {
 		return nil, fmt.Errorf("failed TLS handshake: %w", err)
 	}
-	chain := tc.ConnectionState().PeerCertificates
+	chain := seen
+	if err == nil {
+		chain = tc.ConnectionState().PeerCertificates
+	}
 	if len(chain) == 0 {
 		return nil, errors.New("failed TLS handshake: no certificate")
 	}
