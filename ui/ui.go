@@ -135,7 +135,7 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 		notaryN:  -1,
 	}
 	u.autostart = newAutostarter(opts.AutostartExec)
-	a.SetIcon(assets.AppIconPNG) // window managers and the tray take bitmaps
+	a.SetIcon(assets.AppIconPNG)         // window managers and the tray take bitmaps
 	a.Settings().SetTheme(newAppTheme()) // contrast and focus that meet WCAG (theme.go)
 
 	u.win = a.NewWindow("Convergence")
