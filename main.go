@@ -191,7 +191,7 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	tray := !o.noTray && hasSessionBus()
 	notices := startupNotices(c)
 	inTray := o.background && tray && len(notices) == 0
-	u := ui.New(a, c, ui.Options{Tray: tray, InTray: inTray, Notices: notices, AutostartExec: loginCommand(o.dataDirFlag)})
+	u := ui.New(a, c, ui.Options{Tray: tray, InTray: inTray, Notices: notices, Keyring: c.Fallback, AutostartExec: loginCommand(o.dataDirFlag)})
 	c.Subscribe(u.Publish)
 	if inst != nil { // a second start shows this window
 		inst.OnActivate(func() { u.Do(u.Show) })
@@ -316,10 +316,7 @@ func startupNotices(c *core.Core) []string {
 			"was started, so your notaries and settings are back to their defaults. Nothing was deleted: keep the old "+
 			"file if you want to recover it.", c.Recovery.Reason, c.Recovery.MovedTo))
 	}
-	if c.Fallback != nil {
-		out = append(out, "The system keyring is not available for the local CA's private key: "+c.Fallback.Hint+".")
-	}
-	return out
+	return out // the keyring has a dialog of its own (ui.Options.Keyring)
 }
 
 // hasDisplay reports whether a graphical session is reachable.

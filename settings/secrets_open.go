@@ -23,6 +23,7 @@ const probeTimeout = 3 * time.Second
 type Fallback struct {
 	Err  error  // why the keyring probe failed
 	Hint string // what to do about it, and where the secrets are kept meanwhile
+	Fix  string // what to do about it alone, in plain words (the start of Hint)
 	Dir  string // the folder holding the secret files
 }
 
@@ -39,7 +40,8 @@ func OpenSecrets(dir string) (Secrets, *Fallback) {
 func openSecrets(dir string, kr keyringAPI, timeout time.Duration) (Secrets, *Fallback) {
 	files := &fileSecrets{dir: filepath.Join(dir, secretsDirName)}
 	if err := probeKeyring(kr, timeout); err != nil {
-		return files, &Fallback{Err: err, Hint: keyringHint(err, files.dir), Dir: files.dir}
+		fix := keyringFix(err)
+		return files, &Fallback{Err: err, Hint: keyringHint(fix, files.dir), Fix: fix, Dir: files.dir}
 	}
 	return &migratingSecrets{
 		primary: &keyringSecrets{kr: kr, service: KeyringService, timeout: keyringTimeout},
@@ -75,9 +77,14 @@ func probeKeyring(kr keyringAPI, timeout time.Duration) error {
 	return err
 }
 
-// keyringHint names the fix for a failed probe, from the errors go-keyring gives on
-// Linux (see shared/reference/desktop-stack.md), then says where secrets are kept.
-func keyringHint(err error, dir string) string {
+// keyringHint is the fix, then where secrets are kept until it is made.
+func keyringHint(fix, dir string) string {
+	return fmt.Sprintf("%s; until then the CA key is kept in %q with mode 0600", fix, dir)
+}
+
+// keyringFix names the fix for a failed probe, from the errors go-keyring gives on
+// Linux (see shared/reference/desktop-stack.md).
+func keyringFix(err error) string {
 	msg := err.Error()
 	var fix string
 	switch {
@@ -95,7 +102,7 @@ func keyringHint(err error, dir string) string {
 	default:
 		fix = "the system keyring failed: make a Secret Service (gnome-keyring or KeePassXC) available and unlocked, and restart Convergence"
 	}
-	return fmt.Sprintf("%s; until then the CA key is kept in %q with mode 0600", fix, dir)
+	return fix
 }
 
 // migratingSecrets reads through to the files an earlier fallback wrote and moves

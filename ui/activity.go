@@ -17,7 +17,7 @@ import (
 type activityTab struct {
 	u       *UI
 	content fyne.CanvasObject
-	filter  *widget.Entry
+	filter  *tabEntry
 	list    *widget.List
 	empty   *widget.Label
 	pause   *widget.Button
@@ -29,7 +29,7 @@ type activityTab struct {
 
 func newActivityTab(u *UI) *activityTab {
 	t := &activityTab{u: u}
-	t.filter = widget.NewEntry()
+	t.filter = newTabEntry()
 	t.filter.SetPlaceHolder("Filter by site, outcome or notary…")
 	t.filter.OnChanged = func(string) { t.refresh() }
 	t.list = widget.NewList(

@@ -20,7 +20,7 @@ import (
 type cacheTab struct {
 	u       *UI
 	content fyne.CanvasObject
-	search  *widget.Entry
+	search  *tabEntry
 	list    *widget.List
 	count   *widget.Label
 	clear   *widget.Button
@@ -31,7 +31,7 @@ type cacheTab struct {
 
 func newCacheTab(u *UI) *cacheTab {
 	t := &cacheTab{u: u}
-	t.search = widget.NewEntry()
+	t.search = newTabEntry()
 	t.search.SetPlaceHolder("Search cached sites…")
 	t.search.OnChanged = func(string) { t.filter() }
 	t.list = widget.NewList(

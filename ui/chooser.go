@@ -180,7 +180,7 @@ func (u *UI) showChooser() {
 // askDirectory asks for a notary directory's URL and key (from its maintainer), keeps
 // them in the settings (directory_urls, directory_keys), then chooses from it.
 func (u *UI) askDirectory() {
-	url, key := widget.NewEntry(), widget.NewEntry()
+	url, key := newTabEntry(), newTabEntry()
 	url.SetPlaceHolder("https://directory.example.org/notaries.directory")
 	key.SetPlaceHolder("ed25519:…")
 	intro := wrapLabel("Choosing needs a notary directory: a list of notaries signed by someone you trust (your organisation, a community). Give its address and the key its maintainer signs it with.")

@@ -251,9 +251,9 @@ func TestChooserAsksForADirectory(t *testing.T) {
 	if !hasText(u.win, "Choosing needs a notary directory") {
 		t.Fatalf("no question for a directory: %s", visibleText(u.win))
 	}
-	entries := map[string]*widget.Entry{}
+	entries := map[string]*tabEntry{}
 	for _, ph := range []string{"https://directory.example.org/notaries.directory", "ed25519:…"} {
-		entries[ph] = find(u.win, func(e *widget.Entry) bool { return e.PlaceHolder == ph })
+		entries[ph] = find(u.win, func(e *tabEntry) bool { return e.PlaceHolder == ph })
 	}
 	test.Type(entries["https://directory.example.org/notaries.directory"], st.DirectoryURLs[0])
 	test.Type(entries["ed25519:…"], st.DirectoryKeys[0])

@@ -57,6 +57,14 @@ func (e *escEntry) TypedKey(k *fyne.KeyEvent) {
 	e.Entry.TypedKey(k)
 }
 
+// TypedShortcut passes the tab keys to the window (tabkeys.go) and the rest to the
+// entry.
+func (e *escEntry) TypedShortcut(s fyne.Shortcut) {
+	if !passTabKey(e, s) {
+		e.Entry.TypedShortcut(s)
+	}
+}
+
 // inform shows a message with OK, which Enter and Escape also answer.
 func (u *UI) inform(title, message string) {
 	d := dialog.NewInformation(title, message, u.win)

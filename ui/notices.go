@@ -7,13 +7,23 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// showNotices shows the start-up notices in one dialog, the first time it is called.
-// UI goroutine only.
+// showNotices shows the start-up notices in one dialog, and a keyring that did not
+// answer in another, the first time it is called. UI goroutine only.
 func (u *UI) showNotices() {
-	if u.noticesShown || len(u.opts.Notices) == 0 {
+	if u.noticesShown || (len(u.opts.Notices) == 0 && u.opts.Keyring == nil) {
 		return
 	}
 	u.noticesShown = true
+	if len(u.opts.Notices) > 0 {
+		u.showNoticeList()
+	}
+	if u.opts.Keyring != nil {
+		u.showKeyring(u.opts.Keyring) // keyringdialog.go
+	}
+}
+
+// showNoticeList shows Options.Notices in one dialog.
+func (u *UI) showNoticeList() {
 	box := container.NewVBox()
 	for _, n := range u.opts.Notices {
 		l := widget.NewLabel(n)

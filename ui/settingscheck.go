@@ -37,7 +37,7 @@ func (t *settingsTab) addChecks() {
 	for _, c := range []*widget.Check{t.exempt, t.notify, t.autostart} {
 		c.OnChanged = func(bool) { t.changed() }
 	}
-	for _, e := range []*widget.Entry{t.port, t.upstream, t.cleartext} {
+	for _, e := range []*tabEntry{t.port, t.upstream, t.cleartext} {
 		e.OnChanged = changed
 	}
 }
@@ -65,7 +65,7 @@ func (t *settingsTab) fieldProblems() []string {
 	var out []string
 	for _, f := range []struct {
 		name string
-		e    *widget.Entry
+		e    *tabEntry
 	}{{"Proxy port", t.port}, {"Upstream proxy", t.upstream}, {"Cleartext allowed to", t.cleartext}} {
 		if err := f.e.Validate(); err != nil {
 			out = append(out, f.name+": "+err.Error())

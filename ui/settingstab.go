@@ -79,9 +79,9 @@ type settingsTab struct {
 	maxNotaries *widget.Select
 	notify      *widget.Check
 	autostart   *widget.Check
-	port        *widget.Entry
-	upstream    *widget.Entry
-	cleartext   *widget.Entry // host:port allowed for tunnels that are not TLS, one per line
+	port        *tabEntry
+	upstream    *tabEntry
+	cleartext   *tabEntry // host:port allowed for tunnels that are not TLS, one per line
 	save        *widget.Button
 	unsaved     *widget.Label     // "Unsaved changes" beside Save (settingscheck.go)
 	shownForm   settings.Settings // what the form showed after the last load; UI goroutine only
@@ -129,7 +129,7 @@ func newSettingsTab(u *UI) *settingsTab {
 	t.maxNotaries = widget.NewSelect(maxNotaryChoices, upd)
 	t.notify = widget.NewCheck("Notify me when notaries disagree or a site is blocked", nil)
 	t.autostart = widget.NewCheck("Start Convergence when I log in", nil)
-	t.port = widget.NewEntry()
+	t.port = newTabEntry()
 	t.port.Validator = func(s string) error {
 		p, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || p < 1 || p > 65535 {
@@ -137,9 +137,9 @@ func newSettingsTab(u *UI) *settingsTab {
 		}
 		return nil
 	}
-	t.upstream = widget.NewEntry()
+	t.upstream = newTabEntry()
 	t.upstream.SetPlaceHolder("none: connect directly")
-	t.cleartext = widget.NewMultiLineEntry()
+	t.cleartext = newTabMultiLineEntry()
 	t.cleartext.SetPlaceHolder("none; e.g. chat.example.org:5222")
 	t.cleartext.SetMinRowsVisible(3)
 	t.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), t.saveNow)

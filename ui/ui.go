@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 
 	"github.com/convergence-ng/convergence/assets"
+	"github.com/convergence-ng/convergence/settings"
 	"github.com/convergence-ng/convergence/verifier"
 )
 
@@ -42,6 +43,9 @@ type Options struct {
 	// Notices are what went wrong at start without stopping the app (a database moved
 	// aside, no keyring), each in plain words with its fix; shown once, at the first Show.
 	Notices []string
+	// Keyring, when set, says the keyring did not answer at start and the local CA's
+	// key is kept in a file; a dialog says so, with what to do, at the first Show.
+	Keyring *settings.Fallback
 	// InTray, with Tray, says the app starts with only its tray shown: the caller runs
 	// RunInTray on the main goroutine, and starts the Fyne app only when it returns true.
 	InTray bool
@@ -135,7 +139,8 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 		notaryN:  -1,
 	}
 	u.autostart = newAutostarter(opts.AutostartExec)
-	a.SetIcon(assets.AppIconPNG) // window managers and the tray take bitmaps
+	a.SetIcon(assets.AppIconPNG)         // window managers and the tray take bitmaps
+	a.Settings().SetTheme(newAppTheme()) // contrast and focus that meet WCAG (theme.go)
 
 	u.win = a.NewWindow("Convergence")
 	u.win.SetIcon(assets.AppIconPNG)
