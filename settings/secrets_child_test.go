@@ -129,7 +129,7 @@ func TestOpenSecretsRealBusWithoutSecretService(t *testing.T) {
 	if !r.Fallback {
 		t.Fatal("no fallback without a Secret Service")
 	}
-	if !strings.Contains(r.Hint, "no Secret Service on the session bus") || !strings.Contains(r.Hint, filepath.Join(dir, "secrets")) {
+	if !strings.Contains(r.Hint, "no keyring program is running (no Secret Service)") || !strings.Contains(r.Hint, filepath.Join(dir, "secrets")) {
 		t.Errorf("hint %q does not name the fix and the folder", r.Hint)
 	}
 	if r.SetErr != "" {
@@ -163,7 +163,7 @@ func TestOpenSecretsRealBusNoBus(t *testing.T) {
 			cmd, lines := child(t, ctx, "opensecrets", dir, tc.env(dir)...)
 			r := readReport(t, ctx, cmd, lines)
 			t.Logf("child report: %+v", r)
-			if !r.Fallback || !strings.Contains(r.Hint, "no D-Bus session bus") || r.SetErr != "" {
+			if !r.Fallback || !strings.Contains(r.Hint, "started outside a desktop session") || r.SetErr != "" {
 				t.Fatalf("report %+v: want a fallback that works, with the no-bus hint", r)
 			}
 		})

@@ -91,16 +91,16 @@ func keyringFix(err error) string {
 	case errors.Is(err, errKeyringTimeout) || strings.Contains(msg, "unlock") || strings.Contains(msg, "locked"):
 		fix = "the keyring is locked: unlock it (log in to the desktop session, or open your keyring manager) and restart Convergence"
 	case strings.Contains(msg, "not provided by any .service files") || strings.Contains(msg, "ServiceUnknown") || strings.Contains(msg, "org.freedesktop.secrets"):
-		fix = "no Secret Service on the session bus: install and unlock gnome-keyring (or KeePassXC's Secret Service) and restart Convergence"
+		fix = "no keyring program is running (no Secret Service): install GNOME Keyring (the gnome-keyring package) or turn on KeePassXC's Secret Service, unlock it, and restart Convergence"
 	case strings.Contains(msg, "dbus-launch") || strings.Contains(msg, "DBUS_SESSION_BUS_ADDRESS") ||
 		strings.Contains(msg, "session bus") || strings.Contains(msg, "dial unix"):
-		fix = "no D-Bus session bus: run Convergence inside a desktop session (or under dbus-run-session with gnome-keyring unlocked)"
+		fix = "Convergence was started outside a desktop session, so it cannot reach your keyring: start it from your desktop's menu (in a terminal without a desktop, under dbus-run-session with gnome-keyring unlocked)"
 	case runtime.GOOS == "darwin":
 		fix = "the macOS Keychain refused: unlock the login keychain in Keychain Access and restart Convergence"
 	case runtime.GOOS == "windows":
 		fix = "the Windows Credential Manager refused: check that it runs and restart Convergence"
 	default:
-		fix = "the system keyring failed: make a Secret Service (gnome-keyring or KeePassXC) available and unlocked, and restart Convergence"
+		fix = "the system keyring did not answer: make sure GNOME Keyring or KeePassXC's Secret Service runs and is unlocked, and restart Convergence"
 	}
 	return fix
 }

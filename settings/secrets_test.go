@@ -188,8 +188,8 @@ func TestOpenSecretsFallsBackWithHint(t *testing.T) {
 		kr       keyringAPI
 		wantHint string
 	}{
-		{"no secret service", failKeyring{errors.New("The name org.freedesktop.secrets was not provided by any .service files")}, "no Secret Service on the session bus: install and unlock gnome-keyring"},
-		{"no session bus", failKeyring{errors.New(`exec: "dbus-launch": executable file not found in $PATH`)}, "no D-Bus session bus"},
+		{"no secret service", failKeyring{errors.New("The name org.freedesktop.secrets was not provided by any .service files")}, "no keyring program is running (no Secret Service): install GNOME Keyring"},
+		{"no session bus", failKeyring{errors.New(`exec: "dbus-launch": executable file not found in $PATH`)}, "started outside a desktop session"},
 		{"locked", failKeyring{errors.New("failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'")}, "the keyring is locked"},
 		{"blocks", blockKeyring{release}, "the keyring is locked"},
 	} {
