@@ -26,6 +26,7 @@ type benchPath struct {
 	name   string
 	site   *site
 	client func(keepAlive bool) *http.Client
+	cpu    func() time.Duration // CPU time used so far by a proxy in another process; nil for none
 }
 
 func benchPaths(b *testing.B, s *site) []benchPath {
@@ -47,11 +48,11 @@ func benchPaths(b *testing.B, s *site) []benchPath {
 	ourPool := x509.NewCertPool()
 	ourPool.AddCert(r.ca.Certificate())
 	paths := []benchPath{
-		{"direct", s, mk("", sitePool)},
-		{"via-proxy", s, mk(r.addr, ourPool)},
+		{"direct", s, mk("", sitePool), nil},
+		{"via-proxy", s, mk(r.addr, ourPool), nil},
 	}
-	if addr, pool := startMitmproxy(b); addr != "" {
-		paths = append(paths, benchPath{"via-mitmproxy", s, mk(addr, pool)})
+	if addr, pool, pid := startMitmproxy(b); addr != "" {
+		paths = append(paths, benchPath{"via-mitmproxy", s, mk(addr, pool), func() time.Duration { return procCPU(pid) }})
 	}
 	return paths
 }
@@ -133,12 +134,12 @@ func BenchmarkLeafMint(b *testing.B) {
 }
 
 // startMitmproxy runs mitmdump on a loopback port with its own config dir and returns
-// its address and CA, or "" when mitmdump is not installed.
-func startMitmproxy(b *testing.B) (string, *x509.CertPool) {
+// its address, CA and process id, or "" when mitmdump is not installed.
+func startMitmproxy(b *testing.B) (string, *x509.CertPool, int) {
 	bin, err := exec.LookPath("mitmdump")
 	if err != nil {
 		b.Log("mitmdump not installed: skipping the mitmproxy comparison")
-		return "", nil
+		return "", nil, 0
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -169,8 +170,8 @@ func startMitmproxy(b *testing.B) (string, *x509.CertPool) {
 		if !pool.AppendCertsFromPEM(pem) {
 			b.Fatalf("bad mitmproxy CA in %q", caFile)
 		}
-		return addr, pool
+		return addr, pool, cmd.Process.Pid
 	}
 	b.Fatalf("mitmdump did not start on %s within 30 s", addr)
-	return "", nil
+	return "", nil, 0
 }

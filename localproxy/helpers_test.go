@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,6 +87,7 @@ type site struct {
 	mu       sync.Mutex // protects requests and bodies
 	requests int
 	bodies   int64
+	conns    atomic.Int64 // TCP connections accepted (the benchmarks count them)
 }
 
 func newSite(t testing.TB, h2 bool) *site {
@@ -112,6 +114,11 @@ func newSite(t testing.TB, h2 bool) *site {
 	s.Server = httptest.NewUnstartedServer(mux)
 	s.EnableHTTP2 = h2
 	s.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
 	s.StartTLS()
 	t.Cleanup(s.Close)
 	return s

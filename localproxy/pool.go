@@ -101,6 +101,16 @@ type poolEntry struct {
 	retired bool
 }
 
+// poolIdlePerSite is how many idle connections a pool keeps (each is closed after
+// 90 s idle). Requests from many client connections at once each need a connection,
+// and Go's Transport dials one for a request that finds none idle even when another
+// comes free a moment later; a connection returned beyond this bound is closed, so a
+// bound below the client connections' concurrency makes the pool dial (a full
+// handshake with the site, and a verdict) for a share of new client connections:
+// with 8, that share was 6% at 8 concurrent clients and 68% at 64 (BenchmarkProxySetup's
+// site-conns/conn).
+var poolIdlePerSite = 64
+
 // seedFresh is how long the first connection waits for the Transport to take it:
 // below the 10 s in which Go's HTTP/2 server drops a silent client (as redialAfter).
 // An older one is closed, and the Transport's first dial makes a new one.
@@ -155,7 +165,7 @@ func (u *upstreamPool) add(ctx context.Context, addr, sni string, up *tls.Conn, 
 	e.tr = &http.Transport{
 		DialTLSContext:         e.dial,
 		ForceAttemptHTTP2:      proto == "h2",
-		MaxIdleConnsPerHost:    8,
+		MaxIdleConnsPerHost:    poolIdlePerSite,
 		IdleConnTimeout:        90 * time.Second,
 		ResponseHeaderTimeout:  u.p.limits.IdleTimeout,
 		MaxResponseHeaderBytes: int64(max(u.p.limits.MaxHeaderBytes, innerMaxHeaderBytes)),
