@@ -46,6 +46,14 @@ const (
 	modeSkewed                        // its clock is an hour off
 	modeBadNonce                      // echoes another nonce
 	modeUnreachSite                   // cannot reach the site (v2 status unreachable)
+	// Batch signatures (protocol.SignV2Batch): the answer is signed in a batch of three
+	// with two answers to other nonces, honestly or forged (scriptedbatch_test.go).
+	modeBatch          // honest: the answer, its path and the root's signature
+	modeBatchWrongPath // one bit of the path flipped
+	modeBatchOtherLeaf // the signature member of another answer in the batch
+	modeBatchOtherRoot // the path right, the signature over another batch's root
+	modeBatchNotOwn    // another answer of the batch, validly signed: not this request's
+	modeBatchAsPlain   // a batch of one's root signature presented as an answer's own
 )
 
 // testNotary is one real notary server on 127.0.0.1.
@@ -213,6 +221,9 @@ func (n *testNotary) answer(r *http.Request) ([]byte, int) {
 			a.Nonce = strings.Repeat("ab", 32)
 		case modeWrongSig:
 			key, _ = newKeyCert(n.t, "other")
+		}
+		if n.mode >= modeBatch {
+			return n.batchAnswer(a)
 		}
 		body, err := protocol.SignV2(a, key)
 		if err != nil {

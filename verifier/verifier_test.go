@@ -104,6 +104,11 @@ func TestFailingNotariesNeverVouch(t *testing.T) {
 		{"slow drip", modeSlowDrip, AnswerUnreachable, "in time"},
 		{"skewed clock", modeSkewed, AnswerInvalid, "clock"},
 		{"bad nonce", modeBadNonce, AnswerUnauthentic, "nonce"},
+		{"batch: wrong path", modeBatchWrongPath, AnswerUnauthentic, "signature"},
+		{"batch: another leaf's path", modeBatchOtherLeaf, AnswerUnauthentic, "signature"},
+		{"batch: another root's signature", modeBatchOtherRoot, AnswerUnauthentic, "signature"},
+		{"batch: another request's answer", modeBatchNotOwn, AnswerUnauthentic, "nonce"},
+		{"batch: root signature as the answer's", modeBatchAsPlain, AnswerUnauthentic, "signature"},
 		{"down", modeHonest, AnswerUnreachable, "refused"},
 	}
 	for _, c := range cases {

@@ -64,6 +64,9 @@ func BenchmarkNotaryServe(b *testing.B) {
 			if f := floorRatios(results, r.RPS); f != "" {
 				fmt.Fprintf(&table, "%-20s %s\n", "", "of bare+ed25519: "+f)
 			}
+			if r.MeanBatch > 0 {
+				fmt.Fprintf(&table, "%-20s answers per batch signature: %.1f\n", "", r.MeanBatch)
+			}
 		}
 	}
 	// On stdout: go test cuts a benchmark's log after ten lines.

@@ -147,7 +147,31 @@ func FuzzVerifyV2(f *testing.F) {
 			f.Add(body)
 		}
 	}
+	// Batch-signed bodies (SignV2Batch): the fuzz answers in one batch per key.
+	for _, k := range keys {
+		var canons [][]byte
+		var alg string
+		for _, a := range fuzzV2Answers() {
+			p, err := PrepareV2(a, k.Public())
+			if err != nil {
+				f.Fatal(err)
+			}
+			c, err := p.Canonical(a.Nonce, a.Time)
+			if err != nil {
+				f.Fatal(err)
+			}
+			canons, alg = append(canons, c), p.Alg()
+		}
+		bodies, err := SignV2Batch(canons, alg, k)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, b := range bodies {
+			f.Add(b)
+		}
+	}
 	f.Add([]byte(`{"version":2,"signature":{"alg":"ed25519","value":""}}`))
+	f.Add([]byte(`{"version":2,"signature":{"alg":"ed25519","value":"","batch":{"index":0,"size":1,"path":[]}}}`))
 	f.Add([]byte(`{"version":2,"signature":null,"checks":[{"name":"network"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if a, err := ParseV2Answer(body); err == nil {

@@ -71,6 +71,9 @@ type V2Observation struct {
 type V2Signature struct {
 	Alg   string `json:"alg"`   // AlgECDSAP256SHA256 or AlgEd25519
 	Value []byte `json:"value"` // standard base64 in JSON
+	// Batch is set when the signature is over a batch's Merkle root rather than over
+	// this answer (see SignV2Batch); nil for an answer signed alone.
+	Batch *V2Batch `json:"batch,omitempty"`
 }
 
 // V2Answer is the body of a v2 answer.
@@ -212,8 +215,9 @@ func ParseV2Answer(body []byte) (V2Answer, error) {
 
 // VerifyV2 parses a v2 answer and checks its signature with the notary's v2 public key:
 // over Canonicalize(body) without the top-level "signature" member, so the received
-// bytes are what is verified, whatever their spacing or member order. The signature's
-// alg must match the key.
+// bytes are what is verified, whatever their spacing or member order; for a batch
+// signature (signature.batch), those bytes are the leaf whose path must lead to the
+// signed root. The signature's alg must match the key.
 func VerifyV2(body []byte, pub crypto.PublicKey) (V2Answer, error) {
 	a, err := ParseV2Answer(body)
 	if err != nil {
@@ -230,7 +234,12 @@ func VerifyV2(body []byte, pub crypto.PublicKey) (V2Answer, error) {
 	if err != nil {
 		return V2Answer{}, err
 	}
-	if err := verify(pub, alg, canon, a.Signature.Value); err != nil {
+	if a.Signature.Batch != nil {
+		err = verifyBatch(pub, a.Signature, canon)
+	} else {
+		err = verify(pub, alg, canon, a.Signature.Value)
+	}
+	if err != nil {
 		return V2Answer{}, fmt.Errorf("failed to verify v2 answer: %w", err)
 	}
 	return a, nil

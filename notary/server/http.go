@@ -51,6 +51,7 @@ type Handler struct {
 	metrics *Metrics
 	state   atomic.Pointer[handlerState]
 	start   time.Time
+	signer  batchSigner // v2 answers of clients that accept batch signatures
 }
 
 // handlerState is what Reload replaces, whole.
@@ -69,6 +70,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 		h.log = slog.Default()
 	}
 	h.reqs = newRequestLog(h.log, cfg.MaxRequestLines)
+	h.signer.signed = h.metrics.BatchSigned
 	if len(h.cfg.MetricsFrom) == 0 {
 		h.cfg.MetricsFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	}

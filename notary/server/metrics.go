@@ -24,6 +24,8 @@ type Metrics struct {
 	storeErrors counterVec   // op: history, record, lease
 	waiting     atomic.Int64 // queries waiting for a probe's outcome, this member's or another's
 	fleetWait   atomic.Int64 // probes this member waits for another member to run
+	batches     atomic.Int64 // v2 batch signatures made
+	batched     atomic.Int64 // v2 answers signed in them
 }
 
 // NewMetrics returns empty metrics.
@@ -75,6 +77,13 @@ func (m *Metrics) CacheHit(kind string) { m.cacheHits.add(1, kind) }
 // Signed records how long signing one answer took.
 func (m *Metrics) Signed(protocol string, d time.Duration) { m.signTime.observe(protocol, d.Seconds()) }
 
+// BatchSigned records one v2 batch signature over n answers, which took d.
+func (m *Metrics) BatchSigned(n int, d time.Duration) {
+	m.signTime.observe("v2-batch", d.Seconds())
+	m.batches.Add(1)
+	m.batched.Add(int64(n))
+}
+
 func (m *Metrics) probed(result string, d time.Duration) {
 	m.probes.add(1, result)
 	m.probeTime.observe(d.Seconds())
@@ -90,12 +99,18 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	m.probeTime.write(&b, "convergence_notary_probe_duration_seconds", "How long the probes this process ran took.", "")
 	m.joins.write(&b, "convergence_notary_singleflight_joins_total", "Queries answered by a probe they did not run: another query's in this process, or another fleet member's.")
 	m.cacheHits.write(&b, "convergence_notary_cache_hits_total", "Answers given without a probe, by what answered them.")
-	m.signTime.write(&b, "convergence_notary_sign_duration_seconds", "How long signing one answer took, by protocol.")
+	m.signTime.write(&b, "convergence_notary_sign_duration_seconds", "How long signing one answer (or, for v2-batch, one batch) took, by protocol.")
 	m.storeErrors.write(&b, "convergence_notary_store_errors_total", "Failed store operations, by operation.")
+	counter(&b, "convergence_notary_v2_batches_total", "v2 batch signatures made (one Merkle root each).", m.batches.Load())
+	counter(&b, "convergence_notary_v2_batched_answers_total", "v2 answers signed in batches; over batches_total, the mean batch size.", m.batched.Load())
 	gauge(&b, "convergence_notary_probe_waiters", "Queries waiting for a probe's outcome now.", m.waiting.Load())
 	gauge(&b, "convergence_notary_fleet_waiters", "Probes this process waits for another fleet member to run now.", m.fleetWait.Load())
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
+}
+
+func counter(b *strings.Builder, name, help string, v int64) {
+	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
 }
 
 func gauge(b *strings.Builder, name, help string, v int64) {

@@ -43,10 +43,22 @@ func (h *Handler) serveV2(w http.ResponseWriter, r *http.Request) {
 	p, err := a.view.v2Answer(id, protocol.V2Target{Host: req.Host, Port: req.Port}, req.SHA256,
 		int64(h.cfg.Notary.cfg.Window.Seconds()), a)
 	var body []byte
-	if err == nil {
+	switch {
+	case err != nil:
+	case r.Header.Get(protocol.V2BatchHeader) == protocol.V2BatchMerkle:
+		// The client accepts batch signatures: one signature over the Merkle root of
+		// the answers waiting at once (batchsign.go).
+		var canon []byte
+		if canon, err = p.Canonical(req.Nonce, a.Time.Unix()); err == nil {
+			body, err = h.signer.sign(r.Context(), id, p.Alg(), canon)
+		}
+	default:
 		signStart := time.Now()
 		body, err = p.Sign(req.Nonce, a.Time.Unix(), id.V2Signer)
 		h.metrics.Signed("v2", time.Since(signStart))
+	}
+	if err != nil && r.Context().Err() != nil {
+		return // the request ended while its batch was signed: nobody reads an answer
 	}
 	if err != nil {
 		h.log.Error("failed to sign v2 answer", "err", err)

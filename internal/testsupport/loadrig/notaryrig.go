@@ -118,7 +118,13 @@ func (r *NotaryRig) Query() error {
 		return err
 	}
 	raw, _ := req.Marshal()
-	resp, err := r.client.Post(r.base+protocol.V2Path, "application/json", bytes.NewReader(raw))
+	hreq, err := http.NewRequest(http.MethodPost, r.base+protocol.V2Path, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set(protocol.V2BatchHeader, protocol.V2BatchMerkle) // as the verifier asks
+	resp, err := r.client.Do(hreq)
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ type ServeResult struct {
 	RPS     []float64 // requests per second, one per round
 	Ratio   []float64 // RPS over the same round's bare RPS
 	Skipped string    // why the case did not run (the binary refused the key type)
+	// MeanBatch is, for a v2 case, the answers per batch signature over the whole run
+	// (the notary's /metrics); 0 when it made none (a build from before batches).
+	MeanBatch float64
 }
 
 // Median returns the median of xs (0 for none).
@@ -106,6 +109,7 @@ func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 	var results []ServeResult
 	type run struct{ url, script string }
 	var runs []run
+	v2Procs := map[int]*ServeProc{} // result index: the process a v2 case ran on
 	results = append(results, ServeResult{Case: ServeCases[0]})
 	runs = append(runs, run{bareURL + v1Path, v1Script})
 	floorURL, floorKey, err := StartSignFloor(tb)
@@ -144,6 +148,7 @@ func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 					return nil, fmt.Errorf("%s %s: %w", bin.Label, c.Name, err)
 				}
 				r = run{p.URL(protocol.V2Path), v2Script}
+				v2Procs[len(results)] = p
 			}
 			results, runs = append(results, res), append(runs, r)
 		}
@@ -171,6 +176,11 @@ func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 			}
 			results[i].RPS = append(results[i].RPS, rps)
 			results[i].Ratio = append(results[i].Ratio, rps/bare)
+		}
+	}
+	for i, p := range v2Procs {
+		if results[i].MeanBatch, err = p.MeanBatch(); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", results[i].Bin, results[i].Case.Name, err)
 		}
 	}
 	return results, nil
@@ -226,6 +236,7 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 func v2Lua(host string, port int, fp string) string {
 	return `wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["` + protocol.V2BatchHeader + `"] = "` + protocol.V2BatchMerkle + `"
 local threads = 0
 function setup(thread)
   threads = threads + 1

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -160,7 +161,15 @@ func (p *ServeProc) get(path string) ([]byte, error) {
 }
 
 func (p *ServeProc) post(path, ctype string, body []byte) (int, []byte, error) {
-	resp, err := p.client.Post(p.URL(path), ctype, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, p.URL(path), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, fmt.Errorf("failed to build request for %q: %w", path, err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	if path == protocol.V2Path {
+		req.Header.Set(protocol.V2BatchHeader, protocol.V2BatchMerkle) // as the verifier asks
+	}
+	resp, err := p.client.Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("failed to post to %q: %w", path, err)
 	}
@@ -220,3 +229,30 @@ func (p *ServeProc) CheckV2(host string, port int, fp string) (string, error) {
 
 // errNoWrk is returned when wrk is not installed.
 var errNoWrk = errors.New("wrk not found: install it with scripts/deps.sh bench (Debian package wrk)")
+
+// MeanBatch reads the notary's /metrics and returns the v2 answers per batch signature
+// so far (0 when it made none, as a build from before batch signatures).
+func (p *ServeProc) MeanBatch() (float64, error) {
+	resp, err := p.client.Get(p.URL("/metrics"))
+	if err != nil {
+		return 0, fmt.Errorf("failed to read metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	text, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, fmt.Errorf("failed to read metrics: %w", err)
+	}
+	var batches, answers float64
+	for _, line := range strings.Split(string(text), "\n") {
+		if v, ok := strings.CutPrefix(line, "convergence_notary_v2_batches_total "); ok {
+			batches, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "convergence_notary_v2_batched_answers_total "); ok {
+			answers, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if batches == 0 {
+		return 0, nil
+	}
+	return answers / batches, nil
+}
