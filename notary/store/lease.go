@@ -20,11 +20,15 @@ func (s *SQLite) TryLease(ctx context.Context, target, holder string, d time.Dur
 		return false, 0, ErrClosed
 	}
 	now := time.Now()
+	if s.prune.due(now) {
+		// Best effort: a failed prune leaves rows for the next one, the lease is unharmed.
+		_, _ = s.db.ExecContext(ctx, `DELETE FROM probe_leases WHERE expires < ? AND target <> ?`, now.Add(-s.prune.graceOf()).UnixMilli(), target)
+	}
 	var probes int64
 	err := s.db.QueryRowContext(ctx, `
 INSERT INTO probe_leases (target, holder, expires) VALUES (?, ?, ?)
 ON CONFLICT (target) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
-WHERE probe_leases.expires < ? OR probe_leases.holder = excluded.holder
+WHERE probe_leases.expires < ? OR probe_leases.holder IN ('', excluded.holder)
 RETURNING probes`, target, holder, now.Add(d).UnixMilli(), now.UnixMilli()).Scan(&probes)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = s.db.QueryRowContext(ctx, `SELECT probes FROM probe_leases WHERE target = ?`, target).Scan(&probes)
@@ -39,14 +43,15 @@ RETURNING probes`, target, holder, now.Add(d).UnixMilli(), now.UnixMilli()).Scan
 }
 
 // ReleaseLease gives back holder's lease on target, counting a probe ended when probed;
-// a lease taken over since (it had expired) is left to its new holder.
+// a lease taken over since (it had expired) is left to its new holder. The row expires
+// now and is pruned a grace later (leaseprune.go), once its waiters saw the count move.
 func (s *SQLite) ReleaseLease(ctx context.Context, target, holder string, probed bool) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
 	_, err := s.db.ExecContext(ctx, `
-UPDATE probe_leases SET holder = '', expires = 0, probes = probes + ?
-WHERE target = ? AND holder = ?`, b2i(probed), target, holder)
+UPDATE probe_leases SET holder = '', expires = ?, probes = probes + ?
+WHERE target = ? AND holder = ?`, time.Now().UnixMilli(), b2i(probed), target, holder)
 	if err != nil {
 		return fmt.Errorf("failed to release the probe lease on %q: %w", target, err)
 	}

@@ -19,6 +19,7 @@ type Postgres struct {
 	pool   *pgxpool.Pool
 	where  string // the URL without its password, for messages
 	closed atomic.Bool
+	prune  leasePruner
 }
 
 // migrationLock is the advisory lock key members take while migrating, so members
@@ -152,12 +153,17 @@ func (s *Postgres) TryLease(ctx context.Context, target, holder string, d time.D
 	if s.closed.Load() {
 		return false, 0, ErrClosed
 	}
+	if s.prune.due(time.Now()) {
+		// Best effort: a failed prune leaves rows for the next one, the lease is unharmed.
+		_, _ = s.pool.Exec(ctx, `DELETE FROM probe_leases WHERE expires < clock_timestamp() - $1 * interval '1 millisecond' AND target <> $2`,
+			s.prune.graceOf().Milliseconds(), target)
+	}
 	var probes int64
 	err := s.pool.QueryRow(ctx, `
 INSERT INTO probe_leases (target, holder, expires)
 VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond')
 ON CONFLICT (target) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
-WHERE probe_leases.expires < clock_timestamp() OR probe_leases.holder = excluded.holder
+WHERE probe_leases.expires < clock_timestamp() OR probe_leases.holder IN ('', excluded.holder)
 RETURNING probes`, target, holder, d.Milliseconds()).Scan(&probes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = s.pool.QueryRow(ctx, `SELECT probes FROM probe_leases WHERE target = $1`, target).Scan(&probes)
@@ -172,13 +178,14 @@ RETURNING probes`, target, holder, d.Milliseconds()).Scan(&probes)
 }
 
 // ReleaseLease gives back holder's lease on target, counting a probe ended when probed;
-// a lease taken over since (it had expired) is left to its new holder.
+// a lease taken over since (it had expired) is left to its new holder. The row expires
+// now and is pruned a grace later (leaseprune.go), once its waiters saw the count move.
 func (s *Postgres) ReleaseLease(ctx context.Context, target, holder string, probed bool) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
 	_, err := s.pool.Exec(ctx, `
-UPDATE probe_leases SET holder = '', expires = '-infinity', probes = probes + CASE WHEN $3 THEN 1 ELSE 0 END
+UPDATE probe_leases SET holder = '', expires = clock_timestamp(), probes = probes + CASE WHEN $3 THEN 1 ELSE 0 END
 WHERE target = $1 AND holder = $2`, target, holder, probed)
 	if err != nil {
 		return fmt.Errorf("failed to release the probe lease on %q: %w", target, err)

@@ -16,6 +16,7 @@ type SQLite struct {
 	db      *sql.DB
 	history *sql.Stmt // prepared once (on each connection of the pool, by database/sql)
 	closed  atomic.Bool
+	prune   leasePruner
 }
 
 // OpenSQLite opens or creates the store at path.
