@@ -61,7 +61,7 @@ func serve(ctx context.Context, c serveConfig, stderr io.Writer) error {
 	// Both stores hand out probe leases: a fleet on PostgreSQL, or processes sharing one
 	// SQLite file on a host, probe a target once between them.
 	n := server.New(server.Config{Store: st, Leases: st, LeaseFor: c.probeLease, Prober: pr, Window: c.window, Checks: c.checks,
-		Deciding: c.decide, DANE: dane, MaxProbes: c.maxProbes})
+		Deciding: c.decide, DANE: dane, MaxProbes: c.maxProbes, Logger: log})
 	bundleJSON, err := bundleOf(c, id)
 	if err != nil {
 		return err

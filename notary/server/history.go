@@ -51,6 +51,8 @@ type historyCache struct {
 	ring  []*slot
 	hand  int
 	seq   uint64 // orders store reads: a view read later replaces one read earlier
+	// stale, when set, is told of a failed store read answered from memory instead.
+	stale func(error)
 }
 
 type slot struct {
@@ -76,7 +78,21 @@ func (c *historyCache) get(ctx context.Context, target string) (*view, error) {
 			return v, nil
 		}
 	}
-	return c.reload(ctx, target)
+	v, err := c.reload(ctx, target)
+	if err != nil && ctx.Err() == nil && s != nil {
+		// The store failed (it is down: storehealth.go). What memory holds is still
+		// what this notary saw, so a question it answers with a fresh sighting is
+		// answered: it can confirm nothing the notary did not see within the window;
+		// it may miss what another fleet member recorded since, which makes it refuse
+		// rather than confirm. A question it does not answer needs the store and fails.
+		if old := s.v.Load(); old != nil {
+			if c.stale != nil {
+				c.stale(err)
+			}
+			return old, nil
+		}
+	}
+	return v, err
 }
 
 // reload reads target's history from the store and installs it, unless a view read

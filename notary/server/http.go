@@ -182,7 +182,11 @@ func (h *Handler) limited(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // httpError writes a short unsigned error: JSON {"error": ...} for v2, plain text else.
+// A 503 (store down, busy, target unreachable) says when to ask again.
 func httpError(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	if code == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	if r.URL.Path == protocol.V2Path {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
@@ -191,6 +195,10 @@ func httpError(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	}
 	http.Error(w, msg, code)
 }
+
+// retryAfter is the Retry-After of a 503, in seconds: about how long a store outage
+// takes to be noticed over (storeRetryEvery) and a busy notary to free a probe slot.
+const retryAfter = "5"
 
 // queryError maps an error from Notary.Query to a status code and a message that
 // carries no internal detail beyond the policy reason.

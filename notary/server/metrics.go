@@ -26,11 +26,12 @@ type Metrics struct {
 	fleetWait   atomic.Int64 // probes this member waits for another member to run
 	batches     atomic.Int64 // v2 batch signatures made
 	batched     atomic.Int64 // v2 answers signed in them
+	storeUp     atomic.Int64 // 1 while the store answers, 0 from a failed call until one succeeds
 }
 
 // NewMetrics returns empty metrics.
 func NewMetrics() *Metrics {
-	return &Metrics{
+	m := &Metrics{
 		requests:    counterVec{labels: []string{"kind", "status"}},
 		probes:      counterVec{labels: []string{"result"}},
 		probeTime:   newHistogram(probeBuckets),
@@ -39,6 +40,8 @@ func NewMetrics() *Metrics {
 		signTime:    histogramVec{label: "protocol", buckets: signBuckets},
 		storeErrors: counterVec{labels: []string{"op"}},
 	}
+	m.storeUp.Store(1)
+	return m
 }
 
 var (
@@ -105,6 +108,7 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	counter(&b, "convergence_notary_v2_batched_answers_total", "v2 answers signed in batches; over batches_total, the mean batch size.", m.batched.Load())
 	gauge(&b, "convergence_notary_probe_waiters", "Queries waiting for a probe's outcome now.", m.waiting.Load())
 	gauge(&b, "convergence_notary_fleet_waiters", "Probes this process waits for another fleet member to run now.", m.fleetWait.Load())
+	gauge(&b, "convergence_notary_store_up", "1 while the store answers; 0 from a failed call until one succeeds (answers that need it are 503 meanwhile).", m.storeUp.Load())
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
 }

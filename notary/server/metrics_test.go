@@ -47,15 +47,20 @@ func TestMetrics(t *testing.T) {
 	if strings.Contains(text, "store_errors_total{") {
 		t.Errorf("store errors counted with none:\n%s", text)
 	}
-	e.n.cfg.Store.(interface{ Close() error }).Close()
-	// The history in memory answers for up to its TTL; past it the store is read again.
+	e.n.cfg.Store.(*watchedStore).st.(interface{ Close() error }).Close()
+	// The history in memory answers for up to its TTL; past it the store is read again,
+	// and when that fails only what memory answers is answered (storehealth.go): another
+	// certificate needs the store. Two failed reads: the one memory answered for, and
+	// the one the other certificate needed (refused at once: the store is down).
 	e.clock.advance(2 * defaultCacheTTL)
-	if code, _ := e.v2("127.0.0.1", site.Port(), fp256(cert)); code != http.StatusServiceUnavailable {
+	if code, _ := e.v2("127.0.0.1", site.Port(), strings.Repeat("ab", 32)); code != http.StatusServiceUnavailable {
 		t.Fatalf("v2 on a closed store: %d", code)
 	}
 	_, body, _ = e.do(http.MethodGet, "/metrics", "", "")
 	for _, want := range []string{
-		`convergence_notary_store_errors_total{op="history"} 1` + "\n",
+		`convergence_notary_store_errors_total{op="history"} 2` + "\n",
+		`convergence_notary_cache_hits_total{kind="stale"} 1` + "\n",
+		"convergence_notary_store_up 0\n",
 		`convergence_notary_requests_total{kind="v2",status="503"} 1` + "\n",
 		`convergence_notary_requests_total{kind="/metrics",status="200"} 1` + "\n",
 	} {

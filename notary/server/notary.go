@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -68,6 +69,8 @@ type Config struct {
 	// another process sharing the store recorded).
 	CacheTargets int
 	CacheTTL     time.Duration
+	// Logger says when the store goes down and comes back (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // Notary decides answers. It is safe for concurrent use; probes run under a context
@@ -116,8 +119,18 @@ func New(cfg Config) *Notary {
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = defaultCacheTTL
 	}
+	// Every store call is bounded and watched (storehealth.go).
+	ws := newWatchedStore(cfg.Store, cfg.Leases, cfg.Logger, cfg.Metrics)
+	cfg.Store = ws
+	if cfg.Leases != nil {
+		cfg.Leases = ws
+	}
 	n := &Notary{cfg: cfg, sem: semaphore.NewWeighted(int64(cfg.MaxProbes)), now: time.Now, metrics: cfg.Metrics}
 	n.hist = newHistoryCache(cfg.Store, cfg.CacheTargets, cfg.CacheTTL, func() time.Time { return n.now() })
+	n.hist.stale = func(error) {
+		n.metrics.StoreError("history")
+		n.metrics.CacheHit("stale")
+	}
 	n.probe = cfg.Prober.Probe
 	return n
 }

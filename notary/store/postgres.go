@@ -34,6 +34,11 @@ func OpenPostgres(ctx context.Context, rawURL string) (*Postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse store URL %q: %w (hint: postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=verify-full)", where, err)
 	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A server that went away must fail a call in seconds, not hang it (a dial to a
+		// host that drops packets has no end of its own); connect_timeout in the URL wins.
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("failed to connect to store %q: %w", where, err)

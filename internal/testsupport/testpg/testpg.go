@@ -42,6 +42,9 @@ type Server struct {
 	err    error // why there is no server
 	ran    bool  // Run was called
 	n      atomic.Int64
+	bin    string              // the server's binaries
+	data   string              // its data directory
+	cred   *syscall.Credential // who it runs as (nil: this user)
 }
 
 // Run runs the package's tests and then stops the server if one started; its result is
@@ -108,7 +111,19 @@ func (s *Server) start() error {
 	if out, err := mk.CombinedOutput(); err != nil {
 		return fmt.Errorf("failed to make the socket directory: %w: %s", err, out)
 	}
-	log, err := os.Create(filepath.Join(s.dir, "postgres.log"))
+	s.bin, s.data, s.sock, s.cred = bin, data, sock, cred
+	return s.launch()
+}
+
+// launch starts postgres on the data directory and waits until it accepts connections.
+func (s *Server) launch() error {
+	bin, data, sock, cred := s.bin, s.data, s.sock, s.cred
+	as := func(c *exec.Cmd) *exec.Cmd {
+		c.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
+		c.Dir = s.dir
+		return c
+	}
+	log, err := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("failed to create the server's log: %w", err)
 	}
@@ -121,11 +136,11 @@ func (s *Server) start() error {
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("failed to start postgres: %w", err)
 	}
-	s.sock = sock
-	s.exited = make(chan struct{})
+	cmd, exited := s.cmd, make(chan struct{})
+	s.exited = exited
 	go func() { // ends when the server exits (stop, or a crash)
-		_ = s.cmd.Wait()
-		close(s.exited)
+		_ = cmd.Wait()
+		close(exited)
 	}()
 	// Ready when it accepts a connection: bounded at 60 s, 100 ms apart.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -153,17 +168,25 @@ func (s *Server) url(db string) string {
 }
 
 func (s *Server) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Signal(syscall.SIGQUIT) // immediate shutdown: the data is thrown away
+	s.halt(syscall.SIGQUIT) // immediate shutdown: the data is thrown away
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// halt stops the server with sig (SIGINT: fast shutdown, which keeps what was
+// committed; SIGQUIT: immediate, which under fsync=off may lose it), keeping its data
+// directory.
+func (s *Server) halt(sig syscall.Signal) {
+	if s.cmd != nil && s.cmd.Process != nil && s.exited != nil {
+		_ = s.cmd.Process.Signal(sig)
 		select {
 		case <-s.exited:
 		case <-time.After(20 * time.Second):
 			_ = s.cmd.Process.Kill()
 			<-s.exited
 		}
-	}
-	if s.dir != "" {
-		os.RemoveAll(s.dir)
+		s.cmd = nil
 	}
 }
 
@@ -194,4 +217,35 @@ func (s *Server) Database(t testing.TB) string {
 		t.Fatalf("failed to create database %q: %v", name, err)
 	}
 	return s.url(name)
+}
+
+// Own starts a server of t's own, stopped and removed when t ends: for a test that stops
+// and starts it (an outage), which the package's shared one must not see.
+func Own(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{ran: true}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// Stop stops the server (a fast shutdown, as systemctl stop does: it ends every
+// connection at once), keeping its databases for Start. Connections fail from now on.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if s.cmd == nil {
+		t.Fatal("testpg: Stop of a server that does not run")
+	}
+	s.halt(syscall.SIGINT)
+}
+
+// Start starts again a server Stop stopped, on the same socket and databases, and waits
+// until it accepts connections (bounded at 60 s).
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	if s.cmd != nil || s.data == "" {
+		t.Fatal("testpg: Start of a server that runs or never ran")
+	}
+	if err := s.launch(); err != nil {
+		t.Fatal(err)
+	}
 }
