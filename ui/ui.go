@@ -139,8 +139,11 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 		notaryN:  -1,
 	}
 	u.autostart = newAutostarter(opts.AutostartExec)
-	a.SetIcon(assets.AppIconPNG)         // window managers and the tray take bitmaps
-	a.Settings().SetTheme(newAppTheme()) // contrast and focus that meet WCAG (theme.go)
+	a.SetIcon(assets.AppIconPNG) // window managers and the tray take bitmaps
+	// Contrast and focus that meet WCAG (theme.go). A theme the app sets makes Fyne stop
+	// watching its settings file and the desktop's dark/light switch: the variant is
+	// the desktop's at start, and a switch shows at the next start.
+	a.Settings().SetTheme(newAppTheme())
 
 	u.win = a.NewWindow("Convergence")
 	u.win.SetIcon(assets.AppIconPNG)
