@@ -18,23 +18,28 @@ const WellKnownBundlePath = "/.well-known/convergence.notary"
 
 // NormalizeHost checks a target host and returns it in canonical form: lowercase ASCII,
 // no trailing dot, IPv6 literals without brackets. Internationalised names must be
-// given as A-labels (xn--...).
+// given as A-labels (xn--...). A host already in canonical form is returned as given,
+// without an allocation (a notary normalises the host of every query).
 func NormalizeHost(h string) (string, error) {
 	s := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
 	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 	if s == "" {
 		return "", fmt.Errorf("failed to parse host %q: empty: %w", h, ErrMalformed)
 	}
-	if ip, err := netip.ParseAddr(s); err == nil {
+	if ip, ok := HostAddr(s); ok {
 		if ip.Zone() != "" {
 			return "", fmt.Errorf("failed to parse host %q: zones are not allowed: %w", h, ErrMalformed)
+		}
+		var buf [64]byte // the longest IPv6 text is 45 bytes
+		if string(ip.AppendTo(buf[:0])) == s {
+			return s, nil
 		}
 		return ip.String(), nil
 	}
 	if len(s) > 253 {
 		return "", fmt.Errorf("failed to parse host %q: longer than 253 characters: %w", h, ErrMalformed)
 	}
-	for _, label := range strings.Split(s, ".") {
+	for label := range strings.SplitSeq(s, ".") {
 		if label == "" || len(label) > 63 {
 			return "", fmt.Errorf("failed to parse host %q: bad label length: %w", h, ErrMalformed)
 		}
@@ -49,6 +54,27 @@ func NormalizeHost(h string) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// HostAddr returns host's address when host is an IP literal (without brackets), as
+// netip.ParseAddr reads it; ok is false for a name. A name is told without calling
+// ParseAddr (whose error is an allocation): an IPv4 literal has only digits and dots,
+// an IPv6 one a colon.
+func HostAddr(host string) (ip netip.Addr, ok bool) {
+	if strings.IndexByte(host, ':') < 0 && !digitsAndDots(host) {
+		return netip.Addr{}, false
+	}
+	ip, err := netip.ParseAddr(host)
+	return ip, err == nil
+}
+
+func digitsAndDots(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && c != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckPort reports whether p is a valid TCP port (1-65535).

@@ -52,6 +52,7 @@ type Handler struct {
 	state   atomic.Pointer[handlerState]
 	start   time.Time
 	signer  batchSigner // v2 answers of clients that accept batch signatures
+	v1, v2  http.HandlerFunc
 }
 
 // handlerState is what Reload replaces, whole.
@@ -84,8 +85,7 @@ func NewHandler(cfg HandlerConfig) (*Handler, error) {
 	if err := h.Reload(cfg.Identity, cfg.Bundle, cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	h.mux.HandleFunc(protocol.V1PathPrefix, h.limited(h.serveV1))
-	h.mux.HandleFunc(protocol.V2Path, h.limited(h.serveV2))
+	h.v1, h.v2 = h.limited(h.serveV1), h.limited(h.serveV2) // routed by route, before the mux
 	h.mux.HandleFunc(protocol.WellKnownBundlePath, h.serveBundle)
 	h.mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -119,8 +119,7 @@ func (h *Handler) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-	h.mux.ServeHTTP(sw, r)
-	kind := kindOf(r.URL.Path)
+	kind := h.route(sw, r)
 	h.metrics.Request(kind, sw.code)
 	ctx := r.Context()
 	if !h.log.Enabled(ctx, slog.LevelInfo) {
@@ -140,6 +139,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.log.Enabled(ctx, slog.LevelDebug) {
 		h.log.LogAttrs(ctx, slog.LevelDebug, "request target", slog.String("path", r.URL.Path))
 	}
+}
+
+// route serves r and returns its kind (the label of its metrics and log line). The
+// queries, nearly all of a notary's requests, are matched by prefix before the mux: its
+// pattern matching was a sixth of the handler's time on a cached v1 answer. A query
+// path the mux would clean or redirect (/target/../x) is a bad target to serveV1.
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) string {
+	kind := kindOf(r.URL.Path)
+	switch kind {
+	case "v1":
+		h.v1(w, r)
+	case "v2":
+		h.v2(w, r)
+	default:
+		h.mux.ServeHTTP(w, r)
+	}
+	return kind
 }
 
 func kindOf(path string) string {

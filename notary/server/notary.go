@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -173,7 +172,7 @@ func (n *Notary) Query(ctx context.Context, q Question) (Answer, error) {
 	if err := pol.CheckPort(q.Port); err != nil {
 		return Answer{}, err
 	}
-	if ip, err := netip.ParseAddr(q.Host); err == nil {
+	if ip, ok := protocol.HostAddr(q.Host); ok {
 		if err := pol.CheckAddr(ip); err != nil {
 			return Answer{}, err
 		}

@@ -42,6 +42,16 @@ type ServeConfig struct {
 	Logger          *slog.Logger  // default slog.Default()
 }
 
+// The timeouts Serve gives its http.Server where ServeConfig leaves them zero: what a
+// server on the internet needs against clients that send or read slowly, or hold
+// connections open.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second // must cover a probe
+	DefaultIdleTimeout       = 60 * time.Second
+)
+
 // Serve serves HTTPS on ln until ctx is done, then shuts down gracefully (in-flight
 // requests get ShutdownTimeout) and returns nil. It closes ln.
 func Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) error {
@@ -50,10 +60,10 @@ func Serve(ctx context.Context, ln net.Listener, cfg ServeConfig) error {
 			*d = v
 		}
 	}
-	def(&cfg.ReadHeaderTimeout, 5*time.Second)
-	def(&cfg.ReadTimeout, 10*time.Second)
-	def(&cfg.WriteTimeout, 60*time.Second)
-	def(&cfg.IdleTimeout, 60*time.Second)
+	def(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&cfg.ReadTimeout, DefaultReadTimeout)
+	def(&cfg.WriteTimeout, DefaultWriteTimeout)
+	def(&cfg.IdleTimeout, DefaultIdleTimeout)
 	def(&cfg.ShutdownTimeout, 10*time.Second)
 	def(&cfg.PressureTimeout, time.Second)
 	if cfg.MaxConns <= 0 {

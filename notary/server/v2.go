@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -17,17 +16,20 @@ func (h *Handler) serveV2(w http.ResponseWriter, r *http.Request) {
 		httpError(w, r, http.StatusMethodNotAllowed, "method not allowed: use POST")
 		return
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxV2RequestSize))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			httpError(w, r, http.StatusRequestEntityTooLarge, "request too large")
-			return
-		}
-		httpError(w, r, http.StatusBadRequest, "failed to read request")
+	buf := bodyBufs.Get().(*bodyBuf)
+	raw, err := readBody(r, buf, protocol.MaxV2RequestSize)
+	if errors.Is(err, errBodyTooLarge) {
+		bodyBufs.Put(buf)
+		httpError(w, r, http.StatusRequestEntityTooLarge, "request too large")
 		return
 	}
-	req, err := protocol.ParseV2Request(raw)
+	var req protocol.V2Request
+	if err == nil {
+		req, err = protocol.ParseV2Request(raw) // copies what it keeps out of buf
+	} else {
+		err = errors.New("failed to read request")
+	}
+	bodyBufs.Put(buf)
 	if err != nil {
 		httpError(w, r, http.StatusBadRequest, err.Error())
 		return

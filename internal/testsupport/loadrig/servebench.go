@@ -21,6 +21,7 @@ import (
 
 	"github.com/convergence-ng/convergence/notary/keys"
 	"github.com/convergence-ng/convergence/notary/protocol"
+	"github.com/convergence-ng/convergence/notary/server"
 )
 
 // ServeBenchConfig sets up a side-by-side run of the real notary binary against a bare
@@ -54,12 +55,23 @@ var ServeCases = []ServeCase{
 	{Name: "v2-ed25519", KeyType: "ed25519", Proto: 2},
 }
 
+// BareAgainCase is the bench's control: the bare handler measured as a case, between
+// two runs of itself. Its ratios, which would all be 1.00 on a quiet machine, show how
+// far this machine's noise moves the others'.
+var BareAgainCase = ServeCase{Name: "bare again"}
+
+// BareTimeoutsCase is the bare handler on a server with the notary's timeouts
+// (server.DefaultReadTimeout and the rest): what those alone cost (net/http sets five
+// deadlines a request with them, none without), the part of the notary's distance to
+// the bare handler that is the price of serving the internet rather than its own code.
+var BareTimeoutsCase = ServeCase{Name: "bare+timeouts"}
+
 // ServeResult is what one case did over the rounds.
 type ServeResult struct {
 	Bin     string // the binary's label
 	Case    ServeCase
-	RPS     []float64 // requests per second, one per round
-	Ratio   []float64 // RPS over the same round's bare RPS
+	RPS     []float64 // requests per second, one per round (the bare handler: every run)
+	Ratio   []float64 // RPS over the mean of the bare runs just before and just after
 	Skipped string    // why the case did not run (the binary refused the key type)
 	// MeanBatch is, for a v2 case, the answers per batch signature over the whole run
 	// (the notary's /metrics); 0 when it made none (a build from before batches).
@@ -82,7 +94,8 @@ func Median(xs []float64) float64 {
 // (SignFloorCase, driven by the v2 requests) and one notary process per
 // key type, checks that each notary's v1 and v2 answers verify with the client code
 // (and primes them: the answers come from the notary's record of the site), then runs
-// wrk against every case, round after round.
+// wrk against every case, round after round, each case between two runs of the bare
+// handler.
 func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 	tb.Helper()
 	wrk, err := exec.LookPath("wrk")
@@ -91,7 +104,11 @@ func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 	}
 	_, sitePort, fp1, fp256 := StartBenchSite(tb)
 
-	bareURL, err := startBare(tb)
+	bareURL, err := startBare(tb, false)
+	if err != nil {
+		return nil, err
+	}
+	timeoutsURL, err := startBare(tb, true)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +127,8 @@ func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 	type run struct{ url, script string }
 	var runs []run
 	v2Procs := map[int]*ServeProc{} // result index: the process a v2 case ran on
-	results = append(results, ServeResult{Case: ServeCases[0]})
-	runs = append(runs, run{bareURL + v1Path, v1Script})
+	results = append(results, ServeResult{Case: ServeCases[0]}, ServeResult{Case: BareAgainCase}, ServeResult{Case: BareTimeoutsCase})
+	runs = append(runs, run{bareURL + v1Path, v1Script}, run{bareURL + v1Path, v1Script}, run{timeoutsURL + v1Path, v1Script})
 	floorURL, floorKey, err := StartSignFloor(tb)
 	if err != nil {
 		return nil, err
@@ -161,9 +178,18 @@ func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 			}
 		}
 	}
+	// Each case runs between two runs of the bare handler, and its ratio is to their
+	// mean: this machine's throughput drifts by a tenth from one run to the next (the
+	// "bare again" control shows by how much), and a ratio to a bare run made minutes
+	// earlier in the round carried that drift whole.
 	for range cfg.Rounds {
-		var bare float64
-		for i, r := range runs {
+		before, err := runWrk(wrk, cfg.Threads, cfg.Conns, cfg.Duration, runs[0].script, runs[0].url)
+		if err != nil {
+			return nil, fmt.Errorf("bare: %w", err)
+		}
+		results[0].RPS, results[0].Ratio = append(results[0].RPS, before), append(results[0].Ratio, 1)
+		for i, r := range runs[1:] {
+			i++
 			if results[i].Skipped != "" {
 				continue
 			}
@@ -171,11 +197,14 @@ func RunServeBench(tb testing.TB, cfg ServeBenchConfig) ([]ServeResult, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", results[i].Bin, results[i].Case.Name, err)
 			}
-			if i == 0 {
-				bare = rps
+			after, err := runWrk(wrk, cfg.Threads, cfg.Conns, cfg.Duration, runs[0].script, runs[0].url)
+			if err != nil {
+				return nil, fmt.Errorf("bare: %w", err)
 			}
 			results[i].RPS = append(results[i].RPS, rps)
-			results[i].Ratio = append(results[i].Ratio, rps/bare)
+			results[i].Ratio = append(results[i].Ratio, rps/((before+after)/2))
+			results[0].RPS, results[0].Ratio = append(results[0].RPS, after), append(results[0].Ratio, 1)
+			before = after
 		}
 	}
 	for i, p := range v2Procs {
@@ -199,8 +228,9 @@ func StartBenchSite(tb testing.TB) (*httptest.Server, int, string, string) {
 }
 
 // startBare serves a bare Go HTTPS handler (net/http, TLS with an ECDSA P-256 key like
-// the notary's default, keep-alive) that reads the request and writes a small JSON body.
-func startBare(tb testing.TB) (string, error) {
+// the notary's default, keep-alive) that reads the request and writes a small JSON body;
+// with timeouts, its server has the notary's (BareTimeoutsCase).
+func startBare(tb testing.TB, timeouts bool) (string, error) {
 	id, err := keys.LoadOrCreate(filepath.Join(tb.TempDir(), "bare"), keys.KeyECDSA, []string{"127.0.0.1"})
 	if err != nil {
 		return "", err
@@ -211,6 +241,10 @@ func startBare(tb testing.TB) (string, error) {
 		_, _ = w.Write([]byte(`{"fingerprintList": [], "signature": ""}`))
 	}))
 	bare.Config.ErrorLog = slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)
+	if timeouts {
+		bare.Config.ReadHeaderTimeout, bare.Config.ReadTimeout = server.DefaultReadHeaderTimeout, server.DefaultReadTimeout
+		bare.Config.WriteTimeout, bare.Config.IdleTimeout = server.DefaultWriteTimeout, server.DefaultIdleTimeout
+	}
 	bare.TLS = &tls.Config{Certificates: []tls.Certificate{id.TLS}}
 	bare.StartTLS()
 	tb.Cleanup(bare.Close)
