@@ -16,22 +16,9 @@ func (h *Handler) serveV2(w http.ResponseWriter, r *http.Request) {
 		httpError(w, r, http.StatusMethodNotAllowed, "method not allowed: use POST")
 		return
 	}
-	buf := bodyBufs.Get().(*bodyBuf)
-	raw, err := readBody(r, buf, protocol.MaxV2RequestSize)
-	if errors.Is(err, errBodyTooLarge) {
-		bodyBufs.Put(buf)
-		httpError(w, r, http.StatusRequestEntityTooLarge, "request too large")
-		return
-	}
-	var req protocol.V2Request
-	if err == nil {
-		req, err = protocol.ParseV2Request(raw) // copies what it keeps out of buf
-	} else {
-		err = errors.New("failed to read request")
-	}
-	bodyBufs.Put(buf)
+	req, code, err := readV2Request(r)
 	if err != nil {
-		httpError(w, r, http.StatusBadRequest, err.Error())
+		httpError(w, r, code, err.Error())
 		return
 	}
 	a, err := h.cfg.Notary.Query(r.Context(), Question{Host: req.Host, Port: req.Port, SHA256: req.SHA256})
@@ -69,4 +56,20 @@ func (h *Handler) serveV2(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header()["Content-Type"] = jsonContentType
 	_, _ = w.Write(body)
+}
+
+// readV2Request reads r's body into a pooled buffer and parses it; the status code is
+// what an error answers.
+func readV2Request(r *http.Request) (protocol.V2Request, int, error) {
+	buf := bodyBufs.Get().(*bodyBuf)
+	defer bodyBufs.Put(buf)
+	raw, err := readBody(r, buf, protocol.MaxV2RequestSize)
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return protocol.V2Request{}, http.StatusRequestEntityTooLarge, errors.New("request too large")
+	case err != nil:
+		return protocol.V2Request{}, http.StatusBadRequest, errors.New("failed to read request")
+	}
+	req, err := protocol.ParseV2Request(raw) // copies what it keeps out of buf
+	return req, http.StatusBadRequest, err
 }
