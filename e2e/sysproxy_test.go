@@ -86,7 +86,14 @@ func stopApp(t *testing.T, r *running, sig syscall.Signal) {
 	select {
 	case <-r.done:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("the app did not end within 30 s of %v\n%s", sig, r.log())
+		// SIGQUIT makes the Go runtime write every goroutine's stack into the log: where
+		// the app is stuck.
+		r.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+		}
+		t.Fatalf("the app did not end within 30 s of %v; its log, with its goroutines at SIGQUIT:\n%s", sig, r.log())
 	}
 }
 
