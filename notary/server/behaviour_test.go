@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"sync"
@@ -39,6 +40,28 @@ func TestSingleFlight(t *testing.T) {
 	}
 	if n := site.Handshakes(); n != 1 {
 		t.Fatalf("target saw %d handshakes for %d concurrent questions, want 1", n, clients)
+	}
+}
+
+// An asker that read the store before a probe recorded, and reaches the single flight
+// only after that probe's flight has ended, gets the record, not a second probe: the
+// end state of the race that made TestSingleFlight see 2 handshakes under load.
+func TestSingleFlightJoinedLate(t *testing.T) {
+	cert := testtarget.NewCert(t, "127.0.0.1")
+	site := testtarget.StartSite(t, "127.0.0.1:0", cert)
+	e := newEnv(t, envOpts{allow: true, ports: []int{site.Port()}})
+	if code, _ := e.v1("127.0.0.1", site.Port(), fp1(cert)); code != http.StatusOK || site.Handshakes() != 1 {
+		t.Fatalf("first question: %d after %d handshakes, want 200 after 1", code, site.Handshakes())
+	}
+	q := Question{Host: "127.0.0.1", Port: site.Port(), SHA1: fp1(cert)}
+	if err := e.n.sharedProbe(context.Background(), q); err != nil {
+		t.Fatalf("late join: %v", err)
+	}
+	if n := site.Handshakes(); n != 1 {
+		t.Errorf("a late join probed again: %d handshakes, want 1", n)
+	}
+	if n := e.n.Metrics().joins.value("process"); n != 1 {
+		t.Errorf("process joins %d, want 1", n)
 	}
 }
 

@@ -27,6 +27,11 @@ func defaultHolder() string {
 // (its holder died), this member takes it over and probes. Without Leases it just probes.
 func (n *Notary) fleetProbe(ctx context.Context, q Question) error {
 	if n.cfg.Leases == nil {
+		// A flight that ended between the asker's read of the store and its join has
+		// recorded what it saw: that answers (under load, 24 askers made 2 probes).
+		if done, err := n.answered(ctx, q, "process"); err != nil || done {
+			return err
+		}
 		return n.probeAndRecord(ctx, q)
 	}
 	target := q.target()
@@ -59,7 +64,7 @@ func (n *Notary) fleetProbe(ctx context.Context, q Question) error {
 				return n.othersProbe(ctx, q)
 			}
 			// The holder before may have recorded between this member's read and its lease.
-			if done, err := n.answered(ctx, q); err != nil || done {
+			if done, err := n.answered(ctx, q, "fleet"); err != nil || done {
 				stop(false)
 				return err
 			}
@@ -76,7 +81,7 @@ func (n *Notary) fleetProbe(ctx context.Context, q Question) error {
 			return fmt.Errorf("%w: waited for another member's probe of %q: %w", ErrBusy, target, ctx.Err())
 		case <-time.After(n.cfg.LeasePoll):
 		}
-		if done, err := n.answered(ctx, q); err != nil || done {
+		if done, err := n.answered(ctx, q, "fleet"); err != nil || done {
 			return err
 		}
 	}
@@ -93,8 +98,9 @@ func probeRan(ctx context.Context, err error) bool {
 	return ctx.Err() == nil && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrStore) && !errors.Is(err, ErrRefused)
 }
 
-// answered reports whether the store now holds a fresh observation that answers q.
-func (n *Notary) answered(ctx context.Context, q Question) (bool, error) {
+// answered reports whether the store now holds a fresh observation that answers q, and
+// counts a join (by "process" or "fleet") when it does.
+func (n *Notary) answered(ctx context.Context, q Question, by string) (bool, error) {
 	hist, err := n.history(ctx, q.target())
 	if err != nil {
 		return false, err
@@ -102,7 +108,7 @@ func (n *Notary) answered(ctx context.Context, q Question) (bool, error) {
 	if n.needsProbe(q, hist, n.now()) {
 		return false, nil
 	}
-	n.metrics.joined("fleet")
+	n.metrics.joined(by)
 	return true, nil
 }
 
