@@ -135,6 +135,27 @@ func (a *app) verdict(site string, n int) logLine {
 	}
 }
 
+// verdictWith waits for the first verdict line about site after its first n with the
+// given outcome: the line is written as the answer goes out, so a visit's own line may
+// come a moment after its page.
+func (a *app) verdictWith(site string, n int, outcome string) logLine {
+	a.l.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if v := a.lines("verdict", site); len(v) > n {
+			for _, l := range v[n:] {
+				if l["outcome"] == outcome {
+					return l
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			a.l.t.Fatalf("no %s verdict for %s after the first %d within 60s; log:\n%s", outcome, site, n, tail(a.proc.out.String(), 4000))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // expectVerdict checks the fields of a verdict line.
 func expectVerdict(t *testing.T, v logLine, want map[string]string) {
 	t.Helper()

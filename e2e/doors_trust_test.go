@@ -184,12 +184,12 @@ func TestScenario14_TerminalChangesReachTheRunningApp(t *testing.T) {
 	// Under "one" the liar's word lets the attacker through, and the verdict is cached.
 	expectVerdict(t, w.app.verdict(shop+":443", 1), map[string]string{"outcome": "trusted", "agreed": "1"})
 
+	seen := len(w.app.lines("verdict", shop+":443"))
 	w.app.cli("set", "threshold", "majority")
 	if !w.eventually(func() bool { return w.app.curl(shopURL, "").status == 403 }) {
 		t.Fatalf(`after "set threshold majority" the running proxy still trusts the attacker from its cache`)
 	}
-	last := w.app.lines("verdict", shop+":443")
-	expectVerdict(t, last[len(last)-1], map[string]string{"outcome": "rejected", "source": "notaries"})
+	expectVerdict(t, w.app.verdictWith(shop+":443", seen, "rejected"), map[string]string{"outcome": "rejected", "source": "notaries"})
 
 	// Back to "one": trusted and cached again; then the terminal clears the cache and
 	// revokes the liar: the running proxy asks again and rejects.
