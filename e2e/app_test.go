@@ -123,16 +123,12 @@ func (a *app) lines(msg, site string) []logLine {
 // verdict waits for the n-th verdict line (1-based) about site in the current run.
 func (a *app) verdict(site string, n int) logLine {
 	a.l.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if v := a.lines("verdict", site); len(v) >= n {
-			return v[n-1]
+	return a.awaitVerdict(site, fmt.Sprintf("verdict #%d", n), func(v []logLine) (logLine, bool) {
+		if len(v) >= n {
+			return v[n-1], true
 		}
-		if time.Now().After(deadline) {
-			a.l.t.Fatalf("no verdict #%d for %s within 60s; log:\n%s", n, site, tail(a.proc.out.String(), 4000))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil, false
+	})
 }
 
 // verdictWith waits for the first verdict line about site after its first n with the
@@ -140,17 +136,27 @@ func (a *app) verdict(site string, n int) logLine {
 // come a moment after its page.
 func (a *app) verdictWith(site string, n int, outcome string) logLine {
 	a.l.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if v := a.lines("verdict", site); len(v) > n {
-			for _, l := range v[n:] {
-				if l["outcome"] == outcome {
-					return l
-				}
+	return a.awaitVerdict(site, fmt.Sprintf("%s verdict after the first %d", outcome, n), func(v []logLine) (logLine, bool) {
+		for i := n; i < len(v); i++ {
+			if v[i]["outcome"] == outcome {
+				return v[i], true
 			}
 		}
+		return nil, false
+	})
+}
+
+// awaitVerdict polls site's verdict lines (at most 60 s) until pick finds one; what
+// names it in the failure.
+func (a *app) awaitVerdict(site, what string, pick func([]logLine) (logLine, bool)) logLine {
+	a.l.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if l, ok := pick(a.lines("verdict", site)); ok {
+			return l
+		}
 		if time.Now().After(deadline) {
-			a.l.t.Fatalf("no %s verdict for %s after the first %d within 60s; log:\n%s", outcome, site, n, tail(a.proc.out.String(), 4000))
+			a.l.t.Fatalf("no %s for %s within 60s; log:\n%s", what, site, tail(a.proc.out.String(), 4000))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
