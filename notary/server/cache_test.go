@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -203,4 +204,82 @@ func TestHistoryCache(t *testing.T) {
 	if c.len() != 3 {
 		t.Errorf("cache holds %d targets, bound 3", c.len())
 	}
+}
+
+// heldStore reads the history, then holds the first read's result until released: a
+// read that began before another fleet member's write and ends after it.
+type heldStore struct {
+	Store
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *heldStore) History(ctx context.Context, target string) ([]store.Observation, error) {
+	h, err := s.Store.History(ctx, target)
+	s.once.Do(func() {
+		close(s.entered)
+		<-s.release
+	})
+	return h, err
+}
+
+// A read of the store after another member's probe (reload) does not take the result
+// of a read begun before that probe recorded: the fleet race in which a member's client
+// got "unreachable" for a certificate the fleet had just seen (TestFleetSingleFlight,
+// once under load). The member's own read, begun before the other's write, is in
+// flight when the client that waited for the probe asks the store again.
+func TestHistoryReloadBegunAfterCall(t *testing.T) {
+	ctx := context.Background()
+	sq, err := store.OpenSQLite(ctx, t.TempDir()+"/h.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sq.Close()
+	st := &heldStore{Store: sq, entered: make(chan struct{}), release: make(chan struct{})}
+	c := newHistoryCache(st, 10, time.Second, time.Now)
+	early := make(chan *view, 1)
+	go func() { // ends when the held read is released
+		v, _ := c.get(ctx, "a:443")
+		early <- v
+	}()
+	<-st.entered
+	// Another member records what its probe saw.
+	if err := sq.Record(ctx, "a:443", time.Now(), []store.Sighting{{SHA256: "aa", SHA1: "AA", DER: []byte{1}}}); err != nil {
+		t.Fatal(err)
+	}
+	late := make(chan *view, 1)
+	go func() { // ends when reload returns
+		v, err := c.reload(ctx, "a:443")
+		if err != nil {
+			t.Error(err)
+		}
+		late <- v
+	}()
+	// Release the held read only once reload waits on the single flight (its frame is
+	// on a stack next to get's): then it can only have joined the held read.
+	deadline := time.Now().Add(10 * time.Second)
+	for waitingInFetch() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("reload never reached the read in flight")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(st.release)
+	if v := <-early; len(v.hist) != 0 {
+		t.Fatalf("the held read began before the write, yet saw %d observations", len(v.hist))
+	}
+	if v := <-late; v == nil || len(v.hist) != 1 || v.hist[0].SHA256 != "aa" {
+		n := -1
+		if v != nil {
+			n = len(v.hist)
+		}
+		t.Fatalf("reload answered with %d observations, want the 1 recorded: it took a read begun before it", n)
+	}
+}
+
+// waitingInFetch counts the goroutines inside historyCache.fetch (not its read).
+func waitingInFetch() int {
+	buf := make([]byte, 1<<20)
+	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "(*historyCache).fetch(")
 }

@@ -78,7 +78,8 @@ func (c *historyCache) get(ctx context.Context, target string) (*view, error) {
 			return v, nil
 		}
 	}
-	v, err := c.reload(ctx, target)
+	r, err := c.fetch(ctx, target)
+	v := r.v
 	if err != nil && ctx.Err() == nil && s != nil {
 		// The store failed (it is down: storehealth.go). What memory holds is still
 		// what this notary saw, so a question it answers with a fresh sighting is
@@ -95,9 +96,33 @@ func (c *historyCache) get(ctx context.Context, target string) (*view, error) {
 	return v, err
 }
 
-// reload reads target's history from the store and installs it, unless a view read
-// later got there first. Concurrent reloads of one target share the read.
+// reload reads target's history from the store, in a read begun after the call, and
+// installs it unless a view read later got there first. A read already in flight is
+// joined only when it began after the call: one begun before may predate what the
+// caller waits for (another fleet member's record, which this process never saw written).
 func (c *historyCache) reload(ctx context.Context, target string) (*view, error) {
+	c.mu.RLock()
+	since := c.seq
+	c.mu.RUnlock()
+	r, err := c.fetch(ctx, target)
+	if err != nil || r.seq > since {
+		return r.v, err
+	}
+	// The read joined began before the call. The next one begins after it ended: a
+	// read leaves the single flight before its callers are told, so none older is left.
+	r, err = c.fetch(ctx, target)
+	return r.v, err
+}
+
+// fetched is one read of the store: the view it installed and the read's place in seq.
+type fetched struct {
+	v   *view
+	seq uint64
+}
+
+// fetch reads target's history from the store and installs it; concurrent callers
+// share the read in flight, whenever it began.
+func (c *historyCache) fetch(ctx context.Context, target string) (fetched, error) {
 	ch := c.fill.DoChan(target, func() (any, error) {
 		c.mu.Lock()
 		c.seq++
@@ -108,18 +133,18 @@ func (c *historyCache) reload(ctx context.Context, target string) (*view, error)
 		defer cancel()
 		hist, err := c.st.History(rctx, target)
 		if err != nil {
-			return nil, err
+			return fetched{}, err
 		}
-		return c.install(target, seq, hist), nil
+		return fetched{c.install(target, seq, hist), seq}, nil
 	})
 	select {
 	case r := <-ch:
 		if r.Err != nil {
-			return nil, r.Err
+			return fetched{}, r.Err
 		}
-		return r.Val.(*view), nil
+		return r.Val.(fetched), nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return fetched{}, ctx.Err()
 	}
 }
 
