@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"fyne.io/fyne/v2/app"
@@ -247,18 +248,27 @@ func runGUI(ctx context.Context, open func(context.Context) (*core.Core, error),
 	} else {
 		close(shown)
 	}
-	if run {
-		a.Run()
-	}
-	u.Ended()
 	// Quit: the desktop's proxy settings go back as they were, while the proxy still
-	// serves, and a notification says protection is off.
-	u.TellNow(c.QuitSystemProxy(context.Background()))
-	close(quit)
-	stopProxy()
-	<-shown
-	<-served
-	u.Close()
+	// serves, and a notification says protection is off. Once, from main after the loop,
+	// or from the rescue below when Fyne's loop does not return.
+	finish := sync.OnceFunc(func() {
+		u.Ended()
+		u.TellNow(c.QuitSystemProxy(context.Background()))
+		close(quit)
+		stopProxy()
+		<-shown
+		<-served
+		u.Close()
+	})
+	if run {
+		u.Run(ui.TeardownBound, func(stacks []byte) {
+			log.Warn("the window system did not end after Quit (a race in Fyne's teardown, ui/teardown.go); quitting without it",
+				"waited", ui.TeardownBound, "goroutines", string(stacks))
+			finish()
+			os.Exit(0) // every write is committed: the store is left as a crash leaves it, which the next start handles
+		})
+	}
+	finish()
 	return 0
 }
 

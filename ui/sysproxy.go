@@ -59,6 +59,7 @@ func (u *UI) Ended() {
 // to Fyne after that runs on the caller's goroutine on a window system that is gone
 // (a reload finishing then crashed the app in e2e TestDesktopSystemProxyNotifications).
 func (u *UI) QuitFromSignal() {
+	u.quitting.raise()
 	if u.loop == nil {
 		u.onUI(u.Quit)
 		return

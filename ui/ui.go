@@ -78,10 +78,12 @@ type UI struct {
 	// decisions is "Your decisions" (decisions.go).
 	decisions *decisionsTab
 
-	onUI    func(func()) // runs a function on the UI goroutine (loop.do, or the tests' queue)
-	loop    *trayLoop    // nil in tests
-	tray    *sysTray     // used only with Options.Tray; UI goroutine only
-	trayKey string       // what the tray shows now; UI goroutine only
+	onUI func(func()) // runs a function on the UI goroutine (loop.do, or the tests' queue)
+	loop *trayLoop    // nil in tests
+	// quitting is raised once the app is asked to quit (teardown.go).
+	quitting *quitSignal
+	tray     *sysTray // used only with Options.Tray; UI goroutine only
+	trayKey  string   // what the tray shows now; UI goroutine only
 	// noticesShown is set once Options.Notices were shown; UI goroutine only.
 	noticesShown bool
 	// historyLoaded is set once the first Show started loading earlier runs' verdicts;
@@ -137,6 +139,7 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 		limiter:  rateLimiter{every: notifyEvery},
 		notifyOn: true,
 		notaryN:  -1,
+		quitting: newQuitSignal(),
 	}
 	u.autostart = newAutostarter(opts.AutostartExec)
 	a.SetIcon(assets.AppIconPNG) // window managers and the tray take bitmaps
@@ -176,6 +179,9 @@ func newUI(a fyne.App, backend Backend, opts Options, n notifier, onUI func(func
 	u.win.SetOnDropped(u.notaries.dropped)
 	if opts.Tray {
 		u.win.SetCloseIntercept(u.hideToTray) // trayhint.go
+	} else { // closing the window quits
+		u.win.SetMaster()
+		u.win.SetOnClosed(u.quitting.raise)
 	}
 
 	u.work.Add(1)
@@ -268,6 +274,7 @@ func (u *UI) Show() {
 // hideWindows; it panicked the tray test when its config dir was removed). Quitting
 // twice (Fyne also stops its loop on SIGTERM) is harmless.
 func (u *UI) Quit() {
+	u.quitting.raise()
 	u.Ended() // no UI work after this: Fyne's loop ends next
 	if u.loop != nil && u.loop.inTray() {
 		u.loop.stop() // Fyne's loop never ran: RunInTray returns false
