@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -143,11 +144,7 @@ func (s *countingStore) History(ctx context.Context, target string) ([]store.Obs
 // the cache holds at most its bound.
 func TestHistoryCache(t *testing.T) {
 	ctx := context.Background()
-	sq, err := store.OpenSQLite(ctx, t.TempDir()+"/h.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sq.Close()
+	sq := openSQLite(t)
 	st := &countingStore{Store: sq}
 	var now atomic.Int64
 	now.Store(time.Unix(1_800_000_000, 0).UnixNano())
@@ -231,11 +228,7 @@ func (s *heldStore) History(ctx context.Context, target string) ([]store.Observa
 // flight when the client that waited for the probe asks the store again.
 func TestHistoryReloadBegunAfterCall(t *testing.T) {
 	ctx := context.Background()
-	sq, err := store.OpenSQLite(ctx, t.TempDir()+"/h.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sq.Close()
+	sq := openSQLite(t)
 	st := &heldStore{Store: sq, entered: make(chan struct{}), release: make(chan struct{})}
 	c := newHistoryCache(st, 10, time.Second, time.Now)
 	early := make(chan *view, 1)
@@ -282,4 +275,15 @@ func TestHistoryReloadBegunAfterCall(t *testing.T) {
 func waitingInFetch() int {
 	buf := make([]byte, 1<<20)
 	return strings.Count(string(buf[:runtime.Stack(buf, true)]), "(*historyCache).fetch(")
+}
+
+// openSQLite opens a store in a SQLite file in a temp dir, closed when t ends.
+func openSQLite(t *testing.T) *store.SQLite {
+	t.Helper()
+	sq, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sq.Close() })
+	return sq
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/convergence-ng/convergence/notary/probe"
-	"github.com/convergence-ng/convergence/notary/store"
 )
 
 // At most MaxProbes probes run at once. The network probe is replaced here by a function
@@ -20,11 +18,7 @@ import (
 func TestMaxProbes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "n.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openSQLite(t)
 	const limit, targets = 2, 6
 	n := New(Config{Store: st, Prober: probe.New(probe.Config{}), MaxProbes: limit})
 	var inflight, peak atomic.Int64
